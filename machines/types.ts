@@ -1,0 +1,93 @@
+import type { SessionError } from '../src/errors.js';
+
+/** Why a refresh is requested; passed to the user's `refresh` as `RefreshContext.reason`. */
+export type RefreshReason = 'expired' | 'stale' | 'forced' | 'rotated' | 'resume' | 'retry';
+
+/** The identity of a session. One object per session: refreshes keep it, so UIs keyed on it never churn. */
+export interface SessionInfo {
+  readonly sessionKey: string;
+  /** The token's `sub`, when it has one. */
+  readonly userId: string | null;
+  /** Local-clock ms when this session was adopted. */
+  readonly startedAt: number;
+}
+
+/** A token as the machine holds it: every time is on the local clock, server skew already applied. */
+export interface HeldToken {
+  readonly accessToken: string;
+  readonly refreshToken?: string;
+  /** Local-clock ms after which the token is expired. */
+  readonly expiresAt: number;
+  /** Local-clock ms when the token was minted, as measured at receipt (`receivedAt` for fresh tokens). */
+  readonly issuedAt: number;
+  /** Server clock minus local clock at receipt (ms), when the token carried `iat`. */
+  readonly serverOffsetMs: number | null;
+  /** The session this token belongs to; null when the token does not say (opaque tokens on refresh). */
+  readonly sessionKey: string | null;
+  readonly userId: string | null;
+}
+
+export interface RetryPolicy {
+  baseMs: number;
+  maxMs: number;
+  factor: number;
+  jitter: boolean;
+}
+
+export interface SessionConfig {
+  refreshThresholdMs: number;
+  leewayMs: number;
+  retry: RetryPolicy;
+}
+
+export interface SessionContext {
+  readonly config: SessionConfig;
+  readonly session: SessionInfo | null;
+  /** The access token; null when signed out or right after a rotation. */
+  readonly token: HeldToken | null;
+  /** Kept apart from `token`: a rotation drops the access token but the refresh token fetches the new one. */
+  readonly refreshToken: string | undefined;
+  readonly online: boolean;
+  /** Failed refresh attempts since the last success, for the backoff. */
+  readonly attempt: number;
+  readonly retryAfterMs: number | undefined;
+  readonly reason: RefreshReason;
+  readonly error: SessionError | null;
+  readonly lastRefreshAt: number | null;
+}
+
+export interface SessionInput {
+  config: SessionConfig;
+  online?: boolean;
+}
+
+export interface RefreshInput {
+  session: SessionInfo | null;
+  refreshToken: string | undefined;
+  reason: RefreshReason;
+}
+
+export interface RefreshTimerInput {
+  /** Local-clock ms when the refresh is due. */
+  at: number;
+}
+
+export interface RetryTimerInput {
+  attempt: number;
+  retry: RetryPolicy;
+  retryAfterMs: number | undefined;
+}
+
+/** Every event carries the local time it was observed at, so guards stay pure. */
+export type SessionEvent =
+  | { type: 'user.signIn'; token: HeldToken & { sessionKey: string }; now: number }
+  | { type: 'user.signOut' }
+  | { type: 'user.rotate' }
+  | { type: 'user.refresh'; now: number }
+  | { type: 'user.request'; now: number }
+  | { type: 'clock.check'; now: number }
+  | { type: 'timer.refreshDue'; now: number }
+  | { type: 'timer.retryDue'; now: number }
+  | { type: 'env.online'; now: number }
+  | { type: 'env.offline' }
+  | { type: 'env.wake'; now: number };

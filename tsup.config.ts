@@ -1,0 +1,16 @@
+import { defineConfig } from 'tsup';
+
+/** One entry per public subpath; adapters never reach the core entry. */
+export const entries = {
+  index: 'src/index.ts',
+};
+
+export default defineConfig({
+  entry: entries,
+  format: ['esm', 'cjs'],
+  dts: true,
+  clean: true,
+  sourcemap: true,
+  target: 'es2022',
+  treeshake: true,
+});
