@@ -1,0 +1,26 @@
+export { createSessionEngine, type SessionEngine, type SessionActor } from './engine/engine.js';
+export { sessionMachine } from '../machines/sessionMachine.js';
+export {
+  SessionError,
+  InvalidTokenError,
+  NetworkError,
+  AuthError,
+  AbortError,
+  type SessionErrorCode,
+  type AnySessionError,
+  type SessionErrorOptions,
+  type NetworkErrorOptions,
+} from './errors.js';
+export type {
+  TokenSet,
+  RefreshContext,
+  RefreshFunction,
+  RefreshReason,
+  RetryOptions,
+  SessionEngineOptions,
+  SessionInfo,
+  SessionSnapshot,
+  SessionStatus,
+  GetTokenOptions,
+} from './types.js';
+export type { HeldToken, SessionContext, SessionEvent, SessionInput } from '../machines/types.js';
