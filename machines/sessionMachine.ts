@@ -1,7 +1,7 @@
-import { and, assign, fromEventObservable, fromPromise, not, setup, type EventObject } from 'xstate';
+import { and, assign, fromCallback, fromEventObservable, fromPromise, not, sendTo, setup } from 'xstate';
 import { NEVER } from 'rxjs';
-import type { SessionError } from '../src/errors.js';
-import { isFresh, isServable, refreshDueAt } from './tokenMath.js';
+import { endedAt, guards, updates } from './logic.js';
+import { refreshDueAt } from './tokenMath.js';
 import type {
   HeldToken,
   RefreshInput,
@@ -11,19 +11,8 @@ import type {
   SessionContext,
   SessionEvent,
   SessionInput,
+  TabAnnouncement,
 } from './types.js';
-
-/** Local time of an event: events carry it; a refresh result carries its time of receipt. */
-function timeOf(event: EventObject): number {
-  if ('now' in event && typeof event.now === 'number') return event.now;
-  if ('output' in event) return (event.output as HeldToken).issuedAt;
-  throw new TypeError(`event ${event.type} carries no time`);
-}
-
-function tokenOf(event: EventObject): HeldToken {
-  if ('token' in event) return event.token as HeldToken;
-  return (event as unknown as { output: HeldToken }).output;
-}
 
 const retryTimer = {
   src: 'waitForRetry',
@@ -46,90 +35,53 @@ export const sessionMachine = setup({
     input: {} as SessionInput,
   },
   actors: {
-    /** Provided by the runtime: calls the user's `refresh` and parses the result into a HeldToken. */
+    /** Calls the user's `refresh` and parses the result into a HeldToken. */
     refreshToken: fromPromise<HeldToken, RefreshInput>(() => new Promise<never>(() => {})),
     /** Emits `timer.refreshDue` at `input.at`. */
     waitForRefresh: fromEventObservable<SessionEvent, RefreshTimerInput>(() => NEVER),
     /** Emits `timer.retryDue` after the backoff for `input.attempt`. */
     waitForRetry: fromEventObservable<SessionEvent, RetryTimerInput>(() => NEVER),
-    /** Resolves when this tab may refresh (at once for a single tab). */
+    /** Resolves when this tab may start its refresh (at once for a single tab). */
     awaitRefreshTurn: fromPromise<void>(async () => {}),
+    /** Resolves when the other tabs had their chance to answer `announce.hello`. */
+    awaitOtherTabs: fromPromise<void>(async () => {}),
     /** Emits `env.online` / `env.offline`. */
     watchNetwork: fromEventObservable<SessionEvent, void>(() => NEVER),
     /** Emits `env.wake` when the device or page resumes. */
     watchResume: fromEventObservable<SessionEvent, void>(() => NEVER),
+    /** The other tabs: receives TabAnnouncements, sends back `tab.*` events. A single tab has none. */
+    syncTabs: fromCallback<TabAnnouncement>(() => {}),
   },
-  guards: {
-    isNetworkDown: ({ context }) => !context.online,
-    isHeldFresh: ({ context, event }) => isFresh(context.token, timeOf(event), context.config),
-    isHeldServable: ({ context, event }) => isServable(context.token, timeOf(event), context.config.leewayMs),
-    hasSession: ({ context }) => context.session !== null,
-    isSameSession: ({ context, event }) => {
-      const key = tokenOf(event).sessionKey;
-      return context.session !== null && (key === null || key === context.session.sessionKey);
-    },
-    isAuthFailure: ({ event }) => (event as { error?: SessionError }).error?.code === 'auth',
-  },
+  guards,
   actions: {
-    /** Adopts a token of another session (or the first one): a new identity, so `session$` emits. */
-    startSession: assign(({ context, event }) => {
-      const token = tokenOf(event);
-      const now = timeOf(event);
-      const sessionKey = token.sessionKey ?? context.session?.sessionKey ?? `session-${now}`;
-      return {
-        session: { sessionKey, userId: token.userId, startedAt: now },
-        token,
-        refreshToken: token.refreshToken ?? context.refreshToken,
-        attempt: 0,
-        retryAfterMs: undefined,
-        error: null,
-        lastRefreshAt: event.type === 'user.signIn' ? context.lastRefreshAt : now,
-      };
-    }),
-    /** Keeps the session's identity object; only the token changes. */
-    storeToken: assign(({ context, event }) => {
-      const token = tokenOf(event);
-      return {
-        token,
-        refreshToken: token.refreshToken ?? context.refreshToken,
-        attempt: 0,
-        retryAfterMs: undefined,
-        error: null,
-        lastRefreshAt: event.type === 'user.signIn' ? context.lastRefreshAt : timeOf(event),
-      };
-    }),
-    dropToken: assign({ token: null }),
-    clearSession: assign({
-      session: null,
-      token: null,
-      refreshToken: undefined,
-      attempt: 0,
-      retryAfterMs: undefined,
-      error: null,
-    }),
-    endSession: assign(({ event }) => ({
-      session: null,
-      token: null,
-      refreshToken: undefined,
-      attempt: 0,
-      retryAfterMs: undefined,
-      error: (event as { error?: SessionError }).error ?? null,
-    })),
-    recordFailure: assign(({ context, event }) => {
-      const error = (event as { error?: SessionError }).error ?? null;
-      return {
-        attempt: context.attempt + 1,
-        error,
-        retryAfterMs: error && 'retryAfterMs' in error ? (error.retryAfterMs as number | undefined) : undefined,
-      };
-    }),
+    startSession: assign(updates.startSession),
+    storeToken: assign(updates.storeToken),
+    dropToken: assign(updates.dropToken),
+    endSession: assign(updates.endSession),
+    recordFailure: assign(updates.recordFailure),
     setReason: assign((_, params: { reason: RefreshReason }) => ({ reason: params.reason })),
     markOnline: assign({ online: true }),
     markOffline: assign({ online: false }),
+    announceToken: sendTo('tabs', ({ context }): TabAnnouncement => ({
+      type: 'announce.token',
+      token: { ...context.token!, sessionKey: context.session!.sessionKey },
+      session: context.session!,
+    })),
+    announceSignOut: sendTo('tabs', ({ context, event }): TabAnnouncement => ({
+      type: 'announce.signOut',
+      sessionKey: context.session?.sessionKey ?? '',
+      at: endedAt({ context, event }),
+    })),
+    announceRotation: sendTo('tabs', ({ context, event }): TabAnnouncement => ({
+      type: 'announce.rotate',
+      sessionKey: context.session!.sessionKey,
+      at: (event as { now: number }).now,
+    })),
+    askOtherTabs: sendTo('tabs', { type: 'announce.hello' } satisfies TabAnnouncement),
   },
 }).createMachine({
   id: 'session',
-  initial: 'signedOut',
+  initial: 'boot',
   context: ({ input }) => ({
     config: input.config,
     session: null,
@@ -141,24 +93,48 @@ export const sessionMachine = setup({
     reason: 'expired',
     error: null,
     lastRefreshAt: null,
+    rotatedAt: null,
+    endedAt: null,
   }),
   invoke: [
     { src: 'watchNetwork', id: 'network' },
     { src: 'watchResume', id: 'resume' },
+    { src: 'syncTabs', id: 'tabs' },
   ],
   on: {
     'user.signIn': [
-      { guard: 'isSameSession', target: '.settling', actions: 'storeToken' },
-      { target: '.settling', actions: 'startSession' },
+      { guard: 'isSameSession', target: '.announcing', actions: 'storeToken' },
+      { target: '.announcing', actions: 'startSession' },
     ],
-    'user.signOut': { target: '.signedOut', actions: 'clearSession' },
-    'user.rotate': { guard: 'hasSession', target: '.rotated', actions: 'dropToken' },
+    'user.signOut': { target: '.signedOut', actions: ['announceSignOut', 'endSession'] },
+    'user.rotate': { guard: 'hasSession', target: '.rotated', actions: ['announceRotation', 'dropToken'] },
+    'tab.token': [
+      { guard: 'isNewerTokenOfSession', target: '.settling', actions: 'storeToken' },
+      { guard: 'isNewerSession', target: '.settling', actions: 'startSession' },
+    ],
+    'tab.signOut': { guard: 'isThisSession', target: '.signedOut', actions: 'endSession' },
+    'tab.rotate': { guard: 'isThisSession', target: '.rotated', actions: 'dropToken' },
+    'tab.hello': { guard: 'isHeldServable', actions: 'announceToken' },
     'env.online': { actions: 'markOnline' },
     'env.offline': { actions: 'markOffline' },
   },
   states: {
+    /** Transient: a tab that shares its session asks the others first (`restore` input). */
+    boot: {
+      always: [{ guard: 'sharesTabs', target: 'restoring' }, { target: 'signedOut' }],
+    },
+    /** Asking the other tabs for their session before any request; an answer arrives as `tab.token`. */
+    restoring: {
+      entry: 'askOtherTabs',
+      invoke: { src: 'awaitOtherTabs', onDone: 'signedOut' },
+    },
     signedOut: {},
-    /** Transient: judges a newly held token by the clock of the event that brought it. */
+    /** Transient: this tab got a token (sign-in or refresh); the other tabs hear of it, then it is judged. */
+    announcing: {
+      entry: 'announceToken',
+      always: 'settling',
+    },
+    /** Transient: judges the held token by the clock of the event that brought it. */
     settling: {
       always: [
         { guard: 'isNetworkDown', target: 'offline.waiting' },
@@ -170,11 +146,10 @@ export const sessionMachine = setup({
     fresh: {
       invoke: {
         src: 'waitForRefresh',
-        id: 'refreshTimer',
         input: ({ context }) => ({ at: refreshDueAt(context.token!, context.config) }),
       },
       on: {
-        'timer.refreshDue': { target: 'settling' },
+        'timer.refreshDue': 'settling',
         'clock.check': { guard: not('isHeldFresh'), target: 'settling' },
         // Timers may have slept with the device: re-arm from the clock.
         'env.wake': [{ guard: 'isHeldFresh', target: 'fresh', reenter: true }, { target: 'settling' }],
@@ -197,13 +172,18 @@ export const sessionMachine = setup({
       invoke: {
         src: 'refreshToken',
         id: 'refreshToken',
-        input: ({ context }) => ({ session: context.session, refreshToken: context.refreshToken, reason: context.reason }),
+        input: ({ context }) => ({
+          session: context.session,
+          refreshToken: context.refreshToken,
+          reason: context.reason,
+          satisfiedAfter: context.token?.issuedAt ?? 0,
+        }),
         onDone: [
-          { guard: 'isSameSession', target: 'settling', actions: 'storeToken' },
-          { target: 'settling', actions: 'startSession' },
+          { guard: 'isSameSession', target: 'announcing', actions: 'storeToken' },
+          { target: 'announcing', actions: 'startSession' },
         ],
         onError: [
-          { guard: 'isAuthFailure', target: 'signedOut', actions: 'endSession' },
+          { guard: 'isAuthFailure', target: 'signedOut', actions: ['announceSignOut', 'endSession'] },
           { guard: 'isNetworkDown', target: 'offline.waiting', actions: 'recordFailure' },
           { target: 'offline.backingOff', actions: 'recordFailure' },
         ],
@@ -239,7 +219,8 @@ export const sessionMachine = setup({
     rotated: {
       initial: 'fetching',
       on: {
-        'user.signIn': { target: 'settling', actions: 'startSession' },
+        'user.signIn': { target: 'announcing', actions: 'startSession' },
+        'tab.token': { guard: 'isIssuedSinceRotation', target: 'settling', actions: 'startSession' },
         'env.offline': { target: '.waiting', actions: 'markOffline' },
       },
       states: {
@@ -248,10 +229,15 @@ export const sessionMachine = setup({
           invoke: {
             src: 'refreshToken',
             id: 'refreshToken',
-            input: ({ context }) => ({ session: context.session, refreshToken: context.refreshToken, reason: 'rotated' }),
-            onDone: { target: '#session.settling', actions: 'startSession' },
+            input: ({ context }) => ({
+              session: context.session,
+              refreshToken: context.refreshToken,
+              reason: 'rotated',
+              satisfiedAfter: context.rotatedAt ?? 0,
+            }),
+            onDone: { target: '#session.announcing', actions: 'startSession' },
             onError: [
-              { guard: 'isAuthFailure', target: '#session.signedOut', actions: 'endSession' },
+              { guard: 'isAuthFailure', target: '#session.signedOut', actions: ['announceSignOut', 'endSession'] },
               { guard: 'isNetworkDown', target: 'waiting', actions: 'recordFailure' },
               { target: 'backingOff', actions: 'recordFailure' },
             ],

@@ -38,6 +38,8 @@ export interface SessionConfig {
   refreshThresholdMs: number;
   leewayMs: number;
   retry: RetryPolicy;
+  /** Tabs of one origin share the session: start by asking them (`restoring`). */
+  shareTabs: boolean;
 }
 
 export interface SessionContext {
@@ -54,6 +56,10 @@ export interface SessionContext {
   readonly reason: RefreshReason;
   readonly error: SessionError | null;
   readonly lastRefreshAt: number | null;
+  /** Local ms of the last rotation: a token issued since then belongs to the new session. */
+  readonly rotatedAt: number | null;
+  /** Local ms of the last sign-out: sessions that other tabs started before it are not adopted again. */
+  readonly endedAt: number | null;
 }
 
 export interface SessionInput {
@@ -65,6 +71,8 @@ export interface RefreshInput {
   session: SessionInfo | null;
   refreshToken: string | undefined;
   reason: RefreshReason;
+  /** A token issued after this local ms (for example by another tab) satisfies the refresh. */
+  satisfiedAfter: number;
 }
 
 export interface RefreshTimerInput {
@@ -78,11 +86,13 @@ export interface RetryTimerInput {
   retryAfterMs: number | undefined;
 }
 
+export type SessionToken = HeldToken & { readonly sessionKey: string };
+
 /** Every event carries the local time it was observed at, so guards stay pure. */
 export type SessionEvent =
-  | { type: 'user.signIn'; token: HeldToken & { sessionKey: string }; now: number }
-  | { type: 'user.signOut' }
-  | { type: 'user.rotate' }
+  | { type: 'user.signIn'; token: SessionToken; now: number }
+  | { type: 'user.signOut'; now: number }
+  | { type: 'user.rotate'; now: number }
   | { type: 'user.refresh'; now: number }
   | { type: 'user.request'; now: number }
   | { type: 'clock.check'; now: number }
@@ -90,4 +100,16 @@ export type SessionEvent =
   | { type: 'timer.retryDue'; now: number }
   | { type: 'env.online'; now: number }
   | { type: 'env.offline' }
-  | { type: 'env.wake'; now: number };
+  | { type: 'env.wake'; now: number }
+  // Another tab of the same origin (see TabMessage); each is a machine event, visible in the inspector.
+  | { type: 'tab.token'; token: SessionToken; session: SessionInfo; now: number }
+  | { type: 'tab.signOut'; sessionKey: string; at: number }
+  | { type: 'tab.rotate'; sessionKey: string; at: number }
+  | { type: 'tab.hello'; now: number };
+
+/** What this tab tells the others, sent to the invoked `syncTabs` actor. */
+export type TabAnnouncement =
+  | { type: 'announce.token'; token: SessionToken; session: SessionInfo }
+  | { type: 'announce.signOut'; sessionKey: string; at: number }
+  | { type: 'announce.rotate'; sessionKey: string; at: number }
+  | { type: 'announce.hello' };

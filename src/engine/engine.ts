@@ -44,6 +44,7 @@ export function resolveConfig(options: SessionEngineOptions): SessionConfig {
       factor: retry.factor ?? 2,
       jitter: retry.jitter ?? true,
     },
+    shareTabs: false,
   };
 }
 
@@ -143,8 +144,8 @@ export function createSessionEngine(options: SessionEngineOptions): SessionEngin
       const token = parseTokenSet(tokens, now, keyClaims);
       actor.send({ type: 'user.signIn', token: { ...token, sessionKey: token.sessionKey ?? newSessionKey() }, now });
     },
-    rotate: () => actor.send({ type: 'user.rotate' }),
-    signOut: () => actor.send({ type: 'user.signOut' }),
+    rotate: () => actor.send({ type: 'user.rotate', now: Date.now() }),
+    signOut: () => actor.send({ type: 'user.signOut', now: Date.now() }),
     async getToken(opts) {
       const now = checkClock();
       if (opts?.forceRefresh) return forcedToken(now);
