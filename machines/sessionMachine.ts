@@ -64,7 +64,7 @@ export const sessionMachine = setup({
     markOffline: assign({ online: false }),
     announceToken: sendTo('tabs', ({ context }): TabAnnouncement => ({
       type: 'announce.token',
-      token: { ...context.token!, sessionKey: context.session!.sessionKey },
+      token: { ...context.token!, refreshToken: context.refreshToken, sessionKey: context.session!.sessionKey },
       session: context.session!,
     })),
     announceSignOut: sendTo('tabs', ({ context, event }): TabAnnouncement => ({

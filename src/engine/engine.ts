@@ -12,7 +12,8 @@ import type {
 import { sessionMachine } from '../../machines/sessionMachine.js';
 import { isServable } from '../../machines/tokenMath.js';
 import type { SessionConfig } from '../../machines/types.js';
-import { runtimeActors, newSessionKey } from './actors.js';
+import { createTokenFetcher, newSessionKey, runtimeActors } from './actors.js';
+import { canShareTabs, createTabActors } from '../tabs/tabSync.js';
 import { DEFAULT_SESSION_KEY_CLAIMS, parseTokenSet } from './claims.js';
 import { defaultOnline$, defaultResume$ } from './environment.js';
 
@@ -33,7 +34,13 @@ export interface SessionEngine {
   stop(): void;
 }
 
-export function resolveConfig(options: SessionEngineOptions): SessionConfig {
+/** The BroadcastChannel name tabs share, or null for a single tab. */
+function tabChannelOf(options: SessionEngineOptions): string | null {
+  const broadcast = options.broadcast ?? (typeof window === 'undefined' ? false : { channel: 'sessionchart' });
+  return broadcast && canShareTabs() ? broadcast.channel : null;
+}
+
+export function resolveConfig(options: SessionEngineOptions, shareTabs = false): SessionConfig {
   const retry = options.retry ?? {};
   return {
     refreshThresholdMs: options.refreshThresholdMs ?? 15_000,
@@ -44,7 +51,7 @@ export function resolveConfig(options: SessionEngineOptions): SessionConfig {
       factor: retry.factor ?? 2,
       jitter: retry.jitter ?? true,
     },
-    shareTabs: false,
+    shareTabs,
   };
 }
 
@@ -73,15 +80,19 @@ const sameSnapshot = (a: SessionSnapshot, b: SessionSnapshot) =>
   a.lastRefreshAt === b.lastRefreshAt;
 
 export function createSessionEngine(options: SessionEngineOptions): SessionEngine {
-  const config = resolveConfig(options);
+  const tabChannel = tabChannelOf(options);
+  const config = resolveConfig(options, tabChannel !== null);
   const keyClaims = options.sessionKeyClaims ?? DEFAULT_SESSION_KEY_CLAIMS;
+  const fetchToken = createTokenFetcher(options.refresh, keyClaims);
   const machine = sessionMachine.provide({
-    actors: runtimeActors({
-      refresh: options.refresh,
-      sessionKeyClaims: keyClaims,
-      online$: options.online$ ?? defaultOnline$(),
-      resume$: options.resume$ ?? defaultResume$(),
-    }),
+    actors: {
+      ...runtimeActors({
+        fetchToken,
+        online$: options.online$ ?? defaultOnline$(),
+        resume$: options.resume$ ?? defaultResume$(),
+      }),
+      ...(tabChannel === null ? {} : createTabActors(tabChannel, config, fetchToken)),
+    },
   });
   const actor = createActor(machine, { input: { config }, inspect: options.inspect });
 

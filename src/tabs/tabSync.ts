@@ -1,0 +1,89 @@
+import { firstValueFrom } from 'rxjs';
+import { createStore, del, get, update, type UseStore } from 'idb-keyval';
+import { fromCallback, fromPromise } from 'xstate';
+import { AbortError } from '../errors.js';
+import { isNewer } from '../../machines/logic.js';
+import { isFresh } from '../../machines/tokenMath.js';
+import type { HeldToken, RefreshInput, SessionConfig, SessionToken, TabAnnouncement } from '../../machines/types.js';
+import type { TokenFetcher } from '../engine/actors.js';
+import { afterDelay } from '../engine/timers.js';
+import { isSessionToken, toTabEvent, toTabMessage } from './messages.js';
+
+/** How long a new tab waits for the open tabs to answer before it starts signed out. */
+export const RESTORE_WAIT_MS = 300;
+
+const RECORD_KEY = 'newest';
+
+/** Tabs share a session only where all three browser APIs exist; elsewhere the engine is a single tab. */
+export function canShareTabs(): boolean {
+  return (
+    typeof BroadcastChannel === 'function' &&
+    typeof indexedDB !== 'undefined' &&
+    typeof navigator !== 'undefined' &&
+    typeof navigator.locks?.request === 'function'
+  );
+}
+
+/** Keeps the newest token of the origin in IndexedDB, where the next lock holder is sure to see it. */
+async function keepNewest(store: UseStore, token: SessionToken): Promise<void> {
+  await update<SessionToken>(RECORD_KEY, (held) => (isSessionToken(held) && !isNewer(token, held) ? held : token), store);
+}
+
+async function readNewest(store: UseStore): Promise<SessionToken | null> {
+  const record = await get<unknown>(RECORD_KEY, store);
+  return isSessionToken(record) ? record : null;
+}
+
+/** Runs `task` holding the origin-wide lock; a tab that closes mid-task releases it with the tab. */
+function withLock<T>(name: string, signal: AbortSignal, task: () => Promise<T>): Promise<T> {
+  // The DOM typing does not unwrap the callback's promise; the browser does.
+  return navigator.locks.request(name, { signal }, task) as unknown as Promise<T>;
+}
+
+/**
+ * The cross-tab actors: the channel that carries `tab.*` events both ways, a refresh that runs under one
+ * Web Lock per origin, and the wait of a new tab for the others' answer.
+ */
+export function createTabActors(channelName: string, config: SessionConfig, fetchToken: TokenFetcher) {
+  const store = createStore(`sessionchart:${channelName}`, 'session');
+  const lockName = `sessionchart:${channelName}:refresh`;
+
+  /** A token another tab stored since this refresh was asked for, of the session it is for. */
+  const satisfies = (token: SessionToken, input: RefreshInput, now: number) =>
+    token.issuedAt > input.satisfiedAfter &&
+    isFresh(token, now, config) &&
+    (input.reason === 'rotated' || token.sessionKey === input.session?.sessionKey);
+
+  const refreshUnderLock = async (input: RefreshInput, signal: AbortSignal): Promise<HeldToken> => {
+    const newest = await readNewest(store);
+    if (newest && satisfies(newest, input, Date.now())) return newest;
+    // The stored refresh token is the newest of this session: a rotated-away one is never sent again.
+    const refreshToken =
+      newest && newest.sessionKey === input.session?.sessionKey ? (newest.refreshToken ?? input.refreshToken) : input.refreshToken;
+    const token = await fetchToken({ ...input, refreshToken }, signal);
+    if (signal.aborted) throw new AbortError('The refresh was abandoned');
+    const sessionKey = token.sessionKey ?? input.session?.sessionKey;
+    if (sessionKey) await keepNewest(store, { ...token, refreshToken: token.refreshToken ?? refreshToken, sessionKey });
+    return token;
+  };
+
+  return {
+    syncTabs: fromCallback<TabAnnouncement>(({ sendBack, receive }) => {
+      const channel = new BroadcastChannel(channelName);
+      channel.onmessage = (message: MessageEvent) => {
+        const event = toTabEvent(message.data, Date.now());
+        if (event) sendBack(event);
+      };
+      receive((announcement) => {
+        channel.postMessage(toTabMessage(announcement));
+        if (announcement.type === 'announce.token') void keepNewest(store, announcement.token);
+        if (announcement.type === 'announce.signOut') void del(RECORD_KEY, store);
+      });
+      return () => channel.close();
+    }),
+    refreshToken: fromPromise<HeldToken, RefreshInput>(({ input, signal }) =>
+      withLock(lockName, signal, () => refreshUnderLock(input, signal)),
+    ),
+    awaitOtherTabs: fromPromise<void>(() => firstValueFrom(afterDelay(RESTORE_WAIT_MS)).then(() => undefined)),
+  };
+}
