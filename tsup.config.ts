@@ -3,6 +3,8 @@ import { defineConfig } from 'tsup';
 /** One entry per public subpath; adapters never reach the core entry. */
 export const entries = {
   index: 'src/index.ts',
+  server: 'src/server/index.ts',
+  oauth: 'src/oauth/index.ts',
 };
 
 export default defineConfig({
