@@ -85,7 +85,9 @@ export const updates = {
       ...freshAttempts,
       session,
       token,
-      refreshToken: token.refreshToken ?? context.refreshToken,
+      // A rotation (server or `rotate()`) keeps using the refresh token; another tab's or a user's new session
+      // brings its own, and the old session's is never sent for it.
+      refreshToken: token.refreshToken ?? ('output' in event ? context.refreshToken : undefined),
       rotatedAt: null,
       lastRefreshAt: 'output' in event ? now : context.lastRefreshAt,
     };

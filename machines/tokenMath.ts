@@ -15,9 +15,13 @@ export function refreshDueAt(token: HeldToken, config: SessionConfig): number {
   return token.expiresAt - refreshLeadMs(token, config.refreshThresholdMs);
 }
 
-/** Served only while further than `leewayMs` from expiry. */
+/**
+ * Served only while further than the leeway from expiry. Like the refresh lead, the leeway shrinks for
+ * short-lived tokens (at most a quarter of the life): a token that lives no longer than `leewayMs` would
+ * otherwise never be servable and every refresh would start another at once.
+ */
 export function isServable(token: HeldToken | null, now: number, leewayMs: number): token is HeldToken {
-  return token !== null && now < token.expiresAt - leewayMs;
+  return token !== null && now < token.expiresAt - Math.min(leewayMs, lifeMs(token) / 4);
 }
 
 export function isFresh(token: HeldToken | null, now: number, config: SessionConfig): token is HeldToken {

@@ -179,7 +179,7 @@ export function createSessionEngine(options: SessionEngineOptions): SessionEngin
       return publish(actor.getSnapshot());
     },
     subscribe(listener) {
-      let last = published;
+      let last = publish(actor.getSnapshot());
       const subscription = actor.subscribe((snapshot) => {
         const next = publish(snapshot);
         if (next !== last) {
