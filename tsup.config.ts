@@ -5,6 +5,7 @@ export const entries = {
   index: 'src/index.ts',
   server: 'src/server/index.ts',
   oauth: 'src/oauth/index.ts',
+  inspect: 'src/inspect/index.ts',
 };
 
 export default defineConfig({
