@@ -63,8 +63,15 @@ export class AbortError extends SessionError {
 
 export type AnySessionError = InvalidTokenError | NetworkError | AuthError | AbortError;
 
-/** Anything a `refresh` throws that is not an AuthError or InvalidTokenError counts as a network fault. */
+const REFRESH_FAILURE_CODES: ReadonlySet<unknown> = new Set(['auth', 'invalid_token', 'network']);
+
+/**
+ * Anything a `refresh` throws that is not an AuthError or InvalidTokenError counts as a network fault.
+ * Errors are recognised by `code`, not `instanceof`: an app may load the ESM and the CJS build side by side.
+ */
 export function toRefreshFailure(error: unknown): InvalidTokenError | NetworkError | AuthError {
-  if (error instanceof AuthError || error instanceof InvalidTokenError || error instanceof NetworkError) return error;
+  if (error instanceof Error && REFRESH_FAILURE_CODES.has((error as { code?: unknown }).code)) {
+    return error as InvalidTokenError | NetworkError | AuthError;
+  }
   return new NetworkError(undefined, { cause: error });
 }

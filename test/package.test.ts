@@ -40,4 +40,17 @@ describe('the built package, imported by its name', () => {
     expect(cjs.AuthError.code).toBe('auth');
     expect(typeof (require('sessionchart/server') as typeof server).verifySessionToken).toBe('function');
   });
+
+  it('recognises errors of the other build by their code (ESM and CJS loaded side by side)', async () => {
+    const cjs = require('sessionchart') as typeof core;
+    const engine = core.createSessionEngine({
+      refresh: async () => {
+        throw new cjs.AuthError();
+      },
+    });
+    engine.signIn(mint());
+    expect(await engine.getToken({ forceRefresh: true })).toBeNull();
+    expect(engine.getSnapshot()).toMatchObject({ status: 'signedOut', error: { code: 'auth' } });
+    engine.stop();
+  });
 });
