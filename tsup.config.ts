@@ -6,6 +6,9 @@ export const entries = {
   server: 'src/server/index.ts',
   oauth: 'src/oauth/index.ts',
   inspect: 'src/inspect/index.ts',
+  react: 'src/react/index.tsx',
+  convex: 'src/convex/index.ts',
+  sync: 'src/sync/index.ts',
 };
 
 export default defineConfig({

@@ -1,0 +1,123 @@
+import { filter, firstValueFrom, map, merge } from 'rxjs';
+import { statusOf, type SessionEngine } from '../engine/engine.js';
+import type { SessionInfo } from '../types.js';
+
+type MachineSnapshot = ReturnType<SessionEngine['actor']['getSnapshot']>;
+
+/** Convex's `fetchAccessToken` (ConvexProviderWithAuth's `useAuth`, or `ConvexClient.setAuth`). */
+export type FetchAccessToken = (args?: { forceRefreshToken?: boolean }) => Promise<string | null>;
+
+/** What Convex's `useAuth` contract asks of an auth provider. */
+export interface ConvexAuth {
+  readonly isLoading: boolean;
+  readonly isAuthenticated: boolean;
+  readonly fetchAccessToken: FetchAccessToken;
+}
+
+export interface ConvexAuthOptions {
+  /**
+   * The oldest held token a forced call hands over instead of refreshing (default 10 s, Convex's default
+   * `authRefreshTokenLeewaySeconds`). Convex schedules its next forced fetch `(exp - iat) - leeway` after it
+   * receives a token, as if it were just minted: an older token would expire in its hands while connected.
+   * Raise it together with Convex's leeway.
+   */
+  maxHandOffAgeMs?: number;
+}
+
+export const DEFAULT_MAX_HAND_OFF_AGE_MS = 10_000;
+
+/** The session identity `session$` emits: one object per session, kept across refreshes. */
+export const sessionOf = (machine: MachineSnapshot): SessionInfo | null => machine.context.session;
+
+/** Whether a sign-in is still to be decided (for now: another tab is asked for the session, `restoring`). */
+export const isLoadingOf = (machine: MachineSnapshot): boolean => statusOf(machine) === 'restoring';
+
+/**
+ * A `fetchAccessToken` for one session identity. The token it last handed out lives in its closure: that is
+ * Convex's own memory (it compares tokens as strings), not engine state.
+ */
+function createFetchAccessToken(engine: SessionEngine, options: ConvexAuthOptions): FetchAccessToken {
+  const maxHandOffAgeMs = options.maxHandOffAgeMs ?? DEFAULT_MAX_HAND_OFF_AGE_MS;
+  let lastHandedOut: string | null = null;
+
+  /** Settles with the first valid token `accept` takes, or `null` once the session has ended. */
+  const nextToken = (accept: (token: string) => boolean) =>
+    firstValueFrom(
+      merge(
+        engine.token$.pipe(filter((token): token is string => token !== null && accept(token))),
+        engine.session$.pipe(
+          filter((session) => session === null),
+          map(() => null),
+        ),
+      ),
+      // A stopped engine completes its observables: nothing will come, so answer as a sign-out would.
+      { defaultValue: null },
+    );
+
+  /** A valid token, waiting through outages (Convex's socket is down then too) rather than answering null. */
+  const anyToken = () => engine.getToken().catch(() => nextToken(() => true));
+
+  /** A valid token other than the last one handed out: the held one if already newer, else one forced refresh. */
+  const newerToken = async () => {
+    const isNewer = (token: string) => token !== lastHandedOut;
+    const held = engine.peekToken();
+    const heldSince = engine.actor.getSnapshot().context.token?.issuedAt ?? 0;
+    if (held !== null && isNewer(held) && Date.now() - heldSince <= maxHandOffAgeMs) return held;
+    const forced = await engine.getToken({ forceRefresh: true }).catch(() => undefined);
+    if (forced === null || (forced !== undefined && isNewer(forced))) return forced;
+    // A network fault, or a server that answered the same string: wait for the next token instead.
+    return nextToken(isNewer);
+  };
+
+  return async ({ forceRefreshToken = false } = {}) => {
+    const token = await (forceRefreshToken ? newerToken() : anyToken());
+    if (token !== null) lastHandedOut = token;
+    return token;
+  };
+}
+
+/**
+ * The adapter's state: one `fetchAccessToken` per session identity, so its identity changes exactly when
+ * `session$` emits (sign-in, rotation, sign-out) and never on a refresh.
+ */
+export function createConvexAuthSource(engine: SessionEngine, options: ConvexAuthOptions = {}) {
+  const fetchers = new WeakMap<SessionInfo, FetchAccessToken>();
+  const signedOutFetcher = createFetchAccessToken(engine, options);
+  const fetcherFor = (session: SessionInfo | null) => {
+    if (session === null) return signedOutFetcher;
+    let fetcher = fetchers.get(session);
+    if (fetcher === undefined) {
+      fetcher = createFetchAccessToken(engine, options);
+      fetchers.set(session, fetcher);
+    }
+    return fetcher;
+  };
+  return {
+    authFor(session: SessionInfo | null, isLoading: boolean): ConvexAuth {
+      return { isLoading, isAuthenticated: session !== null && !isLoading, fetchAccessToken: fetcherFor(session) };
+    },
+  };
+}
+
+/**
+ * For Convex clients without React (`ConvexClient.setAuth(auth.fetchAccessToken)`): the fields read the
+ * engine's current state on each access. Call `setAuth` again when `engine.session$` emits.
+ */
+export function createConvexAuth(engine: SessionEngine, options?: ConvexAuthOptions): ConvexAuth {
+  const source = createConvexAuthSource(engine, options);
+  const current = () => {
+    const machine = engine.actor.getSnapshot();
+    return source.authFor(sessionOf(machine), isLoadingOf(machine));
+  };
+  return {
+    get isLoading() {
+      return current().isLoading;
+    },
+    get isAuthenticated() {
+      return current().isAuthenticated;
+    },
+    get fetchAccessToken() {
+      return current().fetchAccessToken;
+    },
+  };
+}
