@@ -220,7 +220,8 @@ export const sessionMachine = setup({
       initial: 'fetching',
       on: {
         'user.signIn': { target: 'announcing', actions: 'startSession' },
-        'tab.token': { guard: 'isIssuedSinceRotation', target: 'settling', actions: 'startSession' },
+        // A token minted before the rotation is of the rotated-away session: it stops here, never served.
+        'tab.token': [{ guard: 'isIssuedSinceRotation', target: 'settling', actions: 'startSession' }, {}],
         'env.offline': { target: '.waiting', actions: 'markOffline' },
       },
       states: {
@@ -251,7 +252,6 @@ export const sessionMachine = setup({
             'user.request': 'fetching',
             'user.refresh': 'fetching',
             'env.wake': 'fetching',
-            'env.online': { target: 'fetching', actions: 'markOnline' },
           },
         },
         waiting: {
