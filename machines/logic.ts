@@ -60,7 +60,7 @@ export const guards = {
     return context.endedAt === null || session.startedAt > context.endedAt;
   },
   /** A token minted since the rotation: the new session's. */
-  isIssuedSinceRotation: ({ context, event }: Args) => tokenOf(event).issuedAt >= (context.rotatedAt ?? 0),
+  isIssuedSinceRotation: ({ context, event }: Args) => tokenOf(event).issuedAt > (context.rotatedAt ?? 0),
   isThisSession: ({ context, event }: Args) =>
     context.session !== null && context.session.sessionKey === (event as { sessionKey: string }).sessionKey,
 };

@@ -4,6 +4,8 @@ import { AuthError, NetworkError } from '../../src/errors.js';
 import { isFresh } from '../../machines/tokenMath.js';
 import { resolveConfig } from '../../src/engine/engine.js';
 import type { TokenSet } from '../../src/types.js';
+import { DEFAULT_SESSION_KEY_CLAIMS, parseTokenSet } from '../../src/engine/claims.js';
+import type { SessionInfo, SessionToken } from '../../machines/types.js';
 import {
   InvariantHarness,
   flushMicrotasks,
@@ -68,6 +70,13 @@ const command = fc.oneof(
   { arbitrary: fc.integer({ min: 1, max: 200_000 }).map((ms) => ({ type: 'sleep' as const, ms })), weight: 2 },
   { arbitrary: fc.integer({ min: 1, max: 60_000 }).map((ms) => ({ type: 'advance' as const, ms })), weight: 3 },
   { arbitrary: fc.constant({ type: 'settle' as const }), weight: 6 },
+  // Other tabs of the origin: a newer token of this session, a replay of any token held before (older, or
+  // of a session since ended or rotated away), a sign-out, a rotation, a sign-in of a new session there.
+  { arbitrary: token.map((t) => ({ type: 'tabToken' as const, ...t })), weight: 1 },
+  { arbitrary: fc.nat().map((pick) => ({ type: 'tabReplay' as const, pick })), weight: 2 },
+  { arbitrary: fc.constant({ type: 'tabSignOut' as const }), weight: 1 },
+  { arbitrary: fc.constant({ type: 'tabRotate' as const }), weight: 1 },
+  { arbitrary: token.map((t) => ({ type: 'tabNewSession' as const, ...t })), weight: 1 },
 );
 
 type Command = typeof command extends fc.Arbitrary<infer T> ? T : never;
@@ -111,9 +120,58 @@ function answerOf(choice: Outcome, call: RefreshCall): RefreshAnswer {
   }
 }
 
-async function perform(c: Command, harness: InvariantHarness, scheduler: fc.Scheduler): Promise<void> {
+const SESSION_BOUNDARIES = new Set(['signIn', 'signOut', 'rotate', 'tabSignOut', 'tabRotate', 'tabNewSession']);
+
+type HeldMessage = { token: SessionToken; session: SessionInfo };
+
+/** Another tab's token message: the token as that tab would hold it, registered as issued now. */
+function tabMessage(harness: InvariantHarness, choice: TokenChoice, session: SessionInfo): HeldMessage {
+  const { set, lifeMs } = tokenSetFor({ ...choice, sessionKey: session.sessionKey });
+  harness.register(set.accessToken, { expiresAt: Date.now() + lifeMs, sessionKey: session.sessionKey });
+  const held = parseTokenSet(set, Date.now(), DEFAULT_SESSION_KEY_CLAIMS);
+  return { token: { ...held, sessionKey: session.sessionKey }, session };
+}
+
+async function perform(
+  c: Command,
+  harness: InvariantHarness,
+  scheduler: fc.Scheduler,
+  history: HeldMessage[],
+): Promise<void> {
   const { engine } = harness;
+  // Tabs order sessions and tokens by their shared clock, to the millisecond: a session boundary (sign-in,
+  // sign-out, rotation) and the tokens before it are never in the same millisecond in a browser.
+  if (SESSION_BOUNDARIES.has(c.type)) vi.setSystemTime(Date.now() + 1);
+  const session = engine.actor.getSnapshot().context.session;
   switch (c.type) {
+    case 'tabToken':
+      if (session) engine.actor.send({ type: 'tab.token', ...tabMessage(harness, c, session), now: Date.now() });
+      return;
+    case 'tabReplay': {
+      const past = history[c.pick % Math.max(history.length, 1)];
+      if (past) engine.actor.send({ type: 'tab.token', ...past, now: Date.now() });
+      return;
+    }
+    case 'tabSignOut':
+      if (!session) return;
+      harness.allow({ signOut: true });
+      harness.kill();
+      return engine.actor.send({ type: 'tab.signOut', sessionKey: session.sessionKey, at: Date.now() });
+    case 'tabRotate':
+      if (!session) return;
+      harness.kill();
+      return engine.actor.send({ type: 'tab.rotate', sessionKey: session.sessionKey, at: Date.now() });
+    case 'tabNewSession': {
+      harness.allow({ identity: true });
+      harness.kill();
+      // Started after this tab's session (or sign-out): tabs share one clock, so a later start is a newer session.
+      // Within the same millisecond the engine cannot tell, so the clock moves on by one.
+      const { endedAt } = engine.actor.getSnapshot().context;
+      const latest = Math.max(session?.startedAt ?? 0, endedAt ?? 0);
+      if (Date.now() <= latest) vi.setSystemTime(latest + 1);
+      const started: SessionInfo = { sessionKey: `tab${(keys += 1)}`, userId: 'user-1', startedAt: Date.now() };
+      return engine.actor.send({ type: 'tab.token', ...tabMessage(harness, c, started), now: Date.now() });
+    }
     case 'getToken':
       return void harness.getToken();
     case 'forceRefresh':
@@ -191,10 +249,17 @@ describe('the engine under random commands and refresh answers in random order',
                 .then(() => harness.release(call, answerOf(choice, call)));
             },
           });
+          // Every token the engine held, with its session: what a late or replayed tab message could carry.
+          const history: HeldMessage[] = [];
+          harness.engine.actor.subscribe(({ context: { token, session } }) => {
+            if (token && session && token !== history.at(-1)?.token) {
+              history.push({ token: { ...token, sessionKey: session.sessionKey }, session });
+            }
+          });
           try {
             for (const c of [{ type: 'signIn' as const, ...first }, ...commands]) {
               harness.begin(describeCommand(c));
-              await perform(c, harness, scheduler);
+              await perform(c, harness, scheduler, history);
               await flushMicrotasks();
               harness.checkSettledWithoutWaiting();
               harness.end();

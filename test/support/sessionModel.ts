@@ -263,7 +263,8 @@ function tabEvent(step: Step, kind: TabMessageKind): SessionEvent {
     case 'token-same': {
       const key = current?.sessionKey ?? step.newKey();
       const session: SessionInfo = current ?? { sessionKey: key, userId: 'user-1', startedAt: now };
-      return { type: 'tab.token', token: step.newToken(now, LIFE_MS, key), session, now };
+      // Minted by the other tab after anything this tab did (a rotation included): a millisecond later.
+      return { type: 'tab.token', token: step.newToken(now + 1, LIFE_MS, key), session, now };
     }
     case 'token-older': {
       if (!current) return tabEvent(step, 'token-otherOlder');
