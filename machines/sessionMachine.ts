@@ -223,6 +223,11 @@ export const sessionMachine = setup({
         // A token minted before the rotation is of the rotated-away session: it stops here, never served.
         'tab.token': [{ guard: 'isIssuedSinceRotation', target: 'settling', actions: 'startSession' }, {}],
         'env.offline': { target: '.waiting', actions: 'markOffline' },
+        // Every tab hears of one password change: the rotation already under way answers a second notice.
+        // Restarting it would abort a request the server may have handled, losing the refresh token it
+        // rotated, and the next attempt would replay the spent one (the provider revokes the family).
+        'user.rotate': {},
+        'tab.rotate': {},
       },
       states: {
         fetching: {

@@ -48,11 +48,20 @@ export function createTabActors(channelName: string, config: SessionConfig, fetc
   const store = createStore(`sessionchart:${channelName}`, 'session');
   const lockName = `sessionchart:${channelName}:refresh`;
 
-  /** A token another tab stored since this refresh was asked for, of the session it is for. */
-  const satisfies = (token: SessionToken, input: RefreshInput, now: number) =>
-    token.issuedAt > input.satisfiedAfter &&
-    isFresh(token, now, config) &&
-    (input.reason === 'rotated' || token.sessionKey === input.session?.sessionKey);
+  /**
+   * A token another tab stored since this refresh was asked for, of the session it is for. A rotation's
+   * answer may be received in the very millisecond of the rotation (`satisfiedAfter`): a token of another
+   * session than the one rotated away counts from that millisecond on, or this tab would fetch again with
+   * its own refresh token, which the rotation already spent (a replay: the server revokes the family).
+   */
+  const satisfies = (token: SessionToken, input: RefreshInput, now: number) => {
+    const sameSession = token.sessionKey === input.session?.sessionKey;
+    const issuedSince =
+      input.reason === 'rotated' && !sameSession
+        ? token.issuedAt >= input.satisfiedAfter
+        : token.issuedAt > input.satisfiedAfter;
+    return issuedSince && isFresh(token, now, config) && (input.reason === 'rotated' || sameSession);
+  };
 
   const refreshUnderLock = async (input: RefreshInput, signal: AbortSignal): Promise<HeldToken> => {
     const newest = await readNewest(store);

@@ -97,6 +97,22 @@ describe('rotate()', () => {
     expect(seen.tokens.slice(1)).not.toContain(held.accessToken);
   });
 
+  it('lets a second rotate() join the rotation under way instead of aborting its request', async () => {
+    const h = createHarness();
+    h.signIn({ sid: 's1', refreshToken: 'rt-1' });
+    h.engine.rotate();
+    await flush();
+    const rotation = h.lastCall();
+
+    h.engine.rotate();
+    await flush();
+    expect(rotation.ctx.signal.aborted).toBe(false);
+    expect(h.calls).toHaveLength(1);
+    const { accessToken } = rotation.respond({ sid: 's2', refreshToken: 'rt-2' });
+    expect(await h.getToken()).toBe(accessToken);
+    expect(h.engine.getSnapshot()).toMatchObject({ status: 'fresh', sessionKey: 's2' });
+  });
+
   it('keeps callers waiting through network faults of the rotated fetch, then serves the new session', async () => {
     const h = createHarness({ retry: { jitter: false } });
     h.signIn({ sid: 's1' });
