@@ -9,6 +9,7 @@ export const entries = {
   react: 'src/react/index.tsx',
   convex: 'src/convex/index.ts',
   sync: 'src/sync/index.ts',
+  viewer: 'src/viewer/index.ts',
 };
 
 export default defineConfig({

@@ -1,8 +1,10 @@
+import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { describe, expect, it } from 'vitest';
 import * as core from 'sessionchart';
 import * as server from 'sessionchart/server';
 import * as oauth from 'sessionchart/oauth';
+import * as viewer from 'sessionchart/viewer';
 import { mint } from './support/tokens.js';
 
 const require = createRequire(import.meta.url);
@@ -32,6 +34,28 @@ describe('the built package, imported by its name', () => {
   it('exposes the adapters as subpaths', () => {
     expect(typeof server.verifySessionToken).toBe('function');
     expect(typeof oauth.createOAuthRefresh).toBe('function');
+  });
+
+  it('lays out a machine from the viewer subpath (React and elkjs resolved as peers)', async () => {
+    expect(typeof viewer.StatechartViewer).toBe('function');
+    const layout = await viewer.layoutMachine(core.sessionMachine);
+    expect(layout.states.map((state) => state.key)).toEqual(expect.arrayContaining(['signedOut', 'fresh', 'offline.waiting']));
+    expect(typeof (require('sessionchart/viewer') as typeof viewer).layoutMachine).toBe('function');
+  });
+
+  it('keeps React and elkjs out of the core entry', () => {
+    const dist = new URL('../dist/', import.meta.url);
+    const specifiers = (file: string) =>
+      [...readFileSync(new URL(file, dist), 'utf8').matchAll(/from\s*["']([^"']+)["']/g)].map((match) => match[1]!);
+    const seen = new Set<string>();
+    const visit = (file: string): string[] => {
+      if (seen.has(file)) return [];
+      seen.add(file);
+      return specifiers(file).flatMap((specifier) => (specifier.startsWith('./') ? visit(specifier.slice(2)) : [specifier]));
+    };
+    const packages = visit('index.js');
+    expect(packages).toContain('xstate');
+    expect(packages.filter((name) => /^(react|react-dom|elkjs|@xstate\/react)(\/|$)/.test(name))).toEqual([]);
   });
 
   it('ships a CommonJS build with the same surface', () => {
