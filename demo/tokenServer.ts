@@ -1,7 +1,8 @@
 /**
- * A small local token endpoint for the demo: HS256 JWTs (jose) with a short life and a `sid` claim, and
- * rotating refresh tokens (each one works once). It can answer 503, go down (stop listening) and rotate a
- * session server-side, as a real auth server does after a password change.
+ * A small local token endpoint for the demos: HS256 JWTs (jose) with a short life and a `sid` claim, and
+ * rotating refresh tokens (each one works once). It can answer 503 or 429, hang, answer slowly, go down (stop
+ * listening), run its clock off ours, and rotate a session server-side, as a real auth server does after a
+ * password change. Every setting can change while it runs (the web demo's controls).
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -22,7 +23,25 @@ export interface TokenResponse {
   expires_in: number;
 }
 
-export type FailureMode = 'none' | 'unavailable';
+/** `unavailable`: 503; `rateLimited`: 429 with Retry-After; `hang`: no answer until the mode changes. */
+export type FailureMode = 'none' | 'unavailable' | 'rateLimited' | 'hang';
+
+export interface TokenServerSettings {
+  lifeSeconds: number;
+  /** Delay before each answer, ms. */
+  latencyMs: number;
+  failure: FailureMode;
+  /** The server's clock minus ours, ms (set by the demo, as a badly set server clock). */
+  clockAheadMs: number;
+  /** How far the demo's laptop "slept": both clocks moved this much ahead of the real time, ms. */
+  sleptMs: number;
+  /** What a 429 asks clients to wait, seconds. */
+  retryAfterSeconds: number;
+}
+
+const RETRY_AFTER_S = 3;
+/** A hanging request is let go after this long at most, so no socket is held for ever. */
+const MAX_HANG_MS = 60_000;
 
 interface Grant {
   sid: string;
@@ -36,7 +55,7 @@ export interface TokenServer {
   readonly url: string;
   /** Refresh requests answered with a token so far. */
   readonly refreshes: number;
-  /** `unavailable`: every refresh gets 503. */
+  /** How every refresh is answered from now on (`none`: normally). */
   failWith(mode: FailureMode): void;
   /** Delays each answer, so a request can be caught in flight. */
   delayAnswers(ms: number): void;
@@ -45,12 +64,20 @@ export interface TokenServer {
   comeBack(): Promise<void>;
   /** The next refresh of this session returns a token of a new session (a new `sid`). */
   rotateSession(sid: string): void;
+  /** Life of the tokens issued from now on, seconds. */
+  setLifeSeconds(seconds: number): void;
+  /** The server's clock minus ours, for the tokens issued from now on, ms. */
+  setClockAhead(ms: number): void;
+  /** The laptop slept: both clocks jump `ms` ahead (the demo moves its own Date.now() as much). */
+  sleep(ms: number): void;
+  readonly settings: TokenServerSettings;
   close(): Promise<void>;
 }
 
 export async function startTokenServer(options: TokenServerOptions = {}): Promise<TokenServer> {
-  const lifeSeconds = options.lifeSeconds ?? 10;
-  const clockAheadMs = options.clockAheadMs ?? 0;
+  let lifeSeconds = options.lifeSeconds ?? 10;
+  let clockAheadMs = options.clockAheadMs ?? 0;
+  let sleptMs = 0;
   const secret = randomBytes(32);
   /** Live refresh tokens; a used one is deleted (rotation), so a replay gets invalid_grant. */
   const grants = new Map<string, Grant>();
@@ -58,9 +85,26 @@ export async function startTokenServer(options: TokenServerOptions = {}): Promis
   let mode: FailureMode = 'none';
   let delayMs = 0;
   let refreshes = 0;
+  /** Releases of the requests held by `hang`: a change of mode or a close lets them go on. */
+  const hanging = new Set<() => void>();
+  const releaseHanging = () => {
+    for (const release of hanging) release();
+    hanging.clear();
+  };
+  const hang = (gone: AbortSignal) =>
+    new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, MAX_HANG_MS);
+      const release = () => {
+        clearTimeout(timer);
+        hanging.delete(release);
+        resolve();
+      };
+      hanging.add(release);
+      gone.addEventListener('abort', release, { once: true });
+    });
 
   async function issue(grant: Grant): Promise<TokenResponse> {
-    const iat = Math.floor((Date.now() + clockAheadMs) / 1000);
+    const iat = Math.floor((Date.now() + sleptMs + clockAheadMs) / 1000);
     const accessToken = await new SignJWT({ sid: grant.sid })
       .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
       .setSubject(grant.sub)
@@ -73,7 +117,8 @@ export async function startTokenServer(options: TokenServerOptions = {}): Promis
     return { access_token: accessToken, refresh_token: refreshToken, token_type: 'Bearer', expires_in: lifeSeconds };
   }
 
-  async function answer(request: http.IncomingMessage): Promise<{ status: number; body: unknown }> {
+  type Answer = { status: number; body: unknown; headers?: Record<string, string> };
+  async function answer(request: http.IncomingMessage, gone: AbortSignal): Promise<Answer> {
     const chunks: Buffer[] = [];
     for await (const chunk of request) chunks.push(chunk as Buffer);
     const params = new URLSearchParams(Buffer.concat(chunks).toString('utf8'));
@@ -83,7 +128,13 @@ export async function startTokenServer(options: TokenServerOptions = {}): Promis
       return { status: 200, body: await issue({ sid: newSid(), sub: params.get('username') ?? 'demo-user' }) };
     }
     if (request.method !== 'POST' || request.url !== '/token') return { status: 404, body: { error: 'not_found' } };
+    if (mode === 'hang') await hang(gone);
+    // A client that gave up (timeout, abort) never sees the answer: its refresh token must stay usable.
+    if (gone.aborted) return { status: 499, body: { error: 'client_closed_request' } };
     if (mode === 'unavailable') return { status: 503, body: { error: 'temporarily_unavailable' } };
+    if (mode === 'rateLimited') {
+      return { status: 429, body: { error: 'slow_down' }, headers: { 'retry-after': String(RETRY_AFTER_S) } };
+    }
     const presented = params.get('refresh_token') ?? '';
     const grant = params.get('grant_type') === 'refresh_token' ? grants.get(presented) : undefined;
     if (!grant) return { status: 400, body: { error: 'invalid_grant' } };
@@ -94,9 +145,12 @@ export async function startTokenServer(options: TokenServerOptions = {}): Promis
   }
 
   const server = http.createServer((request, response) => {
-    answer(request).then(
-      ({ status, body }) => {
-        response.writeHead(status, { 'content-type': 'application/json', 'cache-control': 'no-store' });
+    const gone = new AbortController();
+    response.once('close', () => gone.abort());
+    answer(request, gone.signal).then(
+      ({ status, body, headers }) => {
+        if (gone.signal.aborted) return;
+        response.writeHead(status, { 'content-type': 'application/json', 'cache-control': 'no-store', ...headers });
         response.end(JSON.stringify(body));
       },
       () => {
@@ -129,6 +183,7 @@ export async function startTokenServer(options: TokenServerOptions = {}): Promis
     },
     failWith: (next) => {
       mode = next;
+      if (next !== 'hang') releaseHanging();
     },
     delayAnswers: (ms) => {
       delayMs = ms;
@@ -138,6 +193,21 @@ export async function startTokenServer(options: TokenServerOptions = {}): Promis
     rotateSession: (sid) => {
       rotatedSids.add(sid);
     },
-    close: () => (server.listening ? stopListening() : Promise.resolve()),
+    setLifeSeconds: (seconds) => {
+      lifeSeconds = seconds;
+    },
+    setClockAhead: (ms) => {
+      clockAheadMs = ms;
+    },
+    sleep: (ms) => {
+      sleptMs += ms;
+    },
+    get settings() {
+      return { lifeSeconds, latencyMs: delayMs, failure: mode, clockAheadMs, sleptMs, retryAfterSeconds: RETRY_AFTER_S };
+    },
+    close: () => {
+      releaseHanging();
+      return server.listening ? stopListening() : Promise.resolve();
+    },
   };
 }

@@ -1,0 +1,22 @@
+/** Boots the demo page: the shared laptop clock first, then the engine, then React. */
+import { demoClock } from './clock.js';
+import { StrictMode } from 'react';
+import { createRoot } from 'react-dom/client';
+import { App } from './App.js';
+import { createDemoEngine, demoApi } from './session.js';
+
+async function boot() {
+  const settings = await demoApi('/settings');
+  // A tab opened after a "sleep" starts on the slept clock, like every other tab of the laptop.
+  demoClock.setSlept(settings.sleptMs);
+  const engine = createDemoEngine();
+  createRoot(document.getElementById('root')!).render(
+    <StrictMode>
+      <App engine={engine} initialSettings={settings} />
+    </StrictMode>,
+  );
+}
+
+boot().catch((error: unknown) => {
+  document.body.textContent = `The demo could not start: ${error instanceof Error ? error.message : String(error)}`;
+});

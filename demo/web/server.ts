@@ -1,0 +1,116 @@
+/**
+ * The web demo's server: the local token server (demo/tokenServer.ts) behind a Vite dev server that serves
+ * the page (demo/web, React, the sessionchart sources) on 127.0.0.1. `/auth/*` is proxied to the token
+ * server; `/demo-api/*` changes its settings for the page's controls (failures, latency, token life, clocks).
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { fileURLToPath } from 'node:url';
+import { createServer, type Plugin } from 'vite';
+import { startTokenServer, type FailureMode, type TokenServer } from '../tokenServer.js';
+
+export interface DemoOptions {
+  /** 0 picks a free port; a taken port moves on to the next free one. Default 5173. */
+  port?: number;
+  host?: string;
+}
+
+export interface Demo {
+  /** The page, e.g. http://127.0.0.1:5173/ */
+  url: string;
+  tokenServer: TokenServer;
+  stop(): Promise<void>;
+}
+
+export const DEMO_TOKEN_LIFE_S = 20;
+const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
+const pageRoot = fileURLToPath(new URL('.', import.meta.url));
+const FAILURES: readonly FailureMode[] = ['none', 'unavailable', 'rateLimited', 'hang'];
+
+async function readJson(request: IncomingMessage): Promise<Record<string, unknown>> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of request) chunks.push(chunk as Buffer);
+  const text = Buffer.concat(chunks).toString('utf8');
+  return text ? (JSON.parse(text) as Record<string, unknown>) : {};
+}
+
+const finite = (value: unknown, min: number, max: number) =>
+  typeof value === 'number' && Number.isFinite(value) ? Math.min(max, Math.max(min, value)) : undefined;
+
+/** `/demo-api/settings` (GET, POST a partial), `/demo-api/sleep` and `/demo-api/rotate` (POST). */
+async function handleApi(tokens: TokenServer, request: IncomingMessage, response: ServerResponse) {
+  const route = request.url?.split('?')[0];
+  const body = request.method === 'POST' ? await readJson(request) : {};
+  if (route === '/settings' && request.method === 'POST') {
+    const life = finite(body.lifeSeconds, 2, 3_600);
+    const latency = finite(body.latencyMs, 0, 30_000);
+    const ahead = finite(body.clockAheadMs, -86_400_000, 86_400_000);
+    if (life !== undefined) tokens.setLifeSeconds(life);
+    if (latency !== undefined) tokens.delayAnswers(latency);
+    if (ahead !== undefined) tokens.setClockAhead(ahead);
+    if (FAILURES.includes(body.failure as FailureMode)) tokens.failWith(body.failure as FailureMode);
+  } else if (route === '/sleep' && request.method === 'POST') {
+    tokens.sleep(finite(body.ms, 0, 86_400_000) ?? 0);
+  } else if (route === '/rotate' && request.method === 'POST' && typeof body.sid === 'string') {
+    tokens.rotateSession(body.sid);
+  } else if (route !== '/settings') {
+    response.writeHead(404).end();
+    return;
+  }
+  response.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-store' });
+  response.end(JSON.stringify(tokens.settings));
+}
+
+function demoApi(tokens: TokenServer): Plugin {
+  return {
+    name: 'sessionchart-demo-api',
+    configureServer(server) {
+      server.middlewares.use('/demo-api', (request, response) => {
+        handleApi(tokens, request, response).catch(() => {
+          if (!response.headersSent) response.writeHead(400);
+          response.end();
+        });
+      });
+    },
+  };
+}
+
+export async function startDemo(options: DemoOptions = {}): Promise<Demo> {
+  const tokens = await startTokenServer({ lifeSeconds: DEMO_TOKEN_LIFE_S });
+  try {
+    const vite = await createServer({
+      configFile: false,
+      root: pageRoot,
+      cacheDir: fileURLToPath(new URL('../../node_modules/.vite/sessionchart-demo', import.meta.url)),
+      logLevel: 'warn',
+      clearScreen: false,
+      plugins: [demoApi(tokens)],
+      server: {
+        host: options.host ?? '127.0.0.1',
+        port: options.port ?? 5173,
+        strictPort: false,
+        hmr: false,
+        fs: { allow: [repoRoot] },
+        proxy: { '/auth': { target: tokens.url, rewrite: (path) => path.replace(/^\/auth/, '') } },
+      },
+      // Pre-bundled up front: a dependency found late would make Vite reload the page mid-demo.
+      optimizeDeps: {
+        entries: ['index.html'],
+        include: ['react', 'react-dom/client', 'react/jsx-runtime', 'xstate', 'xstate/graph', 'rxjs', 'jose', 'idb-keyval', 'elkjs/lib/elk.bundled.js', '@xstate/react'],
+      },
+    });
+    await vite.listen();
+    const url = vite.resolvedUrls?.local[0];
+    if (!url) throw new Error('Vite did not report the URL it listens on');
+    return {
+      url,
+      tokenServer: tokens,
+      async stop() {
+        await vite.close();
+        await tokens.close();
+      },
+    };
+  } catch (error) {
+    await tokens.close();
+    throw error;
+  }
+}
