@@ -1,0 +1,26 @@
+// @ts-check
+import { env } from 'node:process';
+
+/**
+ * Mutation testing of the statechart and the engine core (`npm run mutate`; see docs/testing.md).
+ * @type {import('@stryker-mutator/api/core').PartialStrykerOptions}
+ */
+export default {
+  testRunner: 'vitest',
+  vitest: { configFile: 'vitest.mutation.config.ts' },
+  mutate: ['machines/**/*.ts', 'src/engine/**/*.ts', 'src/*.ts', 'src/tabs/messages.ts'],
+  // Build output and unrelated trees are not needed in the sandbox (dist is rebuilt by others meanwhile).
+  ignorePatterns: ['/dist', '/coverage', '/test-results', '/demo', '/bench', '/docs', '/test/browser'],
+  coverageAnalysis: 'perTest',
+  incremental: true,
+  incrementalFile: 'reports/mutation/stryker-incremental.json',
+  reporters: ['html', 'json', 'progress-append-only'],
+  htmlReporter: { fileName: 'reports/mutation/index.html' },
+  jsonReporter: { fileName: 'reports/mutation/mutation.json' },
+  // The machine has 2 cores shared with other work: one test worker keeps the rest responsive.
+  concurrency: Number(env.STRYKER_CONCURRENCY ?? 1),
+  timeoutMS: 10_000,
+  thresholds: { high: 90, low: 80, break: null },
+  tempDirName: '.stryker-tmp',
+  cleanTempDir: 'always',
+};

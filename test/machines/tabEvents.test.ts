@@ -1,0 +1,127 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { sessionOf, startMachine, token, type MachineHarness } from './machineHarness.js';
+
+/** Messages from other tabs of the origin, as machine events. */
+
+const T = 1_000_000;
+let m: MachineHarness;
+afterEach(() => m.stop());
+
+const tabToken = (issuedAt: number, sessionKey = 's1', startedAt = T) => ({
+  type: 'tab.token' as const,
+  token: token(issuedAt, { sessionKey }),
+  session: sessionOf(sessionKey, startedAt),
+  now: issuedAt + 1,
+});
+
+describe('tab.token', () => {
+  it("stores a newer token of this session, keeping this tab's session object and saying nothing back", () => {
+    m = startMachine();
+    m.signIn(T);
+    const session = m.context().session;
+    m.told.length = 0;
+    m.send(tabToken(T + 10_000));
+    expect(m.context().token).toEqual(token(T + 10_000));
+    expect(m.context().session).toBe(session);
+    expect(m.told).toEqual([]);
+  });
+
+  it('ignores an older token of this session', () => {
+    m = startMachine();
+    m.signIn(T);
+    m.send(tabToken(T - 1_000));
+    expect(m.context().token).toEqual(token(T));
+  });
+
+  it('judges the stored token at once: an expired one is refreshed', () => {
+    m = startMachine();
+    m.signIn(T);
+    m.send({ ...tabToken(T + 1_000), now: T + 61_000 });
+    expect(m.value()).toBe('refreshing');
+  });
+
+  it('adopts a session another tab started later', () => {
+    m = startMachine();
+    m.signIn(T);
+    const theirs = tabToken(T + 2_000, 's2', T + 2_000);
+    m.send(theirs);
+    expect(m.context().session).toBe(theirs.session);
+    expect(m.context().token).toEqual(theirs.token);
+  });
+
+  it('ignores a session another tab started earlier or at the same time', () => {
+    m = startMachine();
+    m.signIn(T);
+    m.send(tabToken(T + 2_000, 's0', T - 1));
+    m.send(tabToken(T + 2_000, 's0', T));
+    expect(m.context().session?.sessionKey).toBe('s1');
+  });
+
+  it('after a sign-out, adopts only a session started after it', () => {
+    m = startMachine();
+    m.signIn(T);
+    m.send({ type: 'user.signOut', now: T + 5_000 });
+    m.send(tabToken(T + 6_000, 's1', T));
+    expect(m.value()).toBe('signedOut');
+    m.send(tabToken(T + 6_000, 's2', T + 5_001));
+    expect(m.value()).toBe('fresh');
+    expect(m.context().session?.sessionKey).toBe('s2');
+  });
+});
+
+describe('tab.signOut and tab.rotate', () => {
+  it('a sign-out of this session ends it without echoing it to the tabs', () => {
+    m = startMachine();
+    m.signIn(T);
+    m.told.length = 0;
+    m.send({ type: 'tab.signOut', sessionKey: 's1', at: T + 3_000 });
+    expect(m.value()).toBe('signedOut');
+    expect(m.context().endedAt).toBe(T + 3_000);
+    expect(m.told).toEqual([]);
+  });
+
+  it('a sign-out of another session changes nothing', () => {
+    m = startMachine();
+    m.signIn(T);
+    m.send({ type: 'tab.signOut', sessionKey: 's2', at: T + 3_000 });
+    expect(m.value()).toBe('fresh');
+  });
+
+  it('a rotation of this session drops the token and fetches, without echoing it', () => {
+    m = startMachine();
+    m.signIn(T);
+    m.told.length = 0;
+    m.send({ type: 'tab.rotate', sessionKey: 's1', at: T + 3_000 });
+    expect(m.value()).toEqual({ rotated: 'fetching' });
+    expect(m.context()).toMatchObject({ token: null, rotatedAt: T + 3_000 });
+    expect(m.told).toEqual([]);
+  });
+
+  it('a rotation of another session changes nothing', () => {
+    m = startMachine();
+    m.signIn(T);
+    m.send({ type: 'tab.rotate', sessionKey: 's2', at: T + 3_000 });
+    expect(m.value()).toBe('fresh');
+  });
+});
+
+describe('tab.hello: a new tab asks for the session', () => {
+  it('is answered with the held token while it is servable', () => {
+    m = startMachine();
+    m.signIn(T, { refreshToken: 'r1' });
+    m.told.length = 0;
+    m.send({ type: 'tab.hello', now: T + 54_999 });
+    expect(m.told).toEqual([
+      { type: 'announce.token', token: { ...token(T), refreshToken: 'r1' }, session: m.context().session },
+    ]);
+  });
+
+  it('is not answered with a token past its leeway, nor without a session', () => {
+    m = startMachine();
+    m.send({ type: 'tab.hello', now: T });
+    m.signIn(T);
+    m.told.length = 0;
+    m.send({ type: 'tab.hello', now: T + 55_000 });
+    expect(m.told).toEqual([]);
+  });
+});
