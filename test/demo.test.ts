@@ -1,25 +1,19 @@
 /**
  * The web demo end to end, in Debian's Chromium: starts `startDemo` (token server + Vite), clicks through every
- * control and checks the viewer's highlighted state after each, then saves screenshots to docs/screenshots/.
+ * control and checks the viewer's highlighted state after each, then saves screenshots (to docs/screenshots/ with `npm run screenshots`).
  * Fails (never skips) when Chromium is missing.
  */
-import { existsSync, mkdirSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
+import { launchChromium } from './support/chromium.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startDemo, type Demo } from '../demo/web/server.js';
 
-const CHROMIUM = '/usr/bin/chromium';
-const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--no-first-run',
-];
-const SCREENSHOTS = fileURLToPath(new URL('../docs/screenshots/', import.meta.url));
+/** `npm run screenshots` refreshes the README's pictures; a plain test run keeps its own out of git. */
+const SCREENSHOTS = fileURLToPath(
+  new URL(process.env.SESSIONCHART_SCREENSHOTS === 'docs' ? '../docs/screenshots/' : '../test-results/screenshots/', import.meta.url),
+);
 const STEP_MS = 10_000;
 
 let browser: Browser;
@@ -59,8 +53,7 @@ const secondsLeft = async (page: Page) => Number(/([\d.]+) s left/.exec(await te
 describe('the web demo', () => {
   it('reproduces every field failure from its controls, the viewer following each', async () => {
     // Launched here, not in a hook: without Chromium this test fails rather than being reported as skipped.
-    expect(existsSync(CHROMIUM), `Chromium is missing at ${CHROMIUM}: install the Debian package 'chromium'`).toBe(true);
-    browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS });
+    browser = await launchChromium();
     const page = await browser.newPage({ viewport: { width: 1680, height: 1050 } });
     const errors: string[] = [];
     page.on('pageerror', (error) => errors.push(error.message));
