@@ -151,6 +151,36 @@ describe('tabs of one origin on oidc-provider (sessionchart/oauth in Chromium)',
     expect(await providerAccepts(signedIn.accessToken)).toBe(false);
   }, 60_000);
 
+  it('ride out the provider being down past a token life, then refresh once: no replay, no sign-out', async () => {
+    await openTabs();
+    const signedIn = await signIn();
+    const [first] = await untilAll((r) => r.status === 'fresh');
+    const expiresAt = now + LIFE_S * 1_000;
+    const logged = server.refreshes().length;
+
+    await server.stop();
+    try {
+      for (let elapsed = 0; elapsed < 2 * LIFE_S * 1_000; elapsed += STEP_MS) {
+        await advance(STEP_MS);
+        for (const reading of await Promise.all(tabs.map(read))) {
+          // The held token while it is valid, then none: a caller is told the network is down, never signed out.
+          expect(reading.status).not.toBe('signedOut');
+          expect([first!.peek, null]).toContain(reading.peek);
+          if (reading.peek !== null) expect(reading.now).toBeLessThan(expiresAt);
+          expect(reading.got).toEqual(reading.peek === null ? { error: 'network' } : { token: reading.peek });
+        }
+      }
+    } finally {
+      await server.restart();
+    }
+
+    // A read without a valid token starts an attempt at once; every tab adopts its answer.
+    const after = await untilAll((r) => r.status === 'fresh' && r.peek !== null);
+    await expectServedAccepted(after);
+    expect(server.refreshes().slice(logged)).toEqual([{ refreshToken: signedIn.refreshToken, ok: true }]);
+    expect(await signOutsSeen()).toBe(0);
+  }, 60_000);
+
   it('sign every tab out with one request once a replayed refresh token has made the provider revoke the grant', async () => {
     await openTabs();
     const signedIn = await signIn();
