@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createOAuthRefresh } from '../src/oauth/index.js';
 import { SessionError } from '../src/errors.js';
+import { createSessionEngine } from '../src/index.js';
 import type { RefreshContext } from '../src/types.js';
 import { startOidcServer, type OidcServer } from './support/oidcServer.js';
 
@@ -67,6 +68,23 @@ describe('createOAuthRefresh against oidc-provider', () => {
     const { refreshToken } = await refresh(context((await server.signIn()).refreshToken));
     await server.revokeGrant(refreshToken as string);
     expect((await failure(refresh(context(refreshToken)))).code).toBe('auth');
+  });
+
+  it('an engine on a revoked grant ends its session cleanly: the forced refresh answers null, nothing is served', async () => {
+    const signedIn = await server.signIn();
+    const engine = createSessionEngine({ refresh: refreshFor(), broadcast: false });
+    try {
+      engine.signIn({ accessToken: signedIn.accessToken, refreshToken: signedIn.refreshToken, expiresIn: signedIn.expiresIn });
+      expect(await engine.getToken()).toBe(signedIn.accessToken);
+      await server.revokeGrant(signedIn.refreshToken);
+
+      expect(await engine.getToken({ forceRefresh: true })).toBeNull();
+      expect(engine.getSnapshot()).toMatchObject({ status: 'signedOut', sessionKey: null });
+      expect(engine.getSnapshot().error?.code).toBe('auth');
+      expect(engine.peekToken()).toBeNull();
+    } finally {
+      engine.stop();
+    }
   });
 
   it('a stopped provider is a network fault, and refreshing works again once it is back', async () => {
