@@ -1,0 +1,180 @@
+/**
+ * The engines the simulator drives side by side, behind one small interface. Each talks to the same fake
+ * server (server.ts) over the same fake clock; K tabs are K instances that share one origin.
+ */
+import { BehaviorSubject, Subject } from 'rxjs';
+import { GoTrueClient } from '@supabase/auth-js';
+import { AuthError, NetworkError, createSessionEngine, type RefreshFunction } from '../src/index.js';
+import { installOrigin } from './origin.js';
+import type { TokenBody, TokenServer } from './server.js';
+
+export type EngineName = 'sessionchart' | 'naive' | 'supabase';
+export const ENGINES: readonly EngineName[] = ['sessionchart', 'naive', 'supabase'];
+
+export interface SimEngine {
+  /** What a caller in `tab` does to get a token: resolves the token, null when signed out, or rejects. */
+  getToken(tab: number): Promise<string | null>;
+  isSignedOut(tab: number): boolean;
+  /** A sign-in (the first one, or again after a sign-out). */
+  signIn(body: TokenBody): void;
+  /** The device's online/offline events. */
+  setOnline(up: boolean): void;
+  /** The device woke up (visibilitychange/focus in a browser). */
+  wake(): void;
+  stop(): void;
+  /** Refresh requests by the reason the engine gave (sessionchart's `RefreshContext.reason`), where it gives one. */
+  readonly reasons?: Readonly<Record<string, number>>;
+}
+
+export interface EngineSetup {
+  server: TokenServer;
+  tabs: number;
+}
+
+/** Lets every queued promise callback run, without moving the fake clock or firing a fake timer. */
+export async function flushMicrotasks(rounds = 2): Promise<void> {
+  for (let i = 0; i < rounds; i += 1) await new Promise<void>((resolve) => setImmediate(resolve));
+}
+
+const range = (count: number) => Array.from({ length: count }, (_, i) => i);
+
+/** The app's `refresh`, mapping answers the way sessionchart/oauth does. */
+function refreshOver(server: TokenServer, reasons: Record<string, number>): RefreshFunction {
+  return async ({ refreshToken, reason }) => {
+    reasons[reason] = (reasons[reason] ?? 0) + 1;
+    const reply = await server.exchange(refreshToken);
+    if (reply.status === 200) {
+      const { access_token, refresh_token, expires_in } = reply.body;
+      return { accessToken: access_token, refreshToken: refresh_token, expiresIn: expires_in };
+    }
+    if (reply.status === 400) throw new AuthError(reply.body.code);
+    const retryAfterMs = reply.retryAfterS === undefined ? undefined : reply.retryAfterS * 1000;
+    throw new NetworkError(reply.body.code, { retryAfterMs });
+  };
+}
+
+/** sessionchart: one engine per tab; with K > 1 tabs they share the session through the in-memory origin. */
+function sessionchart({ server, tabs }: EngineSetup): SimEngine {
+  const online$ = new BehaviorSubject(true);
+  const resume$ = new Subject<void>();
+  const uninstallOrigin = tabs > 1 ? installOrigin() : () => {};
+  const reasons: Record<string, number> = {};
+  const refresh = refreshOver(server, reasons);
+  const engines = range(tabs).map(() =>
+    createSessionEngine({ refresh, online$, resume$, broadcast: tabs > 1 ? { channel: 'bench' } : false }),
+  );
+  return {
+    getToken: (tab) => engines[tab]!.getToken(),
+    isSignedOut: (tab) => engines[tab]!.getSnapshot().status === 'signedOut',
+    signIn: (body) =>
+      engines[0]!.signIn({ accessToken: body.access_token, refreshToken: body.refresh_token, expiresIn: body.expires_in }),
+    setOnline: (up) => online$.next(up),
+    wake: () => resume$.next(),
+    stop() {
+      for (const engine of engines) engine.stop();
+      uninstallOrigin();
+    },
+    reasons,
+  };
+}
+
+/**
+ * The naive cache most apps start with: the token in origin storage (shared by tabs, like localStorage),
+ * served until its expiry; then callers block on one refresh per tab. A 400 signs out.
+ */
+function naive({ server, tabs }: EngineSetup): SimEngine {
+  type Held = { accessToken: string; refreshToken: string; expiresAt: number };
+  let held: Held | null = null;
+  const inFlight: Array<Promise<string | null> | null> = range(tabs).map(() => null);
+  const fromBody = (body: TokenBody): Held => ({
+    accessToken: body.access_token,
+    refreshToken: body.refresh_token,
+    expiresAt: Date.now() + body.expires_in * 1000,
+  });
+
+  const refresh = async (used: Held): Promise<string | null> => {
+    const reply = await server.exchange(used.refreshToken);
+    if (reply.status === 200) {
+      held = fromBody(reply.body);
+      return held.accessToken;
+    }
+    if (reply.status === 400) {
+      if (held === used) held = null;
+      return null;
+    }
+    throw new Error(`refresh failed with ${reply.status}`);
+  };
+
+  return {
+    async getToken(tab) {
+      const current = held;
+      if (current === null) return null;
+      if (Date.now() < current.expiresAt) return current.accessToken;
+      const pending = inFlight[tab] ?? refresh(current).finally(() => (inFlight[tab] = null));
+      inFlight[tab] = pending;
+      return pending;
+    },
+    isSignedOut: () => held === null,
+    signIn: (body) => (held = fromBody(body)),
+    setOnline: () => {},
+    wake: () => {},
+    stop: () => {},
+  };
+}
+
+const STORAGE_KEY = 'sb-bench-auth-token';
+
+/**
+ * Supabase auth-js as shipped: K GoTrueClients on one in-memory storage (the origin's localStorage), each
+ * with its autoRefresh ticker on the fake clock and a fetch stub that speaks GoTrue's /token protocol.
+ * Only tab 0's ticker runs: in a browser the ticker runs in visible tabs only.
+ */
+async function supabase({ server, tabs }: EngineSetup): Promise<SimEngine> {
+  const storage = new Map<string, string>();
+  const fetch = async (url: RequestInfo | URL, init?: RequestInit): Promise<Response> => {
+    if (!String(url).includes('/token?grant_type=refresh_token')) throw new Error(`unexpected request ${String(url)}`);
+    const { refresh_token } = JSON.parse(String(init?.body)) as { refresh_token: string };
+    const reply = await server.exchange(refresh_token);
+    const headers: Record<string, string> = { 'content-type': 'application/json' };
+    if (reply.status !== 200 && reply.retryAfterS !== undefined) headers['retry-after'] = String(reply.retryAfterS);
+    return new Response(JSON.stringify(reply.body), { status: reply.status, headers });
+  };
+  const clients = range(tabs).map(
+    () =>
+      new GoTrueClient({
+        url: 'https://bench.invalid/auth/v1',
+        storageKey: STORAGE_KEY,
+        storage: {
+          getItem: (key) => storage.get(key) ?? null,
+          setItem: (key, value) => void storage.set(key, value),
+          removeItem: (key) => void storage.delete(key),
+        },
+        autoRefreshToken: true,
+        persistSession: true,
+        detectSessionInUrl: false,
+        fetch,
+      }),
+  );
+  await Promise.all(clients.map((client) => client.initialize()));
+  await flushMicrotasks();
+  await Promise.all(clients.slice(1).map((client) => client.stopAutoRefresh()));
+  return {
+    async getToken(tab) {
+      const { data } = await clients[tab]!.getSession();
+      return data.session?.access_token ?? null;
+    },
+    isSignedOut: () => !storage.has(STORAGE_KEY),
+    signIn: (body) => void storage.set(STORAGE_KEY, JSON.stringify(body)),
+    setOnline: () => {},
+    wake: () => {},
+    stop() {
+      for (const client of clients) void client.stopAutoRefresh();
+    },
+  };
+}
+
+export async function createSimEngine(name: EngineName, setup: EngineSetup): Promise<SimEngine> {
+  if (name === 'sessionchart') return sessionchart(setup);
+  if (name === 'naive') return naive(setup);
+  return supabase(setup);
+}

@@ -1,0 +1,107 @@
+/**
+ * The "Why sessionchart misses" section of docs/benchmarks.md: one paragraph per miss that this run
+ * shows, each with its figures and the part of the machine or engine it comes from. A paragraph is left
+ * out when its figures say the miss is gone.
+ */
+import { ROW, type HotPathRow } from './micro.js';
+import type { RunResult } from './simulate.js';
+
+export interface FindingInput {
+  hotPath: HotPathRow[];
+  herd: Array<{ callers: number; ms: number }>;
+  /** sessionchart's run of every scenario. */
+  ours: RunResult[];
+  coreBytes: number | null;
+  /** Minified bytes per part of the core bundle (`pkg:<name>`, `own code`). */
+  coreParts: Map<string, number> | null;
+}
+
+const total = (runs: RunResult[], pick: (r: RunResult) => number) => runs.reduce((sum, r) => sum + pick(r), 0);
+const ns = (opsPerSecond: number) => (1e9 / opsPerSecond).toFixed(0);
+
+export function findingsOf({ hotPath, herd, ours, coreBytes, coreParts }: FindingInput): string[] {
+  const found: string[] = [];
+  const ops = (name: string) => hotPath.find((row) => row.name === name)!.opsPerSecond;
+  const offline = total(ours, (r) => r.requestsDuring.offline);
+  const ignored = total(ours, (r) => r.retryAfterIgnored);
+  const slowExpired = total(ours, (r) => r.expiredByServer);
+  const first = herd[0]!;
+  const last = herd.at(-1)!;
+  const herdGrowth = last.ms / last.callers / (first.ms / first.callers);
+
+  if (ops(ROW.map) / ops(ROW.peek) > 3) {
+    found.push(
+      `**peekToken is ${(ops(ROW.map) / ops(ROW.peek)).toFixed(1)}x Map.get, not 3x.** It costs ${ns(ops(ROW.peek))} ns; ` +
+        `\`Date.now()\` alone costs ${ns(ops(ROW.clock))} ns on this machine (${(ops(ROW.map) / ops(ROW.clock)).toFixed(1)}x ` +
+        `Map.get); the rest, ${Math.max(0, 1e9 / ops(ROW.peek) - 1e9 / ops(ROW.clock)).toFixed(0)} ns, is \`actor.getSnapshot()\` ` +
+        'and `isServable`. A peek must read the clock, since a held ' +
+        'token may have expired while the device slept and no timer ran, so on this machine the target is out of reach ' +
+        'for any engine that checks expiry when asked.',
+    );
+  }
+  if (ops(ROW.get) / ops(ROW.supabase) < 20) {
+    found.push(
+      `**Held-token getToken is ${(ops(ROW.get) / ops(ROW.supabase)).toFixed(1)}x Supabase's getSession, not 20x.** ` +
+        `It costs ${ns(ops(ROW.get))} ns; sending \`clock.check\` through the actor, which \`getToken\` does first on every ` +
+        `call (src/engine/engine.ts, \`checkClock\`), costs ${ns(ops(ROW.clockCheck))} ns of it, although in \`fresh\` with a ` +
+        'token that is fresh by the clock the event changes nothing. Proposed fix (engine, not made here): when the ' +
+        'snapshot is `fresh` and `isFresh(token, now)` holds, resolve the held token without sending the event. Emulated ' +
+        `over the public actor it takes ${ns(ops(ROW.fastPath))} ns, ${(ops(ROW.fastPath) / ops(ROW.supabase)).toFixed(1)}x ` +
+        `Supabase; the floor is the naive cache (a clock read and an await): ${ns(ops(ROW.naive))} ns, ` +
+        `${(ops(ROW.naive) / ops(ROW.supabase)).toFixed(1)}x Supabase.`,
+    );
+  }
+  if (herdGrowth > 2) {
+    found.push(
+      `**A herd costs more per caller the larger it is**: ${(first.ms * 1000 / first.callers).toFixed(0)} µs per caller ` +
+        `for ${first.callers} waiting callers, ${(last.ms * 1000 / last.callers).toFixed(0)} µs for ${last.callers.toLocaleString('en-US')}. ` +
+        'Each waiting `getToken` subscribes to the actor (`waitFor` in `awaitOutcome`), and each new call sends ' +
+        '`clock.check` and `user.request`; XState notifies every observer of every event, even one that changes nothing, ' +
+        'so n callers cost O(n²). Proposed fix: waiting callers share one subscription (one promise per refresh, derived ' +
+        'from the snapshots), and `getToken` sends nothing while the machine is `fetching`. The simulator caps the ' +
+        'wake-up herd at 1,000 callers because of this.',
+    );
+  }
+  if (offline > 0) {
+    found.push(
+      `**${offline.toLocaleString('en-US')} requests while \`online$\` said offline** (all scenarios). In \`offline.waiting\` ` +
+        "every `getToken()` without a valid token sends `user.request`, which the machine answers with `refreshFor('retry')` " +
+        '(machines/sessionMachine.ts, `offline.on`): one request per caller, each failing at once. The contract asks ' +
+        'for it ("starts an attempt at once ... and rejects with NetworkError when the network is known to be down"), ' +
+        'so the fix is a contract change: while `online` is false, `user.request` starts nothing and `getToken` rejects.',
+    );
+  }
+  if (ignored > 0) {
+    found.push(
+      `**${ignored.toLocaleString('en-US')} requests before a 429's Retry-After had passed.** The backoff honours ` +
+        'Retry-After, but `user.request` in `offline.backingOff` cuts the wait short (documented: "user.request, ' +
+        'user.refresh, env.wake and env.online cut the wait short"), so with callers asking every few seconds the ' +
+        "server's Retry-After is ignored, and outages and 5xx bursts are retried at the callers' pace instead of the " +
+        "backoff's. Proposed fix: `user.request` does not leave `backingOff` (callers get NetworkError at once, as in " +
+        '`offline.waiting`), or at least not while `retryAfterMs` is set; `env.online`, `env.wake` and forced calls still do. ' +
+        'With K tabs there is a second source: a tab queued on the refresh lock sends its own request as soon as the ' +
+        "holder's attempt fails (`refreshUnderLock` in src/tabs/tabSync.ts skips the request only when a newer token " +
+        'is stored), so one failure, and its Retry-After, is not shared by the tabs; the lock holder could store the ' +
+        'failure and its retry time next to the newest token for the next holder to honour.',
+    );
+  }
+  if (slowExpired > 0) {
+    found.push(
+      `**${slowExpired} tokens served after their expiry by the server's clock** (0 by the contract's measure). Expiry ` +
+        'is measured from receipt (`receivedAt + (exp - iat)`, src/engine/claims.ts), so a response that takes longer ' +
+        'than the 5 s leeway (the slow periods: 4 to 12 s) leaves the local expiry late by the excess. Proposed fix: ' +
+        'measure from the time the request was sent (the token was minted after it), which is never late.',
+    );
+  }
+  if (coreBytes !== null && coreParts !== null && coreBytes > 25_000) {
+    const all = [...coreParts.values()].reduce((a, b) => a + b, 0);
+    const share = (...parts: string[]) => `${((parts.reduce((sum, p) => sum + (coreParts.get(p) ?? 0), 0) / all) * 100).toFixed(0)} %`;
+    found.push(
+      `**The core entry is ${(coreBytes / 1000).toFixed(2)} kB min+gzip, over its 25 kB budget**, with no adapter in it. ` +
+        `Of the minified bytes XState is ${share('pkg:xstate')}, RxJS with the tslib its default ESM build imports ` +
+        `${share('pkg:rxjs', 'pkg:tslib')}, jose ${share('pkg:jose')}, idb-keyval ${share('pkg:idb-keyval')} and ` +
+        `sessionchart's own code ${share('own code')}. \`test/size.test.ts\` fails until the core shrinks or the budget changes.`,
+    );
+  }
+  return found;
+}

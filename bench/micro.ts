@@ -1,0 +1,159 @@
+/**
+ * Hot path: one held token, asked for over and over, in one process and one run so the ratios compare
+ * like with like. Each task runs its operation in a batch (sub-microsecond work is below the timer's
+ * resolution); ops/s are per operation.
+ */
+import { Bench } from 'tinybench';
+import { GoTrueClient } from '@supabase/auth-js';
+import { createSessionEngine } from '../src/index.js';
+import { resolveConfig, type SessionEngine } from '../src/engine/engine.js';
+import { isFresh } from '../machines/tokenMath.js';
+import { sign } from './server.js';
+
+export interface HotPathRow {
+  name: string;
+  opsPerSecond: number;
+  /** Relative margin of error, %. */
+  rme: number;
+}
+
+/** The rows of the hot-path table, by role. */
+export const ROW = {
+  map: 'Map.get (floor)',
+  clock: 'Date.now() (clock floor)',
+  peek: 'sessionchart peekToken()',
+  get: 'sessionchart getToken()',
+  clockCheck: "getToken's first step: actor.send(clock.check)",
+  fastPath: 'getToken with the proposed fast path (emulated)',
+  naive: 'naive cache getToken()',
+  supabase: 'Supabase auth-js getSession()',
+} as const;
+
+const SYNC_BATCH = 1_000;
+const ASYNC_BATCH = 100;
+let sink: unknown;
+
+function heldToken(lifeS = 3_600) {
+  const iat = Math.floor(Date.now() / 1000);
+  return { accessToken: sign({ sub: 'user-1', session_id: 's1', iat, exp: iat + lifeS }), iat, exp: iat + lifeS };
+}
+
+async function supabaseWithSession(token: ReturnType<typeof heldToken>) {
+  const storage = new Map<string, string>();
+  const session = {
+    access_token: token.accessToken,
+    refresh_token: 's1.0',
+    token_type: 'bearer',
+    expires_in: token.exp - token.iat,
+    expires_at: token.exp,
+    user: { id: 'user-1', aud: 'authenticated', role: 'authenticated' },
+  };
+  storage.set('sb-bench-auth-token', JSON.stringify(session));
+  const client = new GoTrueClient({
+    url: 'https://bench.invalid/auth/v1',
+    storageKey: 'sb-bench-auth-token',
+    storage: {
+      getItem: (key) => storage.get(key) ?? null,
+      setItem: (key, value) => void storage.set(key, value),
+      removeItem: (key) => void storage.delete(key),
+    },
+    autoRefreshToken: false,
+    persistSession: true,
+    detectSessionInUrl: false,
+    fetch: () => Promise.reject(new Error('the hot path makes no request')),
+  });
+  await client.initialize();
+  return client;
+}
+
+const defaults = resolveConfig({ refresh: () => Promise.reject(new Error('unused')) });
+
+/**
+ * The fix proposed in docs/benchmarks.md, emulated over the public `actor`: a token that is fresh by the
+ * clock in `fresh` is served without an event (clock.check would change nothing there).
+ */
+function freshFastPath(engine: SessionEngine): Promise<string | null> {
+  const snapshot = engine.actor.getSnapshot();
+  const token = snapshot.context.token;
+  if (snapshot.value === 'fresh' && isFresh(token, Date.now(), defaults)) return Promise.resolve(token.accessToken);
+  return engine.getToken();
+}
+
+export async function runHotPath(timeMs = 1_000): Promise<HotPathRow[]> {
+  const token = heldToken();
+  const map = new Map([['token', token.accessToken]]);
+  const noRefresh = () => Promise.reject(new Error('the hot path makes no request'));
+  const engine = createSessionEngine({ refresh: noRefresh });
+  engine.signIn({ accessToken: token.accessToken, refreshToken: 's1.0' });
+  const supabase = await supabaseWithSession(token);
+  const naive = { token: token.accessToken, expiresAt: token.exp * 1000 };
+  const naiveGet = async () => (Date.now() < naive.expiresAt ? naive.token : null);
+  if (engine.peekToken() !== token.accessToken || (await engine.getToken()) !== token.accessToken) {
+    throw new Error('sessionchart does not hold the token');
+  }
+  if ((await supabase.getSession()).data.session?.access_token !== token.accessToken) {
+    throw new Error('Supabase does not hold the session');
+  }
+
+  const bench = new Bench({ time: timeMs, warmupTime: 200 });
+  const batches = new Map<string, number>();
+  const sync = (name: string, op: () => unknown) => {
+    batches.set(name, SYNC_BATCH);
+    bench.add(name, () => {
+      for (let i = 0; i < SYNC_BATCH; i += 1) sink = op();
+    });
+  };
+  const async = (name: string, op: () => Promise<unknown>) => {
+    batches.set(name, ASYNC_BATCH);
+    bench.add(name, async () => {
+      for (let i = 0; i < ASYNC_BATCH; i += 1) sink = await op();
+    });
+  };
+  sync(ROW.map, () => map.get('token'));
+  // Every engine must read the clock to know its token is still valid: this is the floor of any peek.
+  sync(ROW.clock, () => Date.now());
+  sync(ROW.peek, () => engine.peekToken());
+  async(ROW.get, () => engine.getToken());
+  // What getToken does first on every call (the public `actor`): the machine judges the clock.
+  sync(ROW.clockCheck, () => engine.actor.send({ type: 'clock.check', now: Date.now() }));
+  async(ROW.fastPath, () => freshFastPath(engine));
+  async(ROW.naive, naiveGet);
+  async(ROW.supabase, () => supabase.getSession());
+  await bench.run();
+  engine.stop();
+  void sink;
+
+  return bench.tasks.map((task) => {
+    const result = task.result as unknown as { throughput: { mean: number; rme: number } };
+    return { name: task.name, opsPerSecond: result.throughput.mean * batches.get(task.name)!, rme: result.throughput.rme };
+  });
+}
+
+/**
+ * Cost of a herd: `count` getToken calls arriving while one refresh is in flight, until all have settled.
+ * Real timers; the refresh answers after every call has been made. Measured in CPU time of this process
+ * (not wall time), so other processes on the machine do not show.
+ */
+export async function herdCostMs(count: number): Promise<number> {
+  let answer: (set: { accessToken: string }) => void = () => {};
+  const engine = createSessionEngine({ refresh: () => new Promise((resolve) => (answer = resolve)) });
+  // A token that expires at once: the engine is refreshing before the first call arrives.
+  engine.signIn({ accessToken: heldToken(60).accessToken, expiresAt: Date.now() + 20 });
+  await new Promise((resolve) => setTimeout(resolve, 40));
+  if (engine.getSnapshot().status !== 'refreshing') throw new Error('the herd must meet a refresh in flight');
+  const started = process.cpuUsage();
+  const calls = Array.from({ length: count }, () => engine.getToken());
+  answer({ accessToken: heldToken(60).accessToken });
+  await Promise.all(calls);
+  const used = process.cpuUsage(started);
+  engine.stop();
+  return (used.user + used.system) / 1000;
+}
+
+/** Herd costs per size, after one unrecorded herd that warms the JIT up. */
+export async function herdCosts(sizes: number[]): Promise<Array<{ callers: number; ms: number }>> {
+  await herdCostMs(sizes[0]!);
+  const costs: Array<{ callers: number; ms: number }> = [];
+  for (const callers of sizes) costs.push({ callers, ms: await herdCostMs(callers) });
+  return costs;
+}

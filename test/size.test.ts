@@ -1,0 +1,57 @@
+/**
+ * Bundle budgets (issue 6): every public entry point, as built in dist/, bundled by size-limit with its
+ * dependencies (peer dependencies left out), minified and gzipped, stays within its budget in
+ * .size-limit.js; and the core entry carries no adapter or viewer code. `npm test` builds dist/ first.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { bundleInputs, measureSizes, ROOT, sizeChecks, type SizeCheck } from '../bench/sizes.js';
+
+type Exports = Record<string, string | { import: { default: string } }>;
+const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { exports: Exports };
+const entries = Object.entries(pkg.exports).flatMap(([subpath, target]) =>
+  typeof target === 'string' ? [] : [{ subpath, file: target.import.default.replace(/^\.\//, '') }],
+);
+
+/** Source folders of the adapters and the viewer, and the packages only they use. */
+const NOT_IN_CORE = {
+  sources: /^src\/(react|convex|sync|inspect|oauth|server|viewer)\//,
+  packages: /^pkg:(react|react-dom|scheduler|@xstate\/react|convex|@statelyai\/inspect|oauth4webapi|elkjs)$/,
+};
+
+describe('bundle size budgets (size-limit on dist/)', () => {
+  let checks: SizeCheck[];
+
+  beforeAll(async () => {
+    const missing = entries.map((entry) => entry.file).filter((file) => !existsSync(join(ROOT, file)));
+    if (missing.length > 0) throw new Error(`dist/ is not built (missing ${missing.join(', ')}): run \`npm run build\` first`);
+    checks = await sizeChecks();
+  });
+
+  it('gives every subpath in package.json exports a budget', () => {
+    const budgeted = new Map(checks.map((check) => [check.path.replace(/^\.\//, ''), check.limit]));
+    expect(entries.filter((entry) => !budgeted.get(entry.file)).map((entry) => entry.subpath)).toEqual([]);
+    expect(checks).toHaveLength(entries.length);
+  });
+
+  it('keeps every entry point within its budget, the core at most 25 kB', async () => {
+    const core = checks.find((check) => check.name === 'sessionchart');
+    expect(core?.limit).toBe('25 kB');
+    const sizes = await measureSizes();
+    expect(sizes.map((row) => row.name).sort()).toEqual(checks.map((check) => check.name).sort());
+    const over = sizes.filter((row) => !row.passed).map((row) => `${row.name}: ${row.size} B, budget ${row.limit} B`);
+    expect(over).toEqual([]);
+  });
+
+  it('keeps adapters, the viewer and their dependencies out of the core entry', async () => {
+    const core = checks.find((check) => check.name === 'sessionchart')!;
+    const { modules, externals } = await bundleInputs(core);
+    // The bundle is read through the source maps of dist/ chunks: the engine itself must show.
+    expect(modules).toContain('src/engine/engine.ts');
+    expect(modules).toContain('pkg:xstate');
+    const leaked = [...modules].filter((module) => NOT_IN_CORE.sources.test(module) || NOT_IN_CORE.packages.test(module));
+    expect(leaked).toEqual([]);
+    expect([...externals]).toEqual([]);
+  });
+});
