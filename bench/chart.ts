@@ -44,7 +44,11 @@ function panel(
   }
   for (const sleep of schedule.sleeps) {
     const x = xOfTime(sleep.at);
-    out.push(`<line x1="${x.toFixed(1)}" x2="${x.toFixed(1)}" y1="${top}" y2="${top + PANEL_HEIGHT}" stroke="#000" stroke-dasharray="3,3"/>`);
+    const width = Math.max(1, xOfTime(sleep.at + sleep.forMs) - x);
+    out.push(
+      `<rect x="${x.toFixed(1)}" y="${top}" width="${width.toFixed(1)}" height="${PANEL_HEIGHT}" fill="#000" opacity="0.06"/>`,
+      `<line x1="${x.toFixed(1)}" x2="${x.toFixed(1)}" y1="${top}" y2="${top + PANEL_HEIGHT}" stroke="#000" stroke-dasharray="3,3"/>`,
+    );
   }
   out.push(`<rect x="${LEFT}" y="${top}" width="${plotWidth}" height="${PANEL_HEIGHT}" fill="none" stroke="#999"/>`);
   for (const tick of [0, 1, 10, 100, 1_000, 10_000].filter((t) => t <= max)) {
@@ -89,7 +93,7 @@ export function timelineSvg(title: string, runs: RunResult[], schedule: Schedule
   const legend = [
     ...runs.map((r) => ({ label: r.engine, color: COLORS[r.engine] ?? '#000', line: true })),
     ...Object.entries(FAULT_FILL).map(([kind, color]) => ({ label: kind, color, line: false })),
-    { label: 'sleep (clock jump)', color: '#000', line: true },
+    { label: 'sleep (dashed: lid closes)', color: '#000', line: true },
   ];
   legend.forEach((item, i) => {
     const x = WIDTH - RIGHT + 15;

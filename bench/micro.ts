@@ -30,6 +30,7 @@ export const ROW = {
 } as const;
 
 const SYNC_BATCH = 1_000;
+const ROUNDS = 3;
 const ASYNC_BATCH = 100;
 let sink: unknown;
 
@@ -79,7 +80,7 @@ function freshFastPath(engine: SessionEngine): Promise<string | null> {
   return engine.getToken();
 }
 
-export async function runHotPath(timeMs = 1_000): Promise<HotPathRow[]> {
+export async function runHotPath(timeMs = 400): Promise<HotPathRow[]> {
   const token = heldToken();
   const map = new Map([['token', token.accessToken]]);
   const noRefresh = () => Promise.reject(new Error('the hot path makes no request'));
@@ -119,14 +120,19 @@ export async function runHotPath(timeMs = 1_000): Promise<HotPathRow[]> {
   async(ROW.fastPath, () => freshFastPath(engine));
   async(ROW.naive, naiveGet);
   async(ROW.supabase, () => supabase.getSession());
-  await bench.run();
+  // Each task's best of a few rounds: another process taking the CPU only ever makes a round slower.
+  const best = new Map<string, HotPathRow>();
+  for (let round = 0; round < ROUNDS; round += 1) {
+    await bench.run();
+    for (const task of bench.tasks) {
+      const { throughput } = task.result as unknown as { throughput: { mean: number; rme: number } };
+      const row = { name: task.name, opsPerSecond: throughput.mean * batches.get(task.name)!, rme: throughput.rme };
+      if (row.opsPerSecond > (best.get(task.name)?.opsPerSecond ?? 0)) best.set(task.name, row);
+    }
+  }
   engine.stop();
   void sink;
-
-  return bench.tasks.map((task) => {
-    const result = task.result as unknown as { throughput: { mean: number; rme: number } };
-    return { name: task.name, opsPerSecond: result.throughput.mean * batches.get(task.name)!, rme: result.throughput.rme };
-  });
+  return [...best.values()];
 }
 
 /**
