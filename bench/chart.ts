@@ -93,7 +93,7 @@ export function timelineSvg(title: string, runs: RunResult[], schedule: Schedule
   const legend = [
     ...runs.map((r) => ({ label: r.engine, color: COLORS[r.engine] ?? '#000', line: true })),
     ...Object.entries(FAULT_FILL).map(([kind, color]) => ({ label: kind, color, line: false })),
-    { label: 'sleep (dashed: lid closes)', color: '#000', line: true },
+    { label: 'sleep', color: '#000', line: true },
   ];
   legend.forEach((item, i) => {
     const x = WIDTH - RIGHT + 15;
