@@ -1,4 +1,3 @@
-import { firstValueFrom } from 'rxjs';
 import { createStore, del, get, update, type UseStore } from 'idb-keyval';
 import { fromCallback, fromPromise } from 'xstate';
 import { AbortError } from '../errors.js';
@@ -93,6 +92,8 @@ export function createTabActors(channelName: string, config: SessionConfig, fetc
     refreshToken: fromPromise<HeldToken, RefreshInput>(({ input, signal }) =>
       withLock(lockName, signal, () => refreshUnderLock(input, signal)),
     ),
-    awaitOtherTabs: fromPromise<void>(() => firstValueFrom(afterDelay(RESTORE_WAIT_MS)).then(() => undefined)),
+    awaitOtherTabs: fromPromise<void>(
+      () => new Promise((resolve) => afterDelay(RESTORE_WAIT_MS).subscribe({ complete: () => resolve() })),
+    ),
   };
 }
