@@ -1,6 +1,6 @@
-import { createStore, del, get, update, type UseStore } from 'idb-keyval';
+import { createStore, del, get, set, update, type UseStore } from 'idb-keyval';
 import { fromCallback, fromPromise } from 'xstate';
-import { AbortError } from '../errors.js';
+import { AbortError, InvalidTokenError, NetworkError, toRefreshFailure } from '../errors.js';
 import { isNewer } from '../../machines/logic.js';
 import { isFresh } from '../../machines/tokenMath.js';
 import type { HeldToken, RefreshInput, SessionConfig, SessionToken, TabAnnouncement } from '../../machines/types.js';
@@ -12,6 +12,24 @@ import { isSessionToken, toTabEvent, toTabMessage } from './messages.js';
 export const RESTORE_WAIT_MS = 300;
 
 const RECORD_KEY = 'newest';
+const FAILURE_KEY = 'failure';
+
+/** The last failed attempt of the origin: tabs that asked before it share it instead of trying again at once. */
+interface FailureRecord {
+  /** Local ms when it failed (tabs share one clock). */
+  at: number;
+  sessionKey: string | null;
+  code: 'network' | 'invalid_token';
+  retryAfterMs?: number;
+}
+
+const isFailureRecord = (value: unknown): value is FailureRecord =>
+  typeof value === 'object' && value !== null && typeof (value as FailureRecord).at === 'number';
+
+const failureOf = (record: FailureRecord) =>
+  record.code === 'invalid_token'
+    ? new InvalidTokenError('Another tab just failed to refresh')
+    : new NetworkError('Another tab just failed to refresh', { retryAfterMs: record.retryAfterMs });
 
 /** Tabs share a session only where all three browser APIs exist; elsewhere the engine is a single tab. */
 export function canShareTabs(): boolean {
@@ -62,13 +80,40 @@ export function createTabActors(channelName: string, config: SessionConfig, fetc
     return issuedSince && isFresh(token, now, config) && (input.reason === 'rotated' || sameSession);
   };
 
-  const refreshUnderLock = async (input: RefreshInput, signal: AbortSignal): Promise<HeldToken> => {
+  /**
+   * A failure another tab recorded, of this session, after this tab asked: the tabs queued on the lock share
+   * it (and its Retry-After), so one failed attempt costs the server one request, not one per tab.
+   */
+  const sharedFailure = async (input: RefreshInput, askedAt: number) => {
+    const record = await get<unknown>(FAILURE_KEY, store);
+    const sessionKey = input.session?.sessionKey ?? null;
+    return isFailureRecord(record) && record.at >= askedAt && record.sessionKey === sessionKey ? failureOf(record) : null;
+  };
+
+  const recordFailure = async (input: RefreshInput, error: unknown) => {
+    const failure = toRefreshFailure(error);
+    if (failure.code === 'auth') return; // The sign-out reaches every tab as a message.
+    const retryAfterMs = failure.code === 'network' ? (failure as NetworkError).retryAfterMs : undefined;
+    const sessionKey = input.session?.sessionKey ?? null;
+    const record: FailureRecord = { at: Date.now(), sessionKey, code: failure.code, retryAfterMs };
+    await set(FAILURE_KEY, record, store);
+  };
+
+  const refreshUnderLock = async (input: RefreshInput, askedAt: number, signal: AbortSignal): Promise<HeldToken> => {
     const newest = await readNewest(store);
     if (newest && satisfies(newest, input, Date.now())) return newest;
+    const failure = await sharedFailure(input, askedAt);
+    if (failure) throw failure;
     // The stored refresh token is the newest of this session: a rotated-away one is never sent again.
     const refreshToken =
       newest && newest.sessionKey === input.session?.sessionKey ? (newest.refreshToken ?? input.refreshToken) : input.refreshToken;
-    const token = await fetchToken({ ...input, refreshToken }, signal);
+    let token: HeldToken;
+    try {
+      token = await fetchToken({ ...input, refreshToken }, signal);
+    } catch (error) {
+      if (!signal.aborted) await recordFailure(input, error);
+      throw error;
+    }
     if (signal.aborted) throw new AbortError('The refresh was abandoned');
     const sessionKey = token.sessionKey ?? input.session?.sessionKey;
     if (sessionKey) await keepNewest(store, { ...token, refreshToken: token.refreshToken ?? refreshToken, sessionKey });
@@ -89,9 +134,11 @@ export function createTabActors(channelName: string, config: SessionConfig, fetc
       });
       return () => channel.close();
     }),
-    refreshToken: fromPromise<HeldToken, RefreshInput>(({ input, signal }) =>
-      withLock(lockName, signal, () => refreshUnderLock(input, signal)),
-    ),
+    refreshToken: fromPromise<HeldToken, RefreshInput>(({ input, signal }) => {
+      // Read at once, not after an await: a failure stamped the same millisecond counts as after the ask.
+      const askedAt = Date.now();
+      return withLock(lockName, signal, () => refreshUnderLock(input, askedAt, signal));
+    }),
     awaitOtherTabs: fromPromise<void>(
       () => new Promise((resolve) => afterDelay(RESTORE_WAIT_MS).subscribe({ complete: () => resolve() })),
     ),

@@ -55,6 +55,8 @@ export interface TokenEndpoint {
    * way back; `arrived` resolves with the `x-tab` header of the tab that sent it once it was processed.
    */
   holdNextAnswer(): { arrived: Promise<string>; release(): void };
+  /** Answers the next `count` refreshes with `status` (and a Retry-After in seconds, if given), spending nothing. */
+  failNextRefreshes(count: number, status: number, retryAfterSeconds?: number): void;
   /** The session behind this sid changes (a password change): the next refresh issues a new sid. */
   rotateSession(sid: string): string;
   /** Whether the server accepts `accessToken` at server time `atMs`. */
@@ -94,6 +96,7 @@ export async function startTokenEndpoint(options: TokenEndpointOptions): Promise
   const familyOfAccessToken = new Map<string, Family>();
   const hangs: Array<(tab: string) => void> = [];
   const holds: Array<{ arrived: (tab: string) => void; released: Promise<void> }> = [];
+  const failures: Array<{ status: number; retryAfterSeconds?: number }> = [];
 
   const issue = (family: Family) => {
     const iat = Math.floor(options.now() / 1000);
@@ -140,6 +143,11 @@ export async function startTokenEndpoint(options: TokenEndpointOptions): Promise
         // Never answered: the request dies with the connection of the tab that sent it.
         return hang(String(req.headers['x-tab']));
       }
+      const failure = failures.shift();
+      if (failure) {
+        if (failure.retryAfterSeconds !== undefined) res.setHeader('retry-after', String(failure.retryAfterSeconds));
+        return send(res, failure.status, { error: 'temporarily_unavailable' });
+      }
       const hold = holds.shift();
       return void readJson(req).then(async (body) => {
         const answer = refresh(body);
@@ -159,6 +167,9 @@ export async function startTokenEndpoint(options: TokenEndpointOptions): Promise
     origin: `http://127.0.0.1:${port}`,
     stats,
     hangNextRefresh: () => new Promise((resolve) => hangs.push(resolve)),
+    failNextRefreshes(count, status, retryAfterSeconds) {
+      for (let i = 0; i < count; i += 1) failures.push({ status, retryAfterSeconds });
+    },
     holdNextAnswer() {
       let release!: () => void;
       const released = new Promise<void>((resolve) => (release = resolve));

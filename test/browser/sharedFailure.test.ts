@@ -1,0 +1,46 @@
+/**
+ * A failed refresh is shared by the tabs queued on the lock: when the lock holder's attempt fails, the tabs
+ * that asked before it fail with it (and wait out its Retry-After) instead of sending one request each.
+ */
+import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
+import type { Browser } from 'playwright-core';
+import { bundlePage, createWorld, launchChromium, until, type World } from './fixtures/browser.js';
+
+const REFRESH_PERIOD_MS = 45_000;
+
+let browser: Browser;
+let script: string;
+let world: World;
+
+beforeAll(async () => {
+  [browser, script] = await Promise.all([launchChromium(), bundlePage()]);
+});
+afterAll(() => browser?.close());
+afterEach(() => world?.close());
+
+it.each([
+  ['a 503', 503, undefined],
+  ['a 429 with Retry-After', 429, 20],
+])('four tabs spend one request on %s, then one retry', async (_, status, retryAfterSeconds) => {
+  world = await createWorld(browser, script, { tabs: 4, lifeSeconds: 60, serverSkewMs: 0 });
+  await world.call(world.tabs[0]!, 'signIn');
+  await until(world.tabs, world.read, (readings) => readings.every((r) => r.status === 'fresh'));
+
+  world.server.failNextRefreshes(1, status, retryAfterSeconds);
+  await world.advance(REFRESH_PERIOD_MS);
+  const failed = await until(world.tabs, world.read, (readings) => readings.every((r) => r.status === 'offline'));
+  expect(world.server.stats.refreshRequests).toBe(1);
+  // The held token is still valid: every tab keeps serving it.
+  for (const reading of failed) expect(reading.got).toEqual({ token: reading.peek });
+
+  if (retryAfterSeconds !== undefined) {
+    await world.advance(retryAfterSeconds * 1_000 - 1);
+    expect(world.server.stats.refreshRequests).toBe(1);
+  }
+  await world.advance(2_000);
+  const back = await until(world.tabs, world.read, (readings) =>
+    readings.every((r) => r.status === 'fresh' && r.peek === readings[0]!.peek),
+  );
+  expect(back[0]!.peek).not.toBe(failed[0]!.peek);
+  expect(world.server.stats).toMatchObject({ refreshRequests: 2, replayRejections: 0, refusals: 0 });
+});
