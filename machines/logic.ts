@@ -45,8 +45,6 @@ export const guards = {
     return context.session !== null && (key === null || key === context.session.sessionKey);
   },
   isAuthFailure: ({ event }: Args) => errorOf(event)?.code === 'auth',
-  /** The server named its own wait (429/503 Retry-After): callers do not cut it short. */
-  hasRetryAfter: ({ context }: Args) => context.retryAfterMs !== undefined,
   /** Another tab's newer token of this very session. */
   isNewerTokenOfSession: ({ context, event }: Args) =>
     guards.isSameSession({ context, event }) && isNewer(tokenOf(event), context.token),

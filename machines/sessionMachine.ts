@@ -196,15 +196,11 @@ export const sessionMachine = setup({
       tags: ['awaitingNetwork'],
       initial: 'waiting',
       states: {
-        /** The network is down: no attempts (callers are told NetworkError) until it is back or the device resumes. */
+        /** The network is down: no attempts until it is back or the device resumes. */
         waiting: {},
         backingOff: {
           invoke: retryTimer,
-          on: {
-            'timer.retryDue': refreshFor('retry'),
-            // A caller cuts the backoff short, but not the server's own Retry-After.
-            'user.request': { guard: not('hasRetryAfter'), ...refreshFor('retry') },
-          },
+          on: { 'timer.retryDue': refreshFor('retry') },
         },
       },
       on: {
@@ -215,6 +211,7 @@ export const sessionMachine = setup({
           { guard: 'isHeldFresh' },
           refreshFor('resume'),
         ],
+        'user.request': refreshFor('retry'),
         'user.refresh': refreshFor('forced'),
       },
     },
@@ -257,16 +254,15 @@ export const sessionMachine = setup({
           invoke: retryTimer,
           on: {
             'timer.retryDue': 'fetching',
-            // A caller cuts the backoff short, but not the server's own Retry-After.
-            'user.request': { guard: not('hasRetryAfter'), target: 'fetching' },
+            'user.request': 'fetching',
             'user.refresh': 'fetching',
             'env.wake': 'fetching',
           },
         },
         waiting: {
           tags: ['awaitingNetwork'],
-          // The network is down: callers are told NetworkError, a forced refresh or a wake-up still tries.
           on: {
+            'user.request': 'fetching',
             'user.refresh': 'fetching',
             'env.wake': 'fetching',
             'env.online': { target: 'fetching', actions: 'markOnline' },

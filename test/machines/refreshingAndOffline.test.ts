@@ -13,8 +13,8 @@ afterEach(() => m.stop());
 function refreshingAt({ online = true }: { online?: boolean } = {}) {
   m = startMachine({ online });
   m.send({ type: 'user.signIn', token: token(T), now: EXPIRED });
-  // Offline, settling waits: only a forced refresh starts an attempt.
-  if (!online) m.send({ type: 'user.refresh', now: EXPIRED });
+  // Offline, settling waits: a request starts the attempt anyway.
+  if (!online) m.send({ type: 'user.request', now: EXPIRED });
   expect(m.value()).toBe('refreshing');
   expect(m.snapshot().hasTag('fetching')).toBe(true);
 }
@@ -147,35 +147,14 @@ describe('offline', () => {
     expect(m.context().online).toBe(false);
   });
 
-  it('user.refresh tries at once with reason forced', async () => {
+  it.each([
+    ['user.request', 'retry'],
+    ['user.refresh', 'forced'],
+  ] as const)('%s tries at once with reason %s', async (type, reason) => {
     await waitingAt();
-    m.send({ type: 'user.refresh', now: T + 1_000 });
+    m.send({ type, now: T + 1_000 });
     expect(m.value()).toBe('refreshing');
-    expect(m.lastRefresh().input.reason).toBe('forced');
-  });
-
-  it('user.request sends nothing while the network is known to be down', async () => {
-    await waitingAt();
-    m.send({ type: 'user.request', now: EXPIRED + 1_000 });
-    expect(m.value()).toEqual({ offline: 'waiting' });
-    expect(m.refreshes).toHaveLength(0);
-  });
-
-  it('user.request cuts a backoff short with reason retry', async () => {
-    await backingOffAt();
-    m.send({ type: 'user.request', now: EXPIRED + 1_000 });
-    expect(m.value()).toBe('refreshing');
-    expect(m.lastRefresh().input.reason).toBe('retry');
-  });
-
-  it("user.request waits out the server's Retry-After; its timer still fires", async () => {
-    refreshingAt();
-    await m.fail(new NetworkError(undefined, { retryAfterMs: 7_000 }));
-    m.send({ type: 'user.request', now: EXPIRED + 1_000 });
-    expect(m.value()).toEqual({ offline: 'backingOff' });
-    expect(m.refreshes).toHaveLength(1);
-    m.send({ type: 'timer.retryDue', now: EXPIRED + 7_000 });
-    expect(m.value()).toBe('refreshing');
+    expect(m.lastRefresh().input.reason).toBe(reason);
   });
 
   describe('env.wake', () => {

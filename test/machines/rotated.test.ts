@@ -90,7 +90,7 @@ describe('rotated.fetching', () => {
     rotatedAt();
     m.send({ type: 'env.offline' });
     expect(m.value()).toEqual({ rotated: 'waiting' });
-    m.send({ type: 'user.refresh', now: ROTATED + 1 });
+    m.send({ type: 'user.request', now: ROTATED + 1 });
     await m.fail(new NetworkError());
     expect(m.value()).toEqual({ rotated: 'waiting' });
     expect(m.context().attempt).toBe(1);
@@ -108,22 +108,7 @@ describe('rotated.backingOff and rotated.waiting fetch again', () => {
     },
   );
 
-  it('backingOff: user.request waits out the server\'s Retry-After', async () => {
-    rotatedAt();
-    await m.fail(new NetworkError(undefined, { retryAfterMs: 7_000 }));
-    m.send({ type: 'user.request', now: ROTATED + 1_000 });
-    expect(m.value()).toEqual({ rotated: 'backingOff' });
-    expect(m.refreshes).toHaveLength(1);
-  });
-
-  it('waiting: user.request sends nothing while the network is known to be down', async () => {
-    await failedRotation(false);
-    m.send({ type: 'user.request', now: ROTATED + 1_000 });
-    expect(m.value()).toEqual({ rotated: 'waiting' });
-    expect(m.refreshes).toHaveLength(1);
-  });
-
-  it.each(['user.refresh', 'env.wake'] as const)('waiting: %s', async (type) => {
+  it.each(['user.request', 'user.refresh', 'env.wake'] as const)('waiting: %s', async (type) => {
     await failedRotation(false);
     expect(m.value()).toEqual({ rotated: 'waiting' });
     expect(m.snapshot().hasTag('awaitingNetwork')).toBe(true);
