@@ -42,13 +42,11 @@ export function findingsOf({ hotPath, herd, ours, coreBytes, coreParts }: Findin
   if (ops(ROW.get) / ops(ROW.supabase) < 20) {
     found.push(
       `**Held-token getToken is ${(ops(ROW.get) / ops(ROW.supabase)).toFixed(1)}x Supabase's getSession, not 20x.** ` +
-        `It costs ${ns(ops(ROW.get))} ns; sending \`clock.check\` through the actor, which \`getToken\` does first on every ` +
-        `call (src/engine/engine.ts, \`checkClock\`), costs ${ns(ops(ROW.clockCheck))} ns of it, although in \`fresh\` with a ` +
-        'token that is fresh by the clock the event changes nothing. Proposed fix (engine, not made here): when the ' +
-        'snapshot is `fresh` and `isFresh(token, now)` holds, resolve the held token without sending the event. Emulated ' +
-        `over the public actor it takes ${ns(ops(ROW.fastPath))} ns, ${(ops(ROW.fastPath) / ops(ROW.supabase)).toFixed(1)}x ` +
-        `Supabase; the floor is the naive cache (a clock read and an await): ${ns(ops(ROW.naive))} ns, ` +
-        `${(ops(ROW.naive) / ops(ROW.supabase)).toFixed(1)}x Supabase.`,
+        `It costs ${ns(ops(ROW.get))} ns: in \`fresh\` with a token fresh by the clock it reads the snapshot and the ` +
+        'clock and resolves, sending no event (src/engine/engine.ts, `checkClock`). The floor of any async getter is ' +
+        `the naive cache (a clock read and an await): ${ns(ops(ROW.naive))} ns, ` +
+        `${(ops(ROW.naive) / ops(ROW.supabase)).toFixed(1)}x Supabase; what is left above it is the async function and ` +
+        'the snapshot read.',
     );
   }
   if (herdGrowth > 2) {
@@ -79,10 +77,9 @@ export function findingsOf({ hotPath, herd, ours, coreBytes, coreParts }: Findin
         "server's Retry-After is ignored, and outages and 5xx bursts are retried at the callers' pace instead of the " +
         "backoff's. Proposed fix: `user.request` does not leave `backingOff` (callers get NetworkError at once, as in " +
         '`offline.waiting`), or at least not while `retryAfterMs` is set; `env.online`, `env.wake` and forced calls still do. ' +
-        'With K tabs there is a second source: a tab queued on the refresh lock sends its own request as soon as the ' +
-        "holder's attempt fails (`refreshUnderLock` in src/tabs/tabSync.ts skips the request only when a newer token " +
-        'is stored), so one failure, and its Retry-After, is not shared by the tabs; the lock holder could store the ' +
-        'failure and its retry time next to the newest token for the next holder to honour.',
+        'The contract asks for this too ("starts an attempt at once (cutting any backoff wait short)"), so the fix is a ' +
+        'contract change. (Across tabs a failure is shared: the tabs queued on the refresh lock fail with the ' +
+        "holder's attempt and its Retry-After instead of each sending a request, src/tabs/tabSync.ts.)",
     );
   }
   if (slowExpired > 0) {

@@ -6,8 +6,6 @@
 import { Bench } from 'tinybench';
 import { GoTrueClient } from '@supabase/auth-js';
 import { createSessionEngine } from '../src/index.js';
-import { resolveConfig, type SessionEngine } from '../src/engine/engine.js';
-import { isFresh } from '../machines/tokenMath.js';
 import { sign } from './server.js';
 
 export interface HotPathRow {
@@ -23,8 +21,6 @@ export const ROW = {
   clock: 'Date.now() (clock floor)',
   peek: 'sessionchart peekToken()',
   get: 'sessionchart getToken()',
-  clockCheck: "getToken's first step: actor.send(clock.check)",
-  fastPath: 'getToken with the proposed fast path (emulated)',
   naive: 'naive cache getToken()',
   supabase: 'Supabase auth-js getSession()',
 } as const;
@@ -67,19 +63,6 @@ async function supabaseWithSession(token: ReturnType<typeof heldToken>) {
   return client;
 }
 
-const defaults = resolveConfig({ refresh: () => Promise.reject(new Error('unused')) });
-
-/**
- * The fix proposed in docs/benchmarks.md, emulated over the public `actor`: a token that is fresh by the
- * clock in `fresh` is served without an event (clock.check would change nothing there).
- */
-function freshFastPath(engine: SessionEngine): Promise<string | null> {
-  const snapshot = engine.actor.getSnapshot();
-  const token = snapshot.context.token;
-  if (snapshot.value === 'fresh' && isFresh(token, Date.now(), defaults)) return Promise.resolve(token.accessToken);
-  return engine.getToken();
-}
-
 export async function runHotPath(timeMs = 400): Promise<HotPathRow[]> {
   const token = heldToken();
   const map = new Map([['token', token.accessToken]]);
@@ -115,9 +98,6 @@ export async function runHotPath(timeMs = 400): Promise<HotPathRow[]> {
   sync(ROW.clock, () => Date.now());
   sync(ROW.peek, () => engine.peekToken());
   async(ROW.get, () => engine.getToken());
-  // What getToken does first on every call (the public `actor`): the machine judges the clock.
-  sync(ROW.clockCheck, () => engine.actor.send({ type: 'clock.check', now: Date.now() }));
-  async(ROW.fastPath, () => freshFastPath(engine));
   async(ROW.naive, naiveGet);
   async(ROW.supabase, () => supabase.getSession());
   // Each task's best of a few rounds: another process taking the CPU only ever makes a round slower.

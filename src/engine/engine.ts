@@ -119,12 +119,16 @@ export function createSessionEngine(options: SessionEngineOptions): SessionEngin
     return isServable(token, now, config.leewayMs) ? token.accessToken : null;
   };
 
+  /** `fresh` with a token still fresh by the clock: nothing can move the machine (top-level, so no `matches`). */
+  const isFreshInFresh = (snapshot: MachineSnapshot, now: number) =>
+    snapshot.value === 'fresh' && isFresh(snapshot.context.token, now, config);
+
   /** Lets the machine judge the held token by the clock (timers may have slept with the device). */
   const checkClock = () => {
     const now = Date.now();
     const snapshot = actor.getSnapshot();
     // The hot path: `fresh` ignores the check while its token is fresh, so skip the event altogether.
-    if (!(snapshot.matches('fresh') && isFresh(snapshot.context.token, now, config))) {
+    if (!isFreshInFresh(snapshot, now)) {
       actor.send({ type: 'clock.check', now });
     }
     return now;
@@ -163,6 +167,9 @@ export function createSessionEngine(options: SessionEngineOptions): SessionEngin
     rotate: () => actor.send({ type: 'user.rotate', now: Date.now() }),
     signOut: () => actor.send({ type: 'user.signOut', now: Date.now() }),
     async getToken(opts) {
+      const current = actor.getSnapshot();
+      // The hot path: a fresh token in `fresh` is the answer, and no event could change that.
+      if (!opts?.forceRefresh && isFreshInFresh(current, Date.now())) return current.context.token!.accessToken;
       const now = checkClock();
       if (opts?.forceRefresh) return forcedToken(now);
       const snapshot = actor.getSnapshot();
