@@ -1,6 +1,7 @@
 import { relative } from 'node:path';
 import { BaseSequencer, type TestSpecification } from 'vitest/node';
 import { defineConfig } from 'vitest/config';
+import LoadFailureReporter from './test/mutation/loadFailureReporter.js';
 
 /**
  * The tests Stryker runs against each mutant of machines/ and the engine core: fast, deterministic, in Node.
@@ -8,7 +9,7 @@ import { defineConfig } from 'vitest/config';
  */
 
 /** Narrow, fast tests first: a mutant of the machine definition runs every file until one fails. */
-const ORDER = ['test/machines/', 'test/engine/', 'test/model/', 'test/property/'];
+const ORDER = ['test/machines/', 'test/engine/', 'test/docs/', 'test/model/', 'test/property/'];
 
 class NarrowFirstSequencer extends BaseSequencer {
   override async sort(files: TestSpecification[]): Promise<TestSpecification[]> {
@@ -31,6 +32,7 @@ export default defineConfig({
     setupFiles: ['test/mutation/propertySeed.ts'],
     env: { SESSIONCHART_PROPERTY_RUNS: '50' },
     sequence: { sequencer: NarrowFirstSequencer },
+    reporters: ['default', new LoadFailureReporter()],
     testTimeout: 30_000,
     hookTimeout: 60_000,
   },

@@ -49,6 +49,14 @@ describe('outside a browser', () => {
     expect(collect(defaultOnline$()).seen).toEqual([true]);
     expect(collect(defaultResume$()).done).toBe(true);
   });
+
+  it('a worker (navigator, no window) is always online and never resumes', () => {
+    vi.stubGlobal('navigator', { onLine: false });
+    expect(collect(defaultOnline$()).seen).toEqual([true]);
+    // A document without a window (a DOM shim) is no page either.
+    vi.stubGlobal('document', Object.assign(new EventTarget(), { visibilityState: 'visible' }));
+    expect(collect(defaultResume$()).done).toBe(true);
+  });
 });
 
 describe('in a browser', () => {

@@ -33,12 +33,16 @@ function start(options: Partial<SessionEngineOptions> = {}) {
   return engine;
 }
 
-/** The next message on a channel, as another tab would see it. */
+/** The next message on a channel, as another tab would see it; `null` if none comes within a second. */
 function nextMessage(name: string): Promise<unknown> {
   const channel = new BroadcastChannel(name);
   channels.push(channel);
   return new Promise((resolve) => {
-    channel.onmessage = (event: MessageEvent) => resolve(event.data);
+    const silence = setTimeout(() => resolve(null), 1_000);
+    channel.onmessage = (event: MessageEvent) => {
+      clearTimeout(silence);
+      resolve(event.data);
+    };
   });
 }
 

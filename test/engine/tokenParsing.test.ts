@@ -15,6 +15,8 @@ function parseError(set: unknown, receivedAt = RECEIVED): InvalidTokenError {
   } catch (error) {
     expect(error).toBeInstanceOf(InvalidTokenError);
     expect((error as InvalidTokenError).code).toBe('invalid_token');
+    // Each says what is wrong (the wording is not part of the contract; that there is one is).
+    expect((error as InvalidTokenError).message).not.toBe('');
     return error as InvalidTokenError;
   }
   throw new Error('expected parseTokenSet to throw');

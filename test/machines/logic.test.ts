@@ -50,8 +50,9 @@ describe('timeOf: the local time an event carries', () => {
     expect(timeOf({ type: 'x', at: 'soon', output: token({ issuedAt: 9 }) } as never)).toBe(9);
   });
 
-  it('throws a TypeError for an event without a time', () => {
+  it('throws a TypeError naming an event without a time', () => {
     expect(() => timeOf({ type: 'env.offline' })).toThrow(TypeError);
+    expect(() => timeOf({ type: 'env.offline' })).toThrow(/env\.offline/);
   });
 });
 
@@ -256,6 +257,12 @@ describe('updates', () => {
       attempt: 4,
       error,
       retryAfterMs: 4_000,
+    });
+    // A rejection without a reason is still a failed attempt.
+    expect(updates.recordFailure({ context: failed, event: { type: 'xstate.error.actor.x' } })).toEqual({
+      attempt: 4,
+      error: null,
+      retryAfterMs: undefined,
     });
     const plain = new AuthError();
     expect(updates.recordFailure({ context: failed, event: { type: 'xstate.error.actor.x', error: plain } })).toEqual({
