@@ -1,12 +1,14 @@
 /**
  * Prints the mutation score per file and every mutant no test noticed, by file and line, from Stryker's JSON
  * report (`npm run mutate` runs it after Stryker). Score = (killed + timed out) / (those + survived + no
- * coverage), as Stryker counts it; compile and runtime errors and ignored mutants do not count.
+ * coverage), as Stryker counts it; compile and runtime errors and ignored mutants do not count. Exits 1 when
+ * machines/ or the engine core scores below MINIMUM_SCORE (issue 7).
  */
 import { readFileSync, realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 export const REPORT_PATH = 'reports/mutation/mutation.json';
+export const MINIMUM_SCORE = 80;
 
 type MutantStatus = 'Killed' | 'Survived' | 'NoCoverage' | 'Timeout' | 'CompileError' | 'RuntimeError' | 'Ignored' | 'Pending';
 
@@ -56,6 +58,22 @@ function describeMutant(file: string, mutant: Mutant): string {
   return `  ${file}:${line}:${column}  ${mutant.mutatorName}${status}  -> ${shown}`;
 }
 
+function mutantsByGroup(report: MutationReport): Map<string, Mutant[]> {
+  const groups = new Map<string, Mutant[]>();
+  for (const [file, { mutants }] of Object.entries(report.files)) {
+    groups.set(groupOf(file), [...(groups.get(groupOf(file)) ?? []), ...mutants]);
+  }
+  return groups;
+}
+
+/** The groups that score below MINIMUM_SCORE, with their scores. */
+export function groupsBelowMinimum(report: MutationReport): string[] {
+  return [...mutantsByGroup(report)].flatMap(([group, mutants]) => {
+    const score = scoreOf(tally(mutants));
+    return score !== null && score < MINIMUM_SCORE ? [`${group} ${score.toFixed(2)}%`] : [];
+  });
+}
+
 export function summarize(report: MutationReport): string {
   const files = Object.entries(report.files).sort(([a], [b]) => a.localeCompare(b));
   const width = Math.max(...files.map(([file]) => file.length), 'total'.length);
@@ -63,13 +81,9 @@ export function summarize(report: MutationReport): string {
     `${name.padEnd(width)}  ${formatScore(scoreOf(t))}  ${String(t.detected).padStart(5)}  ${String(t.undetected).padStart(5)}`;
 
   const lines = ['Mutation score per file', `${'file'.padEnd(width)}    score  found  missed`];
-  const groups = new Map<string, Mutant[]>();
-  for (const [file, { mutants }] of files) {
-    lines.push(row(file, tally(mutants)));
-    groups.set(groupOf(file), [...(groups.get(groupOf(file)) ?? []), ...mutants]);
-  }
+  for (const [file, { mutants }] of files) lines.push(row(file, tally(mutants)));
   lines.push('');
-  for (const [group, mutants] of groups) lines.push(row(group, tally(mutants)));
+  for (const [group, mutants] of mutantsByGroup(report)) lines.push(row(group, tally(mutants)));
   lines.push(row('total', tally(files.flatMap(([, { mutants }]) => mutants))));
 
   const missed = files.flatMap(([file, { mutants }]) =>
@@ -86,4 +100,9 @@ const isMain = process.argv[1] !== undefined && realpathSync(process.argv[1]) ==
 if (isMain) {
   const report = JSON.parse(readFileSync(process.argv[2] ?? REPORT_PATH, 'utf8')) as MutationReport;
   console.log(summarize(report));
+  const below = groupsBelowMinimum(report);
+  if (below.length > 0) {
+    console.error(`\nBelow the ${MINIMUM_SCORE}% minimum: ${below.join(', ')}`);
+    process.exitCode = 1;
+  }
 }

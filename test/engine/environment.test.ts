@@ -99,4 +99,19 @@ describe('in a browser', () => {
     expect(resume.seen.map((event) => (event as Event).type)).toEqual(['visibilitychange', 'focus', 'pageshow']);
     resume.subscription.unsubscribe();
   });
+
+  it('removes every listener it added when unsubscribed', () => {
+    const { window, document } = stubPage(true);
+    const removed: string[] = [];
+    for (const target of [window, document]) {
+      const remove = target.removeEventListener.bind(target);
+      vi.spyOn(target, 'removeEventListener').mockImplementation((type, listener, options) => {
+        removed.push(type);
+        remove(type, listener, options);
+      });
+    }
+    collect(defaultOnline$()).subscription.unsubscribe();
+    collect(defaultResume$()).subscription.unsubscribe();
+    expect(removed.sort()).toEqual(['focus', 'offline', 'online', 'pageshow', 'visibilitychange']);
+  });
 });

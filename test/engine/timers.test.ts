@@ -62,12 +62,13 @@ describe('atTime', () => {
     expect(r.seen).toEqual([T0 + MAX_TIMER_DELAY_MS + 1_000]);
   });
 
-  it('stops when unsubscribed', () => {
+  it('cancels its timer when unsubscribed', () => {
     const r = record(atTime(T0 + 1_000));
+    expect(vi.getTimerCount()).toBe(1);
     r.subscription.unsubscribe();
+    expect(vi.getTimerCount()).toBe(0);
     vi.advanceTimersByTime(2_000);
     expect(r.seen).toEqual([]);
-    expect(vi.getTimerCount()).toBe(0);
   });
 });
 
