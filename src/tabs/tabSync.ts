@@ -51,10 +51,17 @@ async function readNewest(store: UseStore): Promise<SessionToken | null> {
   return isSessionToken(record) ? record : null;
 }
 
-/** Runs `task` holding the origin-wide lock; a tab that closes mid-task releases it with the tab. */
-function withLock<T>(name: string, signal: AbortSignal, task: () => Promise<T>): Promise<T> {
+/**
+ * Runs `task` holding the origin-wide lock; a tab that closes mid-task releases it with the tab. `task` is
+ * told whether this tab had to wait for another holder first.
+ */
+async function withLock<T>(name: string, signal: AbortSignal, task: (waited: boolean) => Promise<T>): Promise<T> {
   // The DOM typing does not unwrap the callback's promise; the browser does.
-  return navigator.locks.request(name, { signal }, task) as unknown as Promise<T>;
+  const first = (await navigator.locks.request(name, { ifAvailable: true }, (lock) =>
+    lock === null ? null : task(false).then((value) => ({ value })),
+  )) as unknown as { value: T } | null;
+  if (first !== null) return first.value;
+  return navigator.locks.request(name, { signal }, () => task(true)) as unknown as Promise<T>;
 }
 
 /**
@@ -81,8 +88,9 @@ export function createTabActors(channelName: string, config: SessionConfig, fetc
   };
 
   /**
-   * A failure another tab recorded, of this session, after this tab asked: the tabs queued on the lock share
-   * it (and its Retry-After), so one failed attempt costs the server one request, not one per tab.
+   * A failure another tab recorded, of this session, while this tab waited for the lock: the tabs queued on
+   * the lock share it (and its Retry-After), so one failed attempt costs the server one request, not one per
+   * tab. A tab that got the lock without waiting always tries: no holder ran since it asked.
    */
   const sharedFailure = async (input: RefreshInput, askedAt: number) => {
     const record = await get<unknown>(FAILURE_KEY, store);
@@ -99,10 +107,11 @@ export function createTabActors(channelName: string, config: SessionConfig, fetc
     await set(FAILURE_KEY, record, store);
   };
 
-  const refreshUnderLock = async (input: RefreshInput, askedAt: number, signal: AbortSignal): Promise<HeldToken> => {
+  /** `waitedSince`: when this tab asked, if it had to wait for another holder; null if it got the lock at once. */
+  const refreshUnderLock = async (input: RefreshInput, waitedSince: number | null, signal: AbortSignal): Promise<HeldToken> => {
     const newest = await readNewest(store);
     if (newest && satisfies(newest, input, Date.now())) return newest;
-    const failure = await sharedFailure(input, askedAt);
+    const failure = waitedSince === null ? null : await sharedFailure(input, waitedSince);
     if (failure) throw failure;
     // The stored refresh token is the newest of this session: a rotated-away one is never sent again.
     const refreshToken =
@@ -137,7 +146,7 @@ export function createTabActors(channelName: string, config: SessionConfig, fetc
     refreshToken: fromPromise<HeldToken, RefreshInput>(({ input, signal }) => {
       // Read at once, not after an await: a failure stamped the same millisecond counts as after the ask.
       const askedAt = Date.now();
-      return withLock(lockName, signal, () => refreshUnderLock(input, askedAt, signal));
+      return withLock(lockName, signal, (waited) => refreshUnderLock(input, waited ? askedAt : null, signal));
     }),
     awaitOtherTabs: fromPromise<void>(
       () => new Promise((resolve) => afterDelay(RESTORE_WAIT_MS).subscribe({ complete: () => resolve() })),
