@@ -27,7 +27,12 @@ it.each([
   await until(world.tabs, world.read, (readings) => readings.every((r) => r.status === 'fresh'));
 
   world.server.failNextRefreshes(1, status, retryAfterSeconds);
+  // The failure is held until every tab has asked: the others are queued on the lock behind its holder.
+  const answer = world.server.holdNextAnswer();
   await world.advance(REFRESH_PERIOD_MS);
+  await answer.arrived;
+  await until(world.tabs, (page) => world.call(page, 'status'), (statuses) => statuses.every((s) => s === 'refreshing'));
+  answer.release();
   const failed = await until(world.tabs, world.read, (readings) => readings.every((r) => r.status === 'offline'));
   expect(world.server.stats.refreshRequests).toBe(1);
   // The held token is still valid: every tab keeps serving it.

@@ -55,7 +55,10 @@ export interface TokenEndpoint {
    * way back; `arrived` resolves with the `x-tab` header of the tab that sent it once it was processed.
    */
   holdNextAnswer(): { arrived: Promise<string>; release(): void };
-  /** Answers the next `count` refreshes with `status` (and a Retry-After in seconds, if given), spending nothing. */
+  /**
+   * Answers the next `count` refreshes with `status` (and a Retry-After in seconds, if given), spending
+   * nothing; `holdNextAnswer` holds such an answer too.
+   */
   failNextRefreshes(count: number, status: number, retryAfterSeconds?: number): void;
   /** The session behind this sid changes (a password change): the next refresh issues a new sid. */
   rotateSession(sid: string): string;
@@ -144,13 +147,10 @@ export async function startTokenEndpoint(options: TokenEndpointOptions): Promise
         return hang(String(req.headers['x-tab']));
       }
       const failure = failures.shift();
-      if (failure) {
-        if (failure.retryAfterSeconds !== undefined) res.setHeader('retry-after', String(failure.retryAfterSeconds));
-        return send(res, failure.status, { error: 'temporarily_unavailable' });
-      }
       const hold = holds.shift();
       return void readJson(req).then(async (body) => {
-        const answer = refresh(body);
+        const answer = failure ? { status: failure.status, body: { error: 'temporarily_unavailable' } } : refresh(body);
+        if (failure?.retryAfterSeconds !== undefined) res.setHeader('retry-after', String(failure.retryAfterSeconds));
         if (hold) {
           hold.arrived(String(req.headers['x-tab']));
           await hold.released;
