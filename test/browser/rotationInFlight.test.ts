@@ -4,22 +4,14 @@
  * that aborts it loses the new refresh token, and the next rotation attempt replays the spent one, which
  * the server answers by revoking the whole family (every tab signed out).
  */
-import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
-import type { Browser } from 'playwright-core';
-import { bundlePage, createWorld, launchChromium, until, type World } from './fixtures/browser.js';
+import { expect, it } from 'vitest';
+import { until, useWorlds, type World } from './fixtures/browser.js';
 
-let browser: Browser;
-let script: string;
+const openWorld = useWorlds();
 let world: World;
 
-beforeAll(async () => {
-  [browser, script] = await Promise.all([launchChromium(), bundlePage()]);
-});
-afterAll(() => browser?.close());
-afterEach(() => world?.close());
-
 it('keeps the rotation in flight when a second tab rotates the same session: one request, no replay', async () => {
-  world = await createWorld(browser, script, { tabs: 4, lifeSeconds: 60, serverSkewMs: 0 });
+  world = await openWorld({ tabs: 4, lifeSeconds: 60, serverSkewMs: 0 });
   const [first, second] = world.tabs as [NonNullable<World['tabs'][0]>, NonNullable<World['tabs'][0]>];
   await world.call(first, 'signIn');
   const [signedIn] = await until(world.tabs, world.read, (rs) => rs.every((r) => r.status === 'fresh'));

@@ -2,27 +2,19 @@
  * A failed refresh is shared by the tabs queued on the lock: when the lock holder's attempt fails, the tabs
  * that asked before it fail with it (and wait out its Retry-After) instead of sending one request each.
  */
-import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
-import type { Browser } from 'playwright-core';
-import { bundlePage, createWorld, launchChromium, until, type World } from './fixtures/browser.js';
+import { expect, it } from 'vitest';
+import { until, useWorlds, type World } from './fixtures/browser.js';
 
 const REFRESH_PERIOD_MS = 45_000;
 
-let browser: Browser;
-let script: string;
+const openWorld = useWorlds();
 let world: World;
-
-beforeAll(async () => {
-  [browser, script] = await Promise.all([launchChromium(), bundlePage()]);
-});
-afterAll(() => browser?.close());
-afterEach(() => world?.close());
 
 it.each([
   ['a 503', 503, undefined],
   ['a 429 with Retry-After', 429, 20],
 ])('four tabs spend one request on %s, then one retry', async (_, status, retryAfterSeconds) => {
-  world = await createWorld(browser, script, { tabs: 4, lifeSeconds: 60, serverSkewMs: 0 });
+  world = await openWorld({ tabs: 4, lifeSeconds: 60, serverSkewMs: 0 });
   await world.call(world.tabs[0]!, 'signIn');
   await until(world.tabs, world.read, (readings) => readings.every((r) => r.status === 'fresh'));
 

@@ -3,9 +3,9 @@
  * clock, each with its own engine on the channel 'test', against a rotating, reuse-detecting token server.
  * Every served token is judged by the server at the server's time (its clock runs 45 s ahead of the tabs').
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { Browser, Page } from 'playwright-core';
-import { bundlePage, createWorld, launchChromium, until, type World } from './fixtures/browser.js';
+import { describe, expect, it } from 'vitest';
+import type { Page } from 'playwright-core';
+import { until, useWorlds, type World } from './fixtures/browser.js';
 import type { Reading } from './fixtures/page.js';
 
 /** A token announcement as tabs send it on the channel (see src/tabs/messages.ts). */
@@ -19,18 +19,11 @@ const SKEW_MS = 45_000;
 /** Default threshold 15 s below a 60 s life: one refresh every 45 s is an amplification of 1.00. */
 const REFRESH_PERIOD_MS = 45_000;
 
-let browser: Browser;
-let script: string;
+const openWorld = useWorlds();
 let world: World;
 
-beforeAll(async () => {
-  [browser, script] = await Promise.all([launchChromium(), bundlePage()]);
-});
-afterAll(() => browser?.close());
-afterEach(() => world?.close());
-
 async function signedInWorld(tabs = 4): Promise<{ sessionKey: string; first: Reading[] }> {
-  world = await createWorld(browser, script, { tabs, lifeSeconds: LIFE_S, serverSkewMs: SKEW_MS });
+  world = await openWorld({ tabs, lifeSeconds: LIFE_S, serverSkewMs: SKEW_MS });
   await world.call(world.tabs[0]!, 'signIn');
   const first = await untilAll(world.tabs, (r) => r.status === 'fresh');
   return { sessionKey: first[0]!.sessionKey!, first };
