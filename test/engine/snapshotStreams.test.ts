@@ -32,6 +32,19 @@ describe('the public snapshot changes with each field it reports', () => {
   });
 });
 
+describe('subscribe', () => {
+  it('stays quiet while the machine moves without changing anything the snapshot reports', () => {
+    const h = createHarness();
+    h.signIn({ sid: 's1' });
+    const listener = vi.fn();
+    h.engine.subscribe(listener);
+    const machineBefore = h.engine.actor.getSnapshot();
+    h.resume$.next(); // a wake in fresh re-arms the refresh timer: a new machine snapshot, the same public one
+    expect(h.engine.actor.getSnapshot()).not.toBe(machineBefore);
+    expect(listener).not.toHaveBeenCalled();
+  });
+});
+
 describe('session$ and token$ follow the actor to its end', () => {
   it('complete when the engine stops', () => {
     const h = createHarness();
