@@ -65,6 +65,7 @@ describe('expiry on the local clock', () => {
 describe('malformed token sets throw invalid_token', () => {
   it.each<[string, unknown]>([
     ['null', null],
+    ['undefined (a refresh that returned nothing)', undefined],
     ['a string', 'token'],
     ['a missing access token', { expiresIn: 60 }],
     ['a numeric access token', { accessToken: 5, expiresIn: 60 }],
