@@ -43,21 +43,18 @@ export function findingsOf({ hotPath, herd, ours, coreBytes, coreParts }: Findin
     found.push(
       `**Held-token getToken is ${(ops(ROW.get) / ops(ROW.supabase)).toFixed(1)}x Supabase's getSession, not 20x.** ` +
         `It costs ${ns(ops(ROW.get))} ns: in \`fresh\` with a token fresh by the clock it reads the snapshot and the ` +
-        'clock and resolves, sending no event (src/engine/engine.ts, `checkClock`). The floor of any async getter is ' +
-        `the naive cache (a clock read and an await): ${ns(ops(ROW.naive))} ns, ` +
-        `${(ops(ROW.naive) / ops(ROW.supabase)).toFixed(1)}x Supabase; what is left above it is the async function and ` +
-        'the snapshot read.',
+        "clock and hands back the token's settled promise, sending no event (src/engine/engine.ts, `settledToken`); " +
+        `the naive async cache, which allocates a promise per call, takes ${ns(ops(ROW.naive))} ns. What is left is the ` +
+        'await itself, which every async getter pays.',
     );
   }
   if (herdGrowth > 2) {
     found.push(
       `**A herd costs more per caller the larger it is**: ${(first.ms * 1000 / first.callers).toFixed(0)} µs per caller ` +
-        `for ${first.callers} waiting callers, ${(last.ms * 1000 / last.callers).toFixed(0)} µs for ${last.callers.toLocaleString('en-US')}. ` +
-        'Each waiting `getToken` subscribes to the actor (`waitFor` in `awaitOutcome`), and each new call sends ' +
-        '`clock.check` and `user.request`; XState notifies every observer of every event, even one that changes nothing, ' +
-        'so n callers cost O(n²). Proposed fix: waiting callers share one subscription (one promise per refresh, derived ' +
-        'from the snapshots), and `getToken` sends nothing while the machine is `fetching`. The simulator caps the ' +
-        'wake-up herd at 1,000 callers because of this.',
+        `for ${first.callers} waiting callers, ${(last.ms * 1000 / last.callers).toFixed(0)} µs for ` +
+        `${last.callers.toLocaleString('en-US')}. Waiting callers send the machine nothing (src/engine/engine.ts, ` +
+        '`offer`) and each holds one subscription, so the work per caller should not grow; a growth here is the ' +
+        "garbage collector's, or another process's.",
     );
   }
   if (offline > 0) {

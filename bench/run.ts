@@ -66,7 +66,7 @@ export const SCENARIOS: Scenario[] = [
 ];
 /** The scenarios drawn as charts, in docs/benchmarks/. */
 const CHARTED = [SCENARIOS[7]!, SCENARIOS[11]!];
-const HERD_SIZES = [250, 500, 1_000, 2_000];
+const HERD_SIZES = [250, 1_000, 2_500, 10_000];
 
 function jobsOf(argv: string[]): number {
   const index = argv.indexOf('--jobs');

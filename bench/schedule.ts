@@ -60,11 +60,6 @@ const MIN_GAP_MS = 2_000;
 /** Every ~15 min a page render: up to this many callers ask in the same millisecond. */
 const BURST_EVERY_MS = 15 * MINUTE;
 const BURST_SIZE = 200;
-/**
- * When the lid opens, every caller asks at once, up to this many: sessionchart's cost per waiting caller
- * grows with the number already waiting (see docs/benchmarks.md), so 10,000 at once would take minutes.
- */
-const WAKE_HERD = 1_000;
 
 function faultWindows(random: () => number, durationMs: number): FaultWindow[] {
   const windows: FaultWindow[] = [];
@@ -113,7 +108,7 @@ export function buildSchedule(scenario: Scenario): Schedule {
   for (const sleep of sleeps) {
     events.push({ at: sleep.at, kind: 'sleep', forMs: sleep.forMs });
     // The lid opens and every caller asks at once.
-    events.push({ at: sleep.at + sleep.forMs, kind: 'ask', first: 0, count: Math.min(scenario.callers, WAKE_HERD) });
+    events.push({ at: sleep.at + sleep.forMs, kind: 'ask', first: 0, count: scenario.callers });
   }
   for (const fault of faults.filter((f) => f.kind === 'offline')) {
     events.push({ at: fault.from, kind: 'online', up: false }, { at: fault.to, kind: 'online', up: true });

@@ -11,7 +11,7 @@ import type {
 } from '../types.js';
 import { sessionMachine } from '../../machines/sessionMachine.js';
 import { isFresh, isServable } from '../../machines/tokenMath.js';
-import type { SessionConfig } from '../../machines/types.js';
+import type { HeldToken, SessionConfig, SessionEvent } from '../../machines/types.js';
 import { createTokenFetcher, newSessionKey, runtimeActors } from './actors.js';
 import { canShareTabs, createTabActors } from '../tabs/tabSync.js';
 import { DEFAULT_SESSION_KEY_CLAIMS, parseTokenSet } from './claims.js';
@@ -123,15 +123,27 @@ export function createSessionEngine(options: SessionEngineOptions): SessionEngin
   const isFreshInFresh = (snapshot: MachineSnapshot, now: number) =>
     snapshot.value === 'fresh' && isFresh(snapshot.context.token, now, config);
 
+  /**
+   * Sends an event only when the machine would take it. XState notifies every observer of every event, even
+   * one that changes nothing, so a herd of callers waiting on one refresh, each sending a no-op, costs O(n²).
+   */
+  const offer = (event: SessionEvent) => {
+    if (actor.getSnapshot().can(event)) actor.send(event);
+  };
+
   /** Lets the machine judge the held token by the clock (timers may have slept with the device). */
   const checkClock = () => {
     const now = Date.now();
-    const snapshot = actor.getSnapshot();
-    // The hot path: `fresh` ignores the check while its token is fresh, so skip the event altogether.
-    if (!isFreshInFresh(snapshot, now)) {
-      actor.send({ type: 'clock.check', now });
-    }
+    // The hot path: `fresh` ignores the check while its token is fresh, so skip even the `can` test.
+    if (!isFreshInFresh(actor.getSnapshot(), now)) offer({ type: 'clock.check', now });
     return now;
+  };
+
+  /** One settled promise per held token, so a held-token getToken allocates nothing. */
+  let settled: { token: HeldToken; promise: Promise<string> } | null = null;
+  const settledToken = (token: HeldToken) => {
+    if (settled?.token !== token) settled = { token, promise: Promise.resolve(token.accessToken) };
+    return settled.promise;
   };
 
   /** Settles once the machine has a servable token, has ended the session, or is waiting on the network. */
@@ -158,6 +170,23 @@ export function createSessionEngine(options: SessionEngineOptions): SessionEngin
     return awaitOutcome((s) => s.context.token !== before);
   };
 
+  const slowToken = async (opts?: GetTokenOptions): Promise<string | null> => {
+    const now = checkClock();
+    if (opts?.forceRefresh) return forcedToken(now);
+    const snapshot = actor.getSnapshot();
+    if (snapshot.matches('signedOut')) return null;
+    const held = servableToken(snapshot, now);
+    if (held !== null) {
+      if (snapshot.matches('stale')) actor.send({ type: 'user.request', now });
+      return held;
+    }
+    offer({ type: 'user.request', now });
+    if (!actor.getSnapshot().context.online) {
+      throw new NetworkError('The network is down and no valid token is held');
+    }
+    return awaitOutcome(() => true);
+  };
+
   const engine: SessionEngine = {
     signIn(tokens) {
       const now = Date.now();
@@ -166,24 +195,11 @@ export function createSessionEngine(options: SessionEngineOptions): SessionEngin
     },
     rotate: () => actor.send({ type: 'user.rotate', now: Date.now() }),
     signOut: () => actor.send({ type: 'user.signOut', now: Date.now() }),
-    async getToken(opts) {
+    getToken(opts) {
       const current = actor.getSnapshot();
       // The hot path: a fresh token in `fresh` is the answer, and no event could change that.
-      if (!opts?.forceRefresh && isFreshInFresh(current, Date.now())) return current.context.token!.accessToken;
-      const now = checkClock();
-      if (opts?.forceRefresh) return forcedToken(now);
-      const snapshot = actor.getSnapshot();
-      if (snapshot.matches('signedOut')) return null;
-      const held = servableToken(snapshot, now);
-      if (held !== null) {
-        if (snapshot.matches('stale')) actor.send({ type: 'user.request', now });
-        return held;
-      }
-      actor.send({ type: 'user.request', now });
-      if (!actor.getSnapshot().context.online) {
-        throw new NetworkError('The network is down and no valid token is held');
-      }
-      return awaitOutcome(() => true);
+      if (!opts?.forceRefresh && isFreshInFresh(current, Date.now())) return settledToken(current.context.token!);
+      return slowToken(opts);
     },
     peekToken: () => servableToken(actor.getSnapshot()),
     getSnapshot() {

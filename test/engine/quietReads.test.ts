@@ -45,3 +45,42 @@ describe('reads of a fresh token', () => {
     expect(h.calls).toHaveLength(1);
   });
 });
+
+/**
+ * A herd of callers waiting on one refresh: XState notifies every observer of every event, so a no-op event
+ * per caller would wake every earlier caller (O(n²)). Callers send only what the machine would take.
+ */
+describe('callers waiting on one refresh', () => {
+  it('send the machine nothing while it is refreshing', async () => {
+    const h = createHarness();
+    h.signIn({ sid: 's1', life: 60 });
+    vi.setSystemTime(T0 + 58_000); // expired by the leeway, and the timer slept
+    const first = h.getToken();
+    expect(h.engine.getSnapshot().status).toBe('refreshing');
+    const events: string[] = [];
+    const subscription = h.engine.actor.subscribe(() => events.push(h.engine.actor.getSnapshot().value as string));
+    const herd = Array.from({ length: 50 }, () => h.getToken());
+    h.engine.getSnapshot();
+    expect(events).toEqual([]);
+    const { accessToken } = h.lastCall().respond({ sid: 's1' });
+    expect(await Promise.all([first, ...herd])).toEqual(Array(51).fill(accessToken));
+    expect(h.calls).toHaveLength(1);
+    subscription.unsubscribe();
+  });
+});
+
+describe('getToken on a fresh token', () => {
+  it('hands every caller the same settled promise until the token changes', async () => {
+    const h = createHarness();
+    const { accessToken } = h.signIn({ sid: 's1' });
+    const first = h.engine.getToken();
+    expect(h.engine.getToken()).toBe(first);
+    expect(await first).toBe(accessToken);
+    const forced = h.getToken({ forceRefresh: true });
+    const next = h.lastCall().respond({ sid: 's1' });
+    expect(await forced).toBe(next.accessToken);
+    const after = h.engine.getToken();
+    expect(after).not.toBe(first);
+    expect(await after).toBe(next.accessToken);
+  });
+});
