@@ -56,11 +56,12 @@ compares \`Date.now()\` with the expiry.
 
 ${md(input.hotPath)}
 
-**Peers.** Supabase auth-js is the peer that runs here: it is plain TypeScript over \`fetch\` and a
-storage interface. Firebase Auth (\`firebase/auth\`) also runs in Node and \`getIdToken()\` does the same
-job, but it is not a dependency of this project and its token service (securetoken) needs a fake server
-of its own; it is the next one to add. Clerk (\`@clerk/clerk-js\`), the Auth0 SPA SDK, oidc-client-ts and
-WorkOS AuthKit are browser SDKs (window, document, redirects or iframes, their own backends): running them
+**Peers.** Two peers run here. Supabase auth-js is plain TypeScript over \`fetch\` and a storage
+interface. Firebase Auth (\`@firebase/auth\`, the modular SDK's Node build) signs in with a custom token
+against a loopback stand-in for the Auth emulator (bench/firebase.ts: the sign-in and account lookup
+answers, nothing else), then \`user.getIdToken()\` serves its held token; the run checks that it made no
+request after the sign-in. Clerk (\`@clerk/clerk-js\`), the Auth0 SPA SDK, oidc-client-ts and WorkOS
+AuthKit are browser SDKs (window, document, redirects or iframes, their own backends): running them
 here would measure a DOM shim and a fake backend more than the SDK.
 
 ### Herd: callers arriving while one refresh is in flight
@@ -110,7 +111,12 @@ and \`Math.random\` (seeded, for the engines' jitter).
   400 signs out. *supabase*: auth-js \`GoTrueClient\`s on one in-memory storage (its default lockless
   mode) with a fetch stub that speaks GoTrue's \`/token?grant_type=refresh_token\`; each client's
   autoRefresh ticker runs on the fake clock, tab 0's only (in a browser, only the visible tab ticks). In
-  Node auth-js has no online or visibility hooks, so it gets no offline or wake signal.
+  Node auth-js has no online or visibility hooks, so it gets no offline or wake signal. *firebase*:
+  \`@firebase/auth\`, one app per tab over one shared store standing in for \`localStorage\` with its
+  \`storage\` events (bench/firebase.ts), reaching the fake server through its fetch provider as
+  securetoken's \`/v1/token\`; \`user.getIdToken()\` per call. Its ID tokens always live an hour and it
+  refreshes within 5 minutes of expiry, so it runs in the 3600 s scenarios only (with 60 s tokens every
+  call and every tab's storage event would refresh, without end).
 
 Columns: **req/life** is refresh amplification as the contract counts it: requests / (24 h / (life -
 lead)), lead = min(15 s, life / 2), for every engine; any request counts, failed ones too (sleeps are not
@@ -154,6 +160,12 @@ ${input.charts.map((c) => `${c.title}:\n\n![Refresh requests and waiting callers
   token expired removes the session. Clients sharing one storage refresh concurrently, and a refresh whose
   slot another client rewrote meanwhile is discarded (\`AuthRefreshDiscardedError\`): that call gets no
   session, which shows as **failed**.
+- **Firebase Auth** (the version above, read from its source): \`getIdToken()\` refreshes once fewer than
+  5 minutes remain (\`Buffer.TOKEN_REFRESH\`), measured from receipt, and concurrent calls are not joined:
+  each caller that finds the token inside that margin sends its own request with the same refresh token
+  (every caller waits, and a herd is one request per caller; the server's reuse window answers them, which
+  shows as **replays**). A tab that hears of another tab's new token through storage checks it again.
+  Without the Firestore or Functions SDKs loaded, its proactive refresh stays off, as here.
 - **naive**: serves a token until its expiry measured from receipt, which is late by the response time,
   with no leeway, so it serves tokens the server already counts as expired (the server-clock column); each
   tab refreshes on its own, so tabs replay each other's refresh tokens inside the reuse window.

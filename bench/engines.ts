@@ -5,11 +5,22 @@
 import { BehaviorSubject, Subject } from 'rxjs';
 import { GoTrueClient } from '@supabase/auth-js';
 import { AuthError, NetworkError, createSessionEngine, type RefreshFunction } from '../src/index.js';
+import { firebaseEngine } from './firebase.js';
 import { installOrigin } from './origin.js';
+import type { Scenario } from './schedule.js';
 import type { TokenBody, TokenServer } from './server.js';
 
-export type EngineName = 'sessionchart' | 'naive' | 'supabase';
-export const ENGINES: readonly EngineName[] = ['sessionchart', 'naive', 'supabase'];
+export type EngineName = 'sessionchart' | 'naive' | 'supabase' | 'firebase';
+export const ENGINES: readonly EngineName[] = ['sessionchart', 'naive', 'supabase', 'firebase'];
+
+/**
+ * Firebase refreshes a token on every call once it is within 5 minutes of expiry (its ID tokens always
+ * live an hour), and a tab that hears of another tab's new token checks it again: with 60 s tokens it
+ * refreshes without end. It runs where its tokens would: lives above that buffer.
+ */
+const FIREBASE_REFRESH_BUFFER_S = 300;
+export const enginesFor = (scenario: Scenario): EngineName[] =>
+  ENGINES.filter((engine) => engine !== 'firebase' || scenario.lifeS > FIREBASE_REFRESH_BUFFER_S);
 
 export interface SimEngine {
   /** What a caller in `tab` does to get a token: resolves the token, null when signed out, or rejects. */
@@ -176,5 +187,6 @@ async function supabase({ server, tabs }: EngineSetup): Promise<SimEngine> {
 export async function createSimEngine(name: EngineName, setup: EngineSetup): Promise<SimEngine> {
   if (name === 'sessionchart') return sessionchart(setup);
   if (name === 'naive') return naive(setup);
+  if (name === 'firebase') return firebaseEngine(setup);
   return supabase(setup);
 }

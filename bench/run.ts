@@ -9,7 +9,7 @@ import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { timelineSvg } from './chart.js';
 import { writeDoc } from './doc.js';
-import { ENGINES } from './engines.js';
+import { enginesFor } from './engines.js';
 import { findingsOf } from './findings.js';
 import { herdCosts, runHotPath } from './micro.js';
 import {
@@ -77,7 +77,7 @@ function jobsOf(argv: string[]): number {
 
 /** Every (scenario, engine) in a process of its own, `jobs` at a time; results in scenario order. */
 async function simulateAll(jobs: number): Promise<RunResult[][]> {
-  const work = SCENARIOS.flatMap((scenario, s) => ENGINES.map((engine, e) => ({ scenario, engine, s, e })));
+  const work = SCENARIOS.flatMap((scenario, s) => enginesFor(scenario).map((engine, e) => ({ scenario, engine, s, e })));
   const results: RunResult[][] = SCENARIOS.map(() => []);
   const printed = new Set<number>();
   let next = 0;
@@ -86,7 +86,7 @@ async function simulateAll(jobs: number): Promise<RunResult[][]> {
       const { scenario, engine, s, e } = work[next++]!;
       results[s]![e] = await simulateInChild(scenario, engine);
       // Print each scenario's table as soon as it and every scenario before it are done.
-      for (let i = 0; i < SCENARIOS.length && results[i]!.filter(Boolean).length === ENGINES.length; i += 1) {
+      for (let i = 0; i < SCENARIOS.length && results[i]!.filter(Boolean).length === enginesFor(SCENARIOS[i]!).length; i += 1) {
         if (printed.has(i)) continue;
         printed.add(i);
         printTable(`Scenario ${SCENARIOS[i]!.name}: ${describeScenario(SCENARIOS[i]!)}`, runTable(results[i]!));
@@ -123,7 +123,8 @@ async function main(): Promise<void> {
     console.log('\nBundle sizes skipped: dist/ is missing (npm run build first).');
   }
 
-  console.log(`\nWorkload simulator: ${SCENARIOS.length} scenarios x ${ENGINES.length} engines, ${jobs} at a time ...`);
+  const runCount = SCENARIOS.reduce((total, scenario) => total + enginesFor(scenario).length, 0);
+  console.log(`\nWorkload simulator: ${SCENARIOS.length} scenarios, ${runCount} engine runs, ${jobs} at a time ...`);
   const results = await simulateAll(jobs);
   const ours = results.map((runs) => runs.find((r) => r.engine === 'sessionchart')!);
   printTable("Where sessionchart's requests go", requestTable(ours));

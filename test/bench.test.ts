@@ -39,6 +39,13 @@ describe('workload simulator', () => {
     expect(run.expiredServed).toBeGreaterThan(0);
   });
 
+  it('counts replays: a Firebase wake-up herd sends one request per caller with the same refresh token', async () => {
+    const run = await simulate({ ...scenario(0), lifeS: 3_600 }, 'firebase');
+    // The third sleep (76 min) outlasts the token's life; 50 callers ask at once when the lid opens.
+    expect(run.replays).toBeGreaterThan(40);
+    expect(run.expiredServed).toBe(0);
+  });
+
   it('counts fault sign-outs: Supabase drops the session on a 429 once its token has expired', async () => {
     const run = await simulate(scenario(-10), 'supabase');
     expect(run.faultSignOuts).toBeGreaterThan(0);
