@@ -3,7 +3,7 @@ import { BUCKET_MS } from './metrics.js';
 import { T0, type FaultWindow, type Schedule } from './schedule.js';
 import type { RunResult } from './simulate.js';
 
-const COLORS: Record<string, string> = { sessionchart: '#1f77b4', naive: '#ff7f0e', supabase: '#2ca02c', firebase: '#9467bd' };
+const COLORS: Record<string, string> = { sessionchart: '#1f77b4', naive: '#ff7f0e', supabase: '#2ca02c', firebase: '#9467bd', 'sessionchart-backoff': '#17becf' };
 const FAULT_FILL: Record<FaultWindow['kind'], string> = {
   outage: '#d62728',
   offline: '#8c564b',

@@ -106,7 +106,9 @@ and \`Math.random\` (seeded, for the engines' jitter).
 - **Engines.** *sessionchart*: \`createSessionEngine\` from \`src/index.ts\`, with a \`refresh\` that maps
   answers as \`sessionchart/oauth\` does (400 -> AuthError, 429/503 -> NetworkError with Retry-After).
   K tabs are K engines with \`broadcast\` on over one in-memory origin (bench/origin.ts: BroadcastChannel,
-  IndexedDB and Web Locks stand-ins), so the engine's own tab code runs unchanged. *naive*: the token in
+  IndexedDB and Web Locks stand-ins), so the engine's own tab code runs unchanged. *sessionchart-backoff*:
+  the same with \`retry: { callersCutBackoff: false }\` (callers with no valid token are told \`NetworkError\`
+  at once instead of starting an attempt while offline or backing off). *naive*: the token in
   origin storage shared by the tabs, served until its expiry, then callers block on one refresh per tab; a
   400 signs out. *supabase*: auth-js \`GoTrueClient\`s on one in-memory storage (its default lockless
   mode) with a fetch stub that speaks GoTrue's \`/token?grant_type=refresh_token\`; each client's

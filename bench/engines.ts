@@ -10,8 +10,9 @@ import { installOrigin } from './origin.js';
 import type { Scenario } from './schedule.js';
 import type { TokenBody, TokenServer } from './server.js';
 
-export type EngineName = 'sessionchart' | 'naive' | 'supabase' | 'firebase';
-export const ENGINES: readonly EngineName[] = ['sessionchart', 'naive', 'supabase', 'firebase'];
+export type EngineName = 'sessionchart' | 'sessionchart-backoff' | 'naive' | 'supabase' | 'firebase';
+/** `sessionchart-backoff`: the same engine with `retry.callersCutBackoff: false` (the contract's default is true). */
+export const ENGINES: readonly EngineName[] = ['sessionchart', 'sessionchart-backoff', 'naive', 'supabase', 'firebase'];
 
 /**
  * Firebase refreshes a token on every call once it is within 5 minutes of expiry (its ID tokens always
@@ -65,14 +66,20 @@ function refreshOver(server: TokenServer, reasons: Record<string, number>): Refr
 }
 
 /** sessionchart: one engine per tab; with K > 1 tabs they share the session through the in-memory origin. */
-function sessionchart({ server, tabs }: EngineSetup): SimEngine {
+function sessionchart({ server, tabs }: EngineSetup, callersCutBackoff = true): SimEngine {
   const online$ = new BehaviorSubject(true);
   const resume$ = new Subject<void>();
   const uninstallOrigin = tabs > 1 ? installOrigin() : () => {};
   const reasons: Record<string, number> = {};
   const refresh = refreshOver(server, reasons);
   const engines = range(tabs).map(() =>
-    createSessionEngine({ refresh, online$, resume$, broadcast: tabs > 1 ? { channel: 'bench' } : false }),
+    createSessionEngine({
+      refresh,
+      online$,
+      resume$,
+      broadcast: tabs > 1 ? { channel: 'bench' } : false,
+      retry: { callersCutBackoff },
+    }),
   );
   return {
     getToken: (tab) => engines[tab]!.getToken(),
@@ -186,6 +193,7 @@ async function supabase({ server, tabs }: EngineSetup): Promise<SimEngine> {
 
 export async function createSimEngine(name: EngineName, setup: EngineSetup): Promise<SimEngine> {
   if (name === 'sessionchart') return sessionchart(setup);
+  if (name === 'sessionchart-backoff') return sessionchart(setup, false);
   if (name === 'naive') return naive(setup);
   if (name === 'firebase') return firebaseEngine(setup);
   return supabase(setup);

@@ -44,6 +44,8 @@ function simulatorTargets(results: RunResult[][]): TargetCheck[] {
   const hostile = ours.filter((r) => r.scenario.hostile);
   const lives = (runs: RunResult[]) => runs.map((r) => r.perLife);
   const worst = hostile.reduce((a, b) => (b.perLife > a.perLife ? b : a), hostile[0]!);
+  const backoffHostile = results.flatMap((runs) => runs.filter((r) => r.engine === 'sessionchart-backoff' && r.scenario.hostile));
+  const backoffLives = `${Math.min(...lives(backoffHostile)).toFixed(2)} to ${Math.max(...lives(backoffHostile)).toFixed(2)}`;
   const heapDrift = Math.max(...ours.map((r) => (r.heap === null ? 0 : Math.abs(r.heap.end - r.heap.middle))));
   const heapWarmup = Math.max(...ours.map((r) => (r.heap === null ? 0 : r.heap.middle - r.heap.start)));
   const expiredByServer = sum(ours, (r) => r.expiredByServer);
@@ -62,7 +64,7 @@ function simulatorTargets(results: RunResult[][]): TargetCheck[] {
         `worst ${worst.scenario.name}: ${worst.requests} requests for ${Math.round(worst.requests / worst.perLife)} ideal; ` +
         `${worst.requestsDuring.offline} sent while online$ said offline, ${worst.retryAfterIgnored} before a 429's ` +
         `Retry-After had passed, ${worst.requestsDuring.outage + worst.requestsDuring['5xx']} during outages and 5xx bursts ` +
-        `(reason retry: ${worst.reasons?.retry ?? 0}); see "Where sessionchart's requests go"`,
+        `(reason retry: ${worst.reasons?.retry ?? 0}); with retry.callersCutBackoff: false ${backoffLives}; see "Why sessionchart misses"`,
     },
     { target: '0 waiting callers in steady state', measured: String(sum(steady, (r) => r.waited)), met: sum(steady, (r) => r.waited) === 0 },
     {

@@ -36,6 +36,7 @@ export function endedAt({ context, event }: Args): number {
 export const guards = {
   sharesTabs: ({ context }: Args) => context.config.shareTabs,
   isNetworkDown: ({ context }: Args) => !context.online,
+  callersCutBackoff: ({ context }: Args) => context.config.callersCutBackoff,
   isHeldFresh: ({ context, event }: Args) => isFresh(context.token, timeOf(event), context.config),
   isHeldServable: ({ context, event }: Args) => isServable(context.token, timeOf(event), context.config.leewayMs),
   hasSession: ({ context }: Args) => context.session !== null,

@@ -211,7 +211,7 @@ export const sessionMachine = setup({
           { guard: 'isHeldFresh' },
           refreshFor('resume'),
         ],
-        'user.request': refreshFor('retry'),
+        'user.request': { guard: 'callersCutBackoff', ...refreshFor('retry') },
         'user.refresh': refreshFor('forced'),
       },
     },
@@ -254,7 +254,7 @@ export const sessionMachine = setup({
           invoke: retryTimer,
           on: {
             'timer.retryDue': 'fetching',
-            'user.request': 'fetching',
+            'user.request': { guard: 'callersCutBackoff', target: 'fetching' },
             'user.refresh': 'fetching',
             'env.wake': 'fetching',
           },
@@ -262,7 +262,7 @@ export const sessionMachine = setup({
         waiting: {
           tags: ['awaitingNetwork'],
           on: {
-            'user.request': 'fetching',
+            'user.request': { guard: 'callersCutBackoff', target: 'fetching' },
             'user.refresh': 'fetching',
             'env.wake': 'fetching',
             'env.online': { target: 'fetching', actions: 'markOnline' },

@@ -38,6 +38,8 @@ export interface SessionConfig {
   refreshThresholdMs: number;
   leewayMs: number;
   retry: RetryPolicy;
+  /** A caller with no valid token starts an attempt at once, even while offline or backing off. */
+  callersCutBackoff: boolean;
   /** Tabs of one origin share the session: start by asking them (`restoring`). */
   shareTabs: boolean;
 }

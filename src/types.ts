@@ -30,6 +30,13 @@ export interface RetryOptions {
   maxMs?: number;
   factor?: number;
   jitter?: boolean;
+  /**
+   * Default true (the contract): a `getToken()` with no valid token starts an attempt at once, cutting any
+   * backoff wait short, even while the network is known to be down. false: it rejects with `NetworkError`
+   * at once instead, so retries keep to the backoff and to a server's Retry-After however many callers ask;
+   * `online$`, `resume$` and `forceRefresh` still retry at once.
+   */
+  callersCutBackoff?: boolean;
 }
 
 export interface SessionEngineOptions {

@@ -51,6 +51,7 @@ export function resolveConfig(options: SessionEngineOptions, shareTabs = false):
       factor: retry.factor ?? 2,
       jitter: retry.jitter ?? true,
     },
+    callersCutBackoff: retry.callersCutBackoff ?? true,
     shareTabs,
   };
 }

@@ -11,6 +11,7 @@ describe('resolveConfig', () => {
       refreshThresholdMs: 15_000,
       leewayMs: 5_000,
       retry: { baseMs: 1_000, maxMs: 30_000, factor: 2, jitter: true },
+      callersCutBackoff: true,
       shareTabs: false,
     });
   });
@@ -18,13 +19,19 @@ describe('resolveConfig', () => {
   it('takes each given option over its default, zero and false included', () => {
     expect(
       resolveConfig(
-        { refresh, refreshThresholdMs: 0, leewayMs: 0, retry: { baseMs: 10, maxMs: 20, factor: 3, jitter: false } },
+        {
+          refresh,
+          refreshThresholdMs: 0,
+          leewayMs: 0,
+          retry: { baseMs: 10, maxMs: 20, factor: 3, jitter: false, callersCutBackoff: false },
+        },
         true,
       ),
     ).toEqual({
       refreshThresholdMs: 0,
       leewayMs: 0,
       retry: { baseMs: 10, maxMs: 20, factor: 3, jitter: false },
+      callersCutBackoff: false,
       shareTabs: true,
     });
   });

@@ -169,3 +169,51 @@ describe('failed refreshes', () => {
     expect(h.calls).toHaveLength(recovered + 2);
   });
 });
+
+/** `retry.callersCutBackoff: false`: callers with no valid token are told at once; the backoff decides. */
+describe('callers that may not cut the backoff short', () => {
+  const calm = () => createHarness({ retry: { jitter: false, callersCutBackoff: false } });
+
+  it('reject with NetworkError at once during a Retry-After, and the one retry comes when it has passed', async () => {
+    const h = calm();
+    h.signIn();
+    vi.setSystemTime(T0 + 58_000); // the token is inside its leeway and the timer slept
+    const first = h.getToken();
+    h.lastCall().fail(new NetworkError(undefined, { retryAfterMs: 60_000 }));
+    await expect(first).rejects.toMatchObject({ code: 'network' });
+    for (let second = 1; second <= 59; second += 1) {
+      await vi.advanceTimersByTimeAsync(1_000);
+      await expect(h.engine.getToken()).rejects.toMatchObject({ code: 'network' });
+    }
+    expect(h.calls).toHaveLength(1);
+    await vi.advanceTimersByTimeAsync(1_000);
+    expect(h.calls).toHaveLength(2);
+    expect(h.lastCall().ctx.reason).toBe('retry');
+    const { accessToken } = h.lastCall().respond();
+    expect(await h.getToken()).toBe(accessToken);
+  });
+
+  it('reject with NetworkError at once while online$ is false, without a request', async () => {
+    const h = calm();
+    h.signIn();
+    h.online$.next(false);
+    vi.setSystemTime(T0 + 58_000);
+    await expect(h.engine.getToken()).rejects.toMatchObject({ code: 'network' });
+    await expect(h.engine.getToken()).rejects.toMatchObject({ code: 'network' });
+    expect(h.calls).toHaveLength(0);
+    h.online$.next(true);
+    await flush();
+    expect(h.calls).toHaveLength(1);
+  });
+
+  it('still get a held valid token at once, and a forced refresh still tries', async () => {
+    const h = calm();
+    const { accessToken } = h.signIn();
+    h.online$.next(false);
+    expect(await h.getToken()).toBe(accessToken);
+    const forced = h.getToken({ forceRefresh: true });
+    expect(h.calls).toHaveLength(1);
+    const next = h.lastCall().respond();
+    expect(await forced).toBe(next.accessToken);
+  });
+});

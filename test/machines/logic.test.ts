@@ -7,6 +7,7 @@ const config: SessionConfig = {
   refreshThresholdMs: 15_000,
   leewayMs: 5_000,
   retry: { baseMs: 1_000, maxMs: 30_000, factor: 2, jitter: false },
+  callersCutBackoff: true,
   shareTabs: false,
 };
 

@@ -23,6 +23,7 @@ export const CONFIG: SessionConfig = {
   refreshThresholdMs: 15_000,
   leewayMs: 5_000,
   retry: { baseMs: 1_000, maxMs: 30_000, factor: 2, jitter: false },
+  callersCutBackoff: true,
   shareTabs: false,
 };
 
@@ -52,7 +53,11 @@ export interface RefreshCall {
 /** A settled promise's callbacks, XState's done/error events and the assigns after them: a few microtasks. */
 export const settle = () => new Promise<void>((resolve) => setTimeout(resolve, 0));
 
-export function startMachine({ shareTabs = false, online }: { shareTabs?: boolean; online?: boolean } = {}) {
+export function startMachine({
+  shareTabs = false,
+  online,
+  callersCutBackoff = true,
+}: { shareTabs?: boolean; online?: boolean; callersCutBackoff?: boolean } = {}) {
   const refreshes: RefreshCall[] = [];
   const refreshTimers: number[] = [];
   const retryTimers: RetryTimerInput[] = [];
@@ -80,7 +85,7 @@ export function startMachine({ shareTabs = false, online }: { shareTabs?: boolea
       syncTabs: fromCallback<TabAnnouncement>(({ receive }) => receive((announcement) => told.push(announcement))),
     },
   });
-  const actor = createActor(machine, { input: { config: { ...CONFIG, shareTabs }, online } }).start();
+  const actor = createActor(machine, { input: { config: { ...CONFIG, shareTabs, callersCutBackoff }, online } }).start();
   const snapshot = (): SnapshotFrom<typeof sessionMachine> => actor.getSnapshot();
 
   return {

@@ -10,8 +10,8 @@ let m: MachineHarness;
 afterEach(() => m.stop());
 
 /** Signed in with a token that is already past its leeway: the refresh starts at once. */
-function refreshingAt({ online = true }: { online?: boolean } = {}) {
-  m = startMachine({ online });
+function refreshingAt({ online = true, callersCutBackoff = true }: { online?: boolean; callersCutBackoff?: boolean } = {}) {
+  m = startMachine({ online, callersCutBackoff });
   m.send({ type: 'user.signIn', token: token(T), now: EXPIRED });
   // Offline, settling waits: a request starts the attempt anyway.
   if (!online) m.send({ type: 'user.request', now: EXPIRED });
@@ -19,8 +19,8 @@ function refreshingAt({ online = true }: { online?: boolean } = {}) {
   expect(m.snapshot().hasTag('fetching')).toBe(true);
 }
 
-async function backingOffAt() {
-  refreshingAt();
+async function backingOffAt(callersCutBackoff = true) {
+  refreshingAt({ callersCutBackoff });
   await m.fail();
   expect(m.value()).toEqual({ offline: 'backingOff' });
 }
@@ -182,5 +182,30 @@ describe('offline', () => {
       expect(m.value()).toBe('refreshing');
       expect(m.lastRefresh().input.reason).toBe('resume');
     });
+  });
+});
+
+/** `retry.callersCutBackoff: false`: retries keep to the backoff however many callers ask. */
+describe('callers that may not cut the backoff short', () => {
+  it('a request leaves offline.backingOff alone; the retry timer still retries', async () => {
+    await backingOffAt(false);
+    m.send({ type: 'user.request', now: EXPIRED + 1 });
+    expect(m.value()).toEqual({ offline: 'backingOff' });
+    expect(m.refreshes).toHaveLength(1);
+    m.send({ type: 'timer.retryDue', now: EXPIRED + 1_000 });
+    expect(m.value()).toBe('refreshing');
+    expect(m.lastRefresh().input.reason).toBe('retry');
+  });
+
+  it('a request leaves offline.waiting alone; env.online and a forced refresh still try', async () => {
+    m = startMachine({ callersCutBackoff: false });
+    m.signIn(T);
+    m.send({ type: 'env.offline' });
+    m.send({ type: 'user.request', now: EXPIRED });
+    expect(m.value()).toEqual({ offline: 'waiting' });
+    expect(m.refreshes).toHaveLength(0);
+    m.send({ type: 'user.refresh', now: EXPIRED });
+    expect(m.value()).toBe('refreshing');
+    expect(m.lastRefresh().input.reason).toBe('forced');
   });
 });

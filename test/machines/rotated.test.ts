@@ -9,16 +9,16 @@ const ROTATED = T + 10_000;
 let m: MachineHarness;
 afterEach(() => m.stop());
 
-function rotatedAt() {
-  m = startMachine();
+function rotatedAt(callersCutBackoff = true) {
+  m = startMachine({ callersCutBackoff });
   m.signIn(T, { refreshToken: 'r1' });
   m.told.length = 0;
   m.send({ type: 'user.rotate', now: ROTATED });
   expect(m.value()).toEqual({ rotated: 'fetching' });
 }
 
-async function failedRotation(online = true) {
-  rotatedAt();
+async function failedRotation(online = true, callersCutBackoff = true) {
+  rotatedAt(callersCutBackoff);
   if (!online) m.send({ type: 'env.offline' });
   else await m.fail();
 }
@@ -163,5 +163,16 @@ describe('tokens arriving while rotated', () => {
     }
     expect(m.value()).toEqual({ rotated: 'fetching' });
     expect(m.context().token).toBeNull();
+  });
+});
+
+describe('rotated, with callers that may not cut the backoff short', () => {
+  it.each([true, false])('a request waits for the retry timer (online: %s)', async (online) => {
+    await failedRotation(online, false);
+    m.send({ type: 'user.request', now: ROTATED + 1_000 });
+    expect(m.value()).toEqual({ rotated: online ? 'backingOff' : 'waiting' });
+    expect(m.refreshes).toHaveLength(1);
+    m.send({ type: online ? 'timer.retryDue' : 'env.wake', now: ROTATED + 2_000 });
+    expect(m.value()).toEqual({ rotated: 'fetching' });
   });
 });

@@ -24,6 +24,7 @@ const config = (refreshThresholdMs = 15_000, leewayMs = 5_000): SessionConfig =>
   refreshThresholdMs,
   leewayMs,
   retry,
+  callersCutBackoff: true,
   shareTabs: false,
 });
 

@@ -238,11 +238,14 @@ describe('the engine under random commands and refresh answers in random order',
         token,
         fc.array(command, { minLength: 10, maxLength: 120, size: 'max' }),
         fc.array(outcome, { minLength: 1, maxLength: 12, size: 'max' }),
-        async (scheduler, first, commands, outcomes) => {
+        // The contract's callers that cut a backoff short, and the opt-out where they are told at once.
+        fc.boolean(),
+        async (scheduler, first, commands, outcomes, callersCutBackoff) => {
           vi.useFakeTimers({ toFake: [...FAKED] });
           vi.setSystemTime(T0);
           let answered = 0;
           const harness: InvariantHarness = new InvariantHarness({
+            engine: { retry: { callersCutBackoff } },
             answer: (call): Promise<TokenSet> => {
               const choice = outcomes[answered++ % outcomes.length]!;
               const label = `refresh #${answered} (${call.ctx.reason}) -> ${choice.kind}`;

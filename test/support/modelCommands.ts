@@ -19,6 +19,7 @@ export const modelConfig = (shareTabs = false): SessionConfig => ({
   refreshThresholdMs: 15_000,
   leewayMs: 5_000,
   retry: { baseMs: 20_000, maxMs: 20_000, factor: 1, jitter: false },
+  callersCutBackoff: true,
   shareTabs,
 });
 
