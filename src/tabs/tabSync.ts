@@ -90,12 +90,17 @@ export function createTabActors(channelName: string, config: SessionConfig, fetc
   /**
    * A failure another tab recorded, of this session, while this tab waited for the lock: the tabs queued on
    * the lock share it (and its Retry-After), so one failed attempt costs the server one request, not one per
-   * tab. A tab that got the lock without waiting always tries: no holder ran since it asked.
+   * tab. A tab that got the lock without waiting (`askedAt` null) tries, unless callers may not cut a
+   * backoff short and the server's Retry-After still stands: then the origin keeps to it (a forced refresh,
+   * asked for explicitly, still tries).
    */
-  const sharedFailure = async (input: RefreshInput, askedAt: number) => {
+  const sharedFailure = async (input: RefreshInput, askedAt: number | null) => {
     const record = await get<unknown>(FAILURE_KEY, store);
-    const sessionKey = input.session?.sessionKey ?? null;
-    return isFailureRecord(record) && record.at >= askedAt && record.sessionKey === sessionKey ? failureOf(record) : null;
+    if (!isFailureRecord(record) || record.sessionKey !== (input.session?.sessionKey ?? null)) return null;
+    if (askedAt !== null && record.at >= askedAt) return failureOf(record);
+    const retryAfterLeftMs = record.at + (record.retryAfterMs ?? 0) - Date.now();
+    if (config.callersCutBackoff || input.reason === 'forced' || retryAfterLeftMs <= 0) return null;
+    return new NetworkError('Another tab was told to wait', { retryAfterMs: retryAfterLeftMs });
   };
 
   const recordFailure = async (input: RefreshInput, error: unknown) => {
@@ -111,7 +116,7 @@ export function createTabActors(channelName: string, config: SessionConfig, fetc
   const refreshUnderLock = async (input: RefreshInput, waitedSince: number | null, signal: AbortSignal): Promise<HeldToken> => {
     const newest = await readNewest(store);
     if (newest && satisfies(newest, input, Date.now())) return newest;
-    const failure = waitedSince === null ? null : await sharedFailure(input, waitedSince);
+    const failure = await sharedFailure(input, waitedSince);
     if (failure) throw failure;
     // The stored refresh token is the newest of this session: a rotated-away one is never sent again.
     const refreshToken =
