@@ -1,4 +1,5 @@
 /** Formatting: console tables and the markdown of docs/benchmarks.md. */
+import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import type { HotPathRow } from './micro.js';
 import type { Scenario } from './schedule.js';
@@ -136,12 +137,21 @@ export function markdownTable(table: Table): string {
   return [line(table.head), line(align), ...table.rows.map(line)].join('\n');
 }
 
+/** Linux's clock source: on a VM without a usable TSC (kvm-clock, hpet) every clock read is a system call. */
+function clockSource(): string {
+  try {
+    return readFileSync('/sys/devices/system/clocksource/clocksource0/current_clocksource', 'utf8').trim();
+  } catch {
+    return 'unknown';
+  }
+}
+
 export function machineDetails(): string[] {
   const cpus = os.cpus();
   return [
     `- CPU: ${cpus[0]?.model ?? 'unknown'} (${cpus.length} logical cores available to Node)`,
     `- Memory: ${(os.totalmem() / 2 ** 30).toFixed(1)} GiB`,
-    `- OS: ${os.type()} ${os.release()} (${os.arch()})`,
+    `- OS: ${os.type()} ${os.release()} (${os.arch()}), clock source ${clockSource()}`,
     `- Node.js ${process.version}, V8 ${process.versions.v8}`,
     // Wall times depend on what else runs; the simulator's figures (virtual time) do not.
     `- Load average when the run ended: ${os.loadavg().map((load) => load.toFixed(1)).join(', ')} (1, 5, 15 min)`,
