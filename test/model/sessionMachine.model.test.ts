@@ -2,9 +2,18 @@ import { describe, expect, it } from 'vitest';
 import { coverageOf, generatePaths, type ModelPath } from '../support/modelPaths.js';
 import { replay } from '../support/modelReplay.js';
 import { describeCommand, modelConfig } from '../support/modelCommands.js';
+import type { ModelCommand, ModelState } from '../support/sessionModel.js';
 
-// A single tab, the engine's default outside a browser: replayable on a real engine in Node.
-const singleTab = generatePaths(modelConfig(false));
+// A single tab, the engine's default outside a browser: replayable on a real engine in Node; with callers
+// that cut a backoff short (the contract's default) and with callers that may not (`callersCutBackoff: false`).
+// With the latter, every getToken while the machine waits on the network is replayed: its guard keeps the
+// machine where it is, which only a replay on the engine can check.
+const callerWhileWaiting = (from: ModelState, command: ModelCommand) =>
+  command.type === 'getToken' && from.machine.hasTag('awaitingNetwork');
+const singleTab = [
+  ...generatePaths(modelConfig(false)),
+  ...generatePaths(modelConfig(false, false), undefined, callerWhileWaiting),
+];
 // A tab that shares its session starts by asking the others (`restoring`); only that start differs.
 const sharingStart = generatePaths(modelConfig(true), (model) => model.machine.matches('restoring'));
 const paths = [...singleTab, ...sharingStart];

@@ -15,11 +15,11 @@ import {
 const SLEEP_AGES_MS = [20_000, 50_000, 70_000] as const;
 
 /** factor 1 and no jitter: every backoff is 20 s whatever the attempt, so attempts need not be modelled. */
-export const modelConfig = (shareTabs = false): SessionConfig => ({
+export const modelConfig = (shareTabs = false, callersCutBackoff = true): SessionConfig => ({
   refreshThresholdMs: 15_000,
   leewayMs: 5_000,
   retry: { baseMs: 20_000, maxMs: 20_000, factor: 1, jitter: false },
-  callersCutBackoff: true,
+  callersCutBackoff,
   shareTabs,
 });
 

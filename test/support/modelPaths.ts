@@ -16,9 +16,14 @@ type ModelSnapshot = { context: ModelState };
 
 /**
  * One shortest path to every abstract state, plus, for every edge that takes a machine transition no path
- * took yet, the shortest path to its source followed by that edge. `explore` limits the traversal.
+ * took yet, the shortest path to its source followed by that edge. `explore` limits the traversal; `alsoTake`
+ * adds edges that take no transition but must be replayed (a guard that holds the machine where it is).
  */
-export function generatePaths(config: SessionConfig, explore?: (model: ModelState) => boolean): ModelPath[] {
+export function generatePaths(
+  config: SessionConfig,
+  explore?: (model: ModelState) => boolean,
+  alsoTake?: (from: ModelState, command: ModelCommand) => boolean,
+): ModelPath[] {
   const logic = sessionModelLogic(config);
   const options = {
     events: (snapshot: ModelSnapshot) => commandsFor(snapshot.context),
@@ -40,9 +45,13 @@ export function generatePaths(config: SessionConfig, explore?: (model: ModelStat
   for (const path of paths) walk(path, (model) => model.taken.forEach((t) => taken.add(t)));
   const adjacency = getAdjacencyMap(logic, traversal) as AdjacencyMap<ModelSnapshot, ModelCommand>;
   type Edges = AdjacencyValue<ModelSnapshot, ModelCommand>['transitions'];
-  for (const [key, { transitions }] of Object.entries(adjacency)) {
+  for (const [key, { state: from, transitions }] of Object.entries(adjacency)) {
     for (const { event, state } of Object.values(transitions as Edges)) {
       const news = state.context.taken.filter((t) => !taken.has(t));
+      if (alsoTake?.(from.context, event)) {
+        paths.push({ config, commands: [...(toState.get(key) ?? []), event] });
+        continue;
+      }
       if (news.length === 0) continue;
       news.forEach((t) => taken.add(t));
       paths.push({ config, commands: [...(toState.get(key) ?? []), event] });

@@ -16,8 +16,8 @@ const FAKED = ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'Da
 export async function replay(path: ModelPath): Promise<string[]> {
   vi.useFakeTimers({ toFake: [...FAKED] });
   vi.setSystemTime(MODEL_T0);
-  const { retry, refreshThresholdMs, leewayMs } = path.config;
-  const harness = new InvariantHarness({ engine: { retry, refreshThresholdMs, leewayMs } });
+  const { retry, refreshThresholdMs, leewayMs, callersCutBackoff } = path.config;
+  const harness = new InvariantHarness({ engine: { retry: { ...retry, callersCutBackoff }, refreshThresholdMs, leewayMs } });
   const problems: string[] = [];
   let model = initialModel(path.config);
   try {
