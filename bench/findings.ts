@@ -54,7 +54,7 @@ export function findingsOf({ hotPath, herd, ours, backoff, coreBytes, coreParts 
     found.push(
       `**Held-token getToken is ${(ops(ROW.get) / ops(ROW.supabase)).toFixed(1)}x Supabase's getSession, not 20x.** ` +
         `It costs ${ns(ops(ROW.get))} ns: in \`fresh\` with a token fresh by the clock it reads the snapshot and the ` +
-        "clock and hands back the token's settled promise, sending no event (src/engine/engine.ts, `settledToken`); " +
+        "clock and hands back the token's resolved promise, sending no event (src/engine/engine.ts, `answerWith`); " +
         `the naive async cache, which allocates a promise per call, takes ${ns(ops(ROW.naive))} ns. What is left is the ` +
         `clock read (${ns(ops(ROW.clock))} ns here) and the await itself, which every async getter that checks expiry pays.`,
     );

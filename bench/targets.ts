@@ -32,7 +32,7 @@ function hotPathTargets(hotPath: HotPathRow[]): TargetCheck[] {
       measured: `${getRatio.toFixed(1)}x`,
       met: getRatio >= 20,
       note:
-        `getToken ${ns(ops(ROW.get))} (in \`fresh\`: a snapshot read, a clock read and the token's settled promise); ` +
+        `getToken ${ns(ops(ROW.get))} (in \`fresh\`: a snapshot read, a clock read and the token's resolved promise); ` +
         `the naive async cache (a clock read and a new promise per call) takes ${ns(ops(ROW.naive))}`,
     },
   ];

@@ -140,11 +140,11 @@ export function createSessionEngine(options: SessionEngineOptions): SessionEngin
     return now;
   };
 
-  /** One settled promise per held token, so a held-token getToken allocates nothing. */
-  let settled: { token: HeldToken; promise: Promise<string> } | null = null;
-  const settledToken = (token: HeldToken) => {
-    if (settled?.token !== token) settled = { token, promise: Promise.resolve(token.accessToken) };
-    return settled.promise;
+  /** One resolved promise per held token (a memo of the context's token), so a held-token getToken allocates nothing. */
+  let answer: { token: HeldToken; promise: Promise<string> } | null = null;
+  const answerWith = (token: HeldToken) => {
+    if (answer?.token !== token) answer = { token, promise: Promise.resolve(token.accessToken) };
+    return answer.promise;
   };
 
   /** Settles once the machine has a servable token, has ended the session, or is waiting on the network. */
@@ -199,7 +199,7 @@ export function createSessionEngine(options: SessionEngineOptions): SessionEngin
     getToken(opts) {
       const current = actor.getSnapshot();
       // The hot path: a fresh token in `fresh` is the answer, and no event could change that.
-      if (!opts?.forceRefresh && isFreshInFresh(current, Date.now())) return settledToken(current.context.token!);
+      if (!opts?.forceRefresh && isFreshInFresh(current, Date.now())) return answerWith(current.context.token!);
       return slowToken(opts);
     },
     peekToken: () => servableToken(actor.getSnapshot()),

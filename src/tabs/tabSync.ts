@@ -95,12 +95,15 @@ export function createTabActors(channelName: string, config: SessionConfig, fetc
    * asked for explicitly, still tries).
    */
   const sharedFailure = async (input: RefreshInput, askedAt: number | null) => {
+    const keepsRetryAfter = !config.callersCutBackoff && input.reason !== 'forced';
+    if (askedAt === null && !keepsRetryAfter) return null;
     const record = await get<unknown>(FAILURE_KEY, store);
     if (!isFailureRecord(record) || record.sessionKey !== (input.session?.sessionKey ?? null)) return null;
     if (askedAt !== null && record.at >= askedAt) return failureOf(record);
     const retryAfterLeftMs = record.at + (record.retryAfterMs ?? 0) - Date.now();
-    if (config.callersCutBackoff || input.reason === 'forced' || retryAfterLeftMs <= 0) return null;
-    return new NetworkError('Another tab was told to wait', { retryAfterMs: retryAfterLeftMs });
+    return keepsRetryAfter && retryAfterLeftMs > 0
+      ? new NetworkError('Another tab was told to wait', { retryAfterMs: retryAfterLeftMs })
+      : null;
   };
 
   const recordFailure = async (input: RefreshInput, error: unknown) => {

@@ -70,7 +70,7 @@ describe('callers waiting on one refresh', () => {
 });
 
 describe('getToken on a fresh token', () => {
-  it('hands every caller the same settled promise until the token changes', async () => {
+  it('hands every caller the same resolved promise until the token changes', async () => {
     const h = createHarness();
     const { accessToken } = h.signIn({ sid: 's1' });
     const first = h.engine.getToken();
