@@ -58,9 +58,8 @@ ${md(input.hotPath)}
 
 **Peers.** Two peers run here. Supabase auth-js is plain TypeScript over \`fetch\` and a storage
 interface. Firebase Auth (\`@firebase/auth\`, the modular SDK's Node build) signs in with a custom token
-against a loopback stand-in for the Auth emulator (bench/firebase.ts: the sign-in and account lookup
-answers, nothing else), then \`user.getIdToken()\` serves its held token; the run checks that it made no
-request after the sign-in. Clerk (\`@clerk/clerk-js\`), the Auth0 SPA SDK, oidc-client-ts and WorkOS
+through a stub of its fetch provider (bench/firebase.ts: the sign-in and account lookup answers; a refresh
+request would fail the run), then \`user.getIdToken()\` serves its held token. Clerk (\`@clerk/clerk-js\`), the Auth0 SPA SDK, oidc-client-ts and WorkOS
 AuthKit are browser SDKs (window, document, redirects or iframes, their own backends): running them
 here would measure a DOM shim and a fake backend more than the SDK.
 

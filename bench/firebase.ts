@@ -1,66 +1,49 @@
 /**
- * Firebase Auth as a hot-path peer: the modular SDK's Node build, signed in against a stand-in for the
- * Auth emulator (two endpoints on loopback), then `user.getIdToken()` on the held token, which is the
- * same job as sessionchart's `getToken()`. Nothing is fetched once signed in.
+ * Firebase Auth as a peer: the modular SDK's Node build, reaching the network only through its
+ * FetchProvider, which the bench points at a stub: the custom-token sign-in's two calls are answered here,
+ * the token endpoint (securetoken's `/v1/token`) by the shared fake server or, on the hot path, not at all.
  */
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { deleteApp, initializeApp } from '@firebase/app';
-import {
-  connectAuthEmulator,
-  getAuth,
-  initializeAuth,
-  signInWithCustomToken,
-  type Persistence,
-  type User,
-} from '@firebase/auth';
+import { getAuth, initializeAuth, signInWithCustomToken, type Persistence, type User } from '@firebase/auth';
 import { FetchProvider } from '@firebase/auth/internal';
 import type { EngineSetup, SimEngine } from './engines.js';
-import type { TokenBody, TokenServer } from './server.js';
+import type { Reply, TokenBody } from './server.js';
 
-export interface FirebasePeer {
-  user: User;
-  /** Requests the stand-in answered, by path. */
-  requests: string[];
-  close(): Promise<void>;
-}
+type Exchange = (refreshToken: string | undefined) => Promise<Reply>;
 
-/** Answers the two calls of a custom-token sign-in, as the Auth emulator would. */
-function emulatorStandIn(idToken: string, lifeS: number, requests: string[]): Server {
-  return createServer((request, response) => {
-    request.resume();
-    request.on('end', () => {
-      const path = request.url ?? '';
-      requests.push(path);
-      response.setHeader('content-type', 'application/json');
-      if (path.includes('accounts:signInWithCustomToken')) {
-        response.end(JSON.stringify({ idToken, refreshToken: 'firebase-refresh', expiresIn: String(lifeS), localId: 'user-1' }));
-      } else if (path.includes('accounts:lookup')) {
-        response.end(JSON.stringify({ users: [{ localId: 'user-1' }] }));
-      } else {
-        response.statusCode = 400;
-        response.end(JSON.stringify({ error: { code: 400, message: 'NOT_IN_THE_BENCH' } }));
-      }
-    });
-  });
-}
+const json = (status: number, body: unknown, headers: Record<string, string> = {}) =>
+  new Response(JSON.stringify(body), { status, headers: { 'content-type': 'application/json', ...headers } });
 
-export async function firebaseWithUser(idToken: string, lifeS: number): Promise<FirebasePeer> {
-  const requests: string[] = [];
-  const server = emulatorStandIn(idToken, lifeS, requests);
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const app = initializeApp({ apiKey: 'bench', projectId: 'bench' }, `bench-${Date.now()}`);
-  const auth = getAuth(app);
-  connectAuthEmulator(auth, `http://127.0.0.1:${(server.address() as AddressInfo).port}`, { disableWarnings: true });
-  const { user } = await signInWithCustomToken(auth, 'bench-custom-token');
-  return {
-    user,
-    requests,
-    close: async () => {
-      await deleteApp(app);
-      await new Promise((resolve) => server.close(resolve));
-    },
+/** Firebase's fetch in the bench. `signInBody`: the tokens the next sign-in hands out. */
+function firebaseFetch(signInBody: () => TokenBody, exchange: Exchange) {
+  return async (url: RequestInfo | URL, init?: RequestInit): Promise<Response> => {
+    const path = String(url);
+    if (path.includes('accounts:signInWithCustomToken')) {
+      const { access_token, refresh_token, expires_in } = signInBody();
+      return json(200, { idToken: access_token, refreshToken: refresh_token, expiresIn: String(expires_in), localId: 'user-1' });
+    }
+    if (path.includes('accounts:lookup')) return json(200, { users: [{ localId: 'user-1' }] });
+    if (!path.includes('/v1/token')) throw new Error(`unexpected request ${path}`);
+    const reply = await exchange(new URLSearchParams(String(init?.body)).get('refresh_token') ?? undefined);
+    if (reply.status === 200) return json(200, reply.body);
+    // securetoken's words: a revoked refresh token is TOKEN_EXPIRED, which Firebase answers with a sign-out.
+    const message = reply.status === 400 ? 'TOKEN_EXPIRED' : reply.status === 429 ? 'TOO_MANY_ATTEMPTS_TRY_LATER' : 'UNAVAILABLE';
+    const headers: Record<string, string> = reply.retryAfterS === undefined ? {} : { 'retry-after': String(reply.retryAfterS) };
+    return json(reply.status, { error: { code: reply.status, message } }, headers);
   };
+}
+
+/** Hot path: a user signed in with `body`'s tokens; any refresh request fails the bench. */
+export async function firebaseWithUser(body: TokenBody): Promise<{ user: User; close(): Promise<void> }> {
+  FetchProvider.initialize(
+    firebaseFetch(
+      () => body,
+      () => Promise.reject(new Error('Firebase made a request on the hot path')),
+    ),
+  );
+  const app = initializeApp({ apiKey: 'bench', projectId: 'bench' }, 'hot-path');
+  const { user } = await signInWithCustomToken(getAuth(app), 'bench-custom-token');
+  return { user, close: () => deleteApp(app) };
 }
 
 /**
@@ -104,36 +87,15 @@ class OriginStorage {
   }
 }
 
-/** What Firebase's fetch reaches in the simulator: the token endpoint goes to the shared fake server. */
-function firebaseFetch(server: TokenServer, signInBody: () => TokenBody) {
-  const json = (status: number, body: unknown, headers: Record<string, string> = {}) =>
-    new Response(JSON.stringify(body), { status, headers: { 'content-type': 'application/json', ...headers } });
-  return async (url: RequestInfo | URL, init?: RequestInit): Promise<Response> => {
-    const path = String(url);
-    if (path.includes('accounts:signInWithCustomToken')) {
-      const body = signInBody();
-      return json(200, { idToken: body.access_token, refreshToken: body.refresh_token, expiresIn: String(body.expires_in), localId: 'user-1' });
-    }
-    if (path.includes('accounts:lookup')) return json(200, { users: [{ localId: 'user-1' }] });
-    if (!path.includes('/v1/token')) throw new Error(`unexpected request ${path}`);
-    const reply = await server.exchange(new URLSearchParams(String(init?.body)).get('refresh_token') ?? undefined);
-    if (reply.status === 200) return json(200, reply.body);
-    // securetoken's words: a revoked refresh token is TOKEN_EXPIRED, which Firebase answers with a sign-out.
-    const message = reply.status === 400 ? 'TOKEN_EXPIRED' : reply.status === 429 ? 'TOO_MANY_ATTEMPTS_TRY_LATER' : 'UNAVAILABLE';
-    const headers: Record<string, string> = reply.retryAfterS === undefined ? {} : { 'retry-after': String(reply.retryAfterS) };
-    return json(reply.status, { error: { code: reply.status, message } }, headers);
-  };
-}
-
 /**
- * Firebase Auth in the simulator: one app per tab over one OriginStorage, `user.getIdToken()` per call.
- * Firebase reaches the network through its FetchProvider, which this engine points at the fake server
- * for its run (each run has a process of its own). No auth-dependent SDK is loaded, so its proactive refresh stays off, as in
- * an app that uses Auth alone: tokens are refreshed when a call finds them within 30 s of expiry.
+ * Firebase Auth in the simulator: one app per tab over one OriginStorage, `user.getIdToken()` per call,
+ * the token endpoint on the shared fake server (each run has a process of its own, so the FetchProvider is
+ * this run's). No auth-dependent SDK is loaded, so its proactive refresh stays off, as in an app that uses
+ * Auth alone: a token is refreshed when a call finds it within 5 minutes of expiry.
  */
 export async function firebaseEngine({ server, tabs }: EngineSetup): Promise<SimEngine> {
   let pendingSignIn: TokenBody | null = null;
-  FetchProvider.initialize(firebaseFetch(server, () => pendingSignIn!));
+  FetchProvider.initialize(firebaseFetch(() => pendingSignIn!, (refreshToken) => server.exchange(refreshToken)));
   const apps = Array.from({ length: tabs }, (_, tab) => initializeApp({ apiKey: 'bench', projectId: 'bench' }, `tab-${tab}`));
   const auths = apps.map((app) => initializeAuth(app, { persistence: OriginStorage as unknown as Persistence }));
   await Promise.all(auths.map((auth) => auth.authStateReady()));
