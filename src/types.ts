@@ -34,7 +34,8 @@ export interface RetryOptions {
    * Default true (the contract): a `getToken()` with no valid token starts an attempt at once, cutting any
    * backoff wait short, even while the network is known to be down. false: it rejects with `NetworkError`
    * at once instead, so retries keep to the backoff and to a server's Retry-After however many callers ask;
-   * `online$`, `resume$` and `forceRefresh` still retry at once.
+   * `online$`, `resume$` and `forceRefresh` still retry at once (with `broadcast`, only a forced refresh
+   * reaches the server while another tab's Retry-After stands).
    */
   callersCutBackoff?: boolean;
 }
