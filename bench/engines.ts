@@ -3,9 +3,9 @@
  * server (server.ts) over the same fake clock; K tabs are K instances that share one origin.
  */
 import { BehaviorSubject, Subject } from 'rxjs';
-import { GoTrueClient } from '@supabase/auth-js';
 import { AuthError, NetworkError, createSessionEngine, type RefreshFunction } from '../src/index.js';
 import { firebaseEngine } from './firebase.js';
+import { supabaseEngine } from './supabase.js';
 import { installOrigin } from './origin.js';
 import type { Scenario } from './schedule.js';
 import type { TokenBody, TokenServer } from './server.js';
@@ -140,61 +140,10 @@ function naive({ server, tabs }: EngineSetup): SimEngine {
   };
 }
 
-const STORAGE_KEY = 'sb-bench-auth-token';
-
-/**
- * Supabase auth-js as shipped: K GoTrueClients on one in-memory storage (the origin's localStorage), each
- * with its autoRefresh ticker on the fake clock and a fetch stub that speaks GoTrue's /token protocol.
- * Only tab 0's ticker runs: in a browser the ticker runs in visible tabs only.
- */
-async function supabase({ server, tabs }: EngineSetup): Promise<SimEngine> {
-  const storage = new Map<string, string>();
-  const fetch = async (url: RequestInfo | URL, init?: RequestInit): Promise<Response> => {
-    if (!String(url).includes('/token?grant_type=refresh_token')) throw new Error(`unexpected request ${String(url)}`);
-    const { refresh_token } = JSON.parse(String(init?.body)) as { refresh_token: string };
-    const reply = await server.exchange(refresh_token);
-    const headers: Record<string, string> = { 'content-type': 'application/json' };
-    if (reply.status !== 200 && reply.retryAfterS !== undefined) headers['retry-after'] = String(reply.retryAfterS);
-    return new Response(JSON.stringify(reply.body), { status: reply.status, headers });
-  };
-  const clients = range(tabs).map(
-    () =>
-      new GoTrueClient({
-        url: 'https://bench.invalid/auth/v1',
-        storageKey: STORAGE_KEY,
-        storage: {
-          getItem: (key) => storage.get(key) ?? null,
-          setItem: (key, value) => void storage.set(key, value),
-          removeItem: (key) => void storage.delete(key),
-        },
-        autoRefreshToken: true,
-        persistSession: true,
-        detectSessionInUrl: false,
-        fetch,
-      }),
-  );
-  await Promise.all(clients.map((client) => client.initialize()));
-  await flushMicrotasks();
-  await Promise.all(clients.slice(1).map((client) => client.stopAutoRefresh()));
-  return {
-    async getToken(tab) {
-      const { data } = await clients[tab]!.getSession();
-      return data.session?.access_token ?? null;
-    },
-    isSignedOut: () => !storage.has(STORAGE_KEY),
-    signIn: (body) => void storage.set(STORAGE_KEY, JSON.stringify(body)),
-    setOnline: () => {},
-    wake: () => {},
-    stop() {
-      for (const client of clients) void client.stopAutoRefresh();
-    },
-  };
-}
-
 export async function createSimEngine(name: EngineName, setup: EngineSetup): Promise<SimEngine> {
   if (name === 'sessionchart') return sessionchart(setup);
   if (name === 'sessionchart-backoff') return sessionchart(setup, false);
   if (name === 'naive') return naive(setup);
   if (name === 'firebase') return firebaseEngine(setup);
-  return supabase(setup);
+  return supabaseEngine(setup);
 }

@@ -4,10 +4,10 @@
  * resolution); ops/s are per operation.
  */
 import { Bench } from 'tinybench';
-import { GoTrueClient } from '@supabase/auth-js';
 import { createSessionEngine } from '../src/index.js';
 import { firebaseWithUser } from './firebase.js';
-import { sign } from './server.js';
+import { sign, type TokenBody } from './server.js';
+import { supabaseWithSession } from './supabase.js';
 
 export interface HotPathRow {
   name: string;
@@ -37,33 +37,15 @@ function heldToken(lifeS = 3_600) {
   return { accessToken: sign({ sub: 'user-1', session_id: 's1', iat, exp: iat + lifeS }), iat, exp: iat + lifeS };
 }
 
-async function supabaseWithSession(token: ReturnType<typeof heldToken>) {
-  const storage = new Map<string, string>();
-  const session = {
-    access_token: token.accessToken,
-    refresh_token: 's1.0',
-    token_type: 'bearer',
-    expires_in: token.exp - token.iat,
-    expires_at: token.exp,
-    user: { id: 'user-1', aud: 'authenticated', role: 'authenticated' },
-  };
-  storage.set('sb-bench-auth-token', JSON.stringify(session));
-  const client = new GoTrueClient({
-    url: 'https://bench.invalid/auth/v1',
-    storageKey: 'sb-bench-auth-token',
-    storage: {
-      getItem: (key) => storage.get(key) ?? null,
-      setItem: (key, value) => void storage.set(key, value),
-      removeItem: (key) => void storage.delete(key),
-    },
-    autoRefreshToken: false,
-    persistSession: true,
-    detectSessionInUrl: false,
-    fetch: () => Promise.reject(new Error('the hot path makes no request')),
-  });
-  await client.initialize();
-  return client;
-}
+/** The held token as the peers' token endpoints would have handed it out. */
+const bodyOf = (token: ReturnType<typeof heldToken>): TokenBody => ({
+  access_token: token.accessToken,
+  refresh_token: 's1.0',
+  token_type: 'bearer',
+  expires_in: token.exp - token.iat,
+  expires_at: token.exp,
+  user: { id: 'user-1', aud: 'authenticated', role: 'authenticated', email: 'bench@example.com' },
+});
 
 export async function runHotPath(timeMs = 400): Promise<HotPathRow[]> {
   const token = heldToken();
@@ -71,7 +53,7 @@ export async function runHotPath(timeMs = 400): Promise<HotPathRow[]> {
   const noRefresh = () => Promise.reject(new Error('the hot path makes no request'));
   const engine = createSessionEngine({ refresh: noRefresh });
   engine.signIn({ accessToken: token.accessToken, refreshToken: 's1.0' });
-  const supabase = await supabaseWithSession(token);
+  const supabase = await supabaseWithSession(bodyOf(token));
   const naive = { token: token.accessToken, expiresAt: token.exp * 1000 };
   const naiveGet = async () => (Date.now() < naive.expiresAt ? naive.token : null);
   if (engine.peekToken() !== token.accessToken || (await engine.getToken()) !== token.accessToken) {
@@ -80,14 +62,7 @@ export async function runHotPath(timeMs = 400): Promise<HotPathRow[]> {
   if ((await supabase.getSession()).data.session?.access_token !== token.accessToken) {
     throw new Error('Supabase does not hold the session');
   }
-  const firebase = await firebaseWithUser({
-    access_token: token.accessToken,
-    refresh_token: 'firebase-refresh',
-    token_type: 'bearer',
-    expires_in: token.exp - token.iat,
-    expires_at: token.exp,
-    user: { id: 'user-1', aud: 'authenticated', role: 'authenticated', email: 'bench@example.com' },
-  });
+  const firebase = await firebaseWithUser(bodyOf(token));
   if ((await firebase.user.getIdToken()) !== token.accessToken) throw new Error('Firebase does not hold the token');
 
   const bench = new Bench({ time: timeMs, warmupTime: 200 });
