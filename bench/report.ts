@@ -1,7 +1,7 @@
 /** Formatting: console tables and the markdown of docs/benchmarks.md. */
 import { readFileSync } from 'node:fs';
 import os from 'node:os';
-import type { HotPathRow } from './micro.js';
+import { ROW, type HotPathRow } from './micro.js';
 import type { Scenario } from './schedule.js';
 import type { RunResult } from './simulate.js';
 
@@ -90,14 +90,17 @@ export function requestTable(runs: RunResult[]): Table {
 
 export function hotPathTable(rows: HotPathRow[]): Table {
   const floor = rows[0]!.opsPerSecond;
+  const supabase = rows.find((row) => row.name === ROW.supabase)!.opsPerSecond;
+  const relative = (ratio: number) => (ratio >= 1 ? `${ratio.toFixed(1)}x faster` : `${(1 / ratio).toFixed(1)}x slower`);
   return {
-    head: ['operation', 'ops/s', '± %', 'time per op', 'vs Map.get'],
+    head: ['operation', 'ops/s', '± %', 'time per op', 'vs Map.get', 'vs Supabase getSession()'],
     rows: rows.map((row) => [
       row.name,
       int(row.opsPerSecond),
       row.rme.toFixed(1),
       `${(1e9 / row.opsPerSecond).toFixed(1)} ns`,
       `${(floor / row.opsPerSecond).toFixed(1)}x slower`,
+      row.name === ROW.supabase ? '1.0x' : relative(row.opsPerSecond / supabase),
     ]),
   };
 }
