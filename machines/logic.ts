@@ -1,25 +1,22 @@
-import type { SessionError } from '../src/errors.js';
+import { InvalidTokenError, saneRetryAfterMs, type SessionError } from './errors.js';
 import { isFresh, isServable } from './tokenMath.js';
-import type { HeldToken, SessionContext, SessionEvent, SessionInfo } from './types.js';
+import type { HeldToken, RefreshInput, RefreshReason, SessionContext, SessionEvent, SessionInfo } from './types.js';
 
 /** Guards and context updates of the session machine, as pure functions of (context, event). */
 
-type Args = { context: SessionContext; event: SessionEvent | { type: string; output?: unknown; error?: unknown } };
+type AnyEvent = SessionEvent | { type: string; output?: unknown; error?: unknown };
+type Args = { context: SessionContext; event: AnyEvent };
 
-/** Local time of an event: events carry it; a refresh result carries its time of receipt. */
-export function timeOf(event: Args['event']): number {
+/** Local time of an event: events carry it. */
+export function timeOf(event: AnyEvent): number {
   if ('now' in event && typeof event.now === 'number') return event.now;
   if ('at' in event && typeof event.at === 'number') return event.at;
-  if ('output' in event) return (event.output as HeldToken).issuedAt;
   throw new TypeError(`event ${event.type} carries no time`);
 }
 
-function tokenOf(event: Args['event']): HeldToken {
-  if ('token' in event) return event.token as HeldToken;
-  return (event as { output: HeldToken }).output;
-}
-
-const errorOf = (event: Args['event']) => ('error' in event ? (event.error as SessionError) : null);
+const tokenOf = (event: AnyEvent): HeldToken => (event as { token: HeldToken }).token;
+const requestOf = (event: AnyEvent): RefreshInput => (event as { request: RefreshInput }).request;
+const errorOf = (event: AnyEvent) => ('error' in event ? (event.error as SessionError) : null);
 
 /** Newer means issued later, then expiring later: a staler token never overwrites a fresher one. */
 export function isNewer(candidate: HeldToken, held: HeldToken | null): boolean {
@@ -31,6 +28,23 @@ export function isNewer(candidate: HeldToken, held: HeldToken | null): boolean {
 /** When a session ended: the event's time, or (for a refused refresh, which has none) the session's start. */
 export function endedAt({ context, event }: Args): number {
   return 'now' in event || 'at' in event ? timeOf(event) : (context.session?.startedAt ?? 0);
+}
+
+/** What a refresh request is sent with. */
+export function requestFor(context: SessionContext, reason: RefreshReason): RefreshInput {
+  return {
+    session: context.session,
+    refreshToken: context.refreshToken,
+    reason,
+    satisfiedAfter: reason === 'rotated' ? (context.rotatedAt ?? 0) : (context.token?.issuedAt ?? 0),
+  };
+}
+
+/** The reason of an attempt that `settling` starts, from the event that led there. */
+export function settlingReason(event: AnyEvent): RefreshReason {
+  if (event.type === 'timer.retryDue') return 'retry';
+  if (event.type === 'env.online' || event.type === 'env.wake') return 'resume';
+  return 'expired';
 }
 
 export const guards = {
@@ -45,7 +59,21 @@ export const guards = {
     const key = tokenOf(event).sessionKey;
     return context.session !== null && (key === null || key === context.session.sessionKey);
   },
+  /** The answer to a request sent for the session held now (not one a sign-in has since replaced). */
+  isForCurrentSession: ({ context, event }: Args) => requestOf(event).session === context.session,
+  /** The answer is the access token already held: no new token (a caching server, a replayed response). */
+  isHeldTokenAgain: ({ context, event }: Args) => tokenOf(event).accessToken === context.token?.accessToken,
+  /** The answer is the token a rotation dropped: never the new session's. */
+  isDroppedToken: ({ context, event }: Args) => tokenOf(event).accessToken === context.droppedToken?.accessToken,
   isAuthFailure: ({ event }: Args) => errorOf(event)?.code === 'auth',
+  /**
+   * The next attempt waits for the backoff timer, whatever signals arrive: the server asked to wait, or the
+   * attempt that failed was itself started by an online or wake signal (so a storm of them costs one attempt
+   * per backoff step).
+   */
+  isFirmWait: ({ context, event }: Args) =>
+    saneRetryAfterMs((errorOf(event) as { retryAfterMs?: unknown } | null)?.retryAfterMs) !== undefined ||
+    context.reason === 'resume',
   /** Another tab's newer token of this very session. */
   isNewerTokenOfSession: ({ context, event }: Args) =>
     guards.isSameSession({ context, event }) && isNewer(tokenOf(event), context.token),
@@ -68,6 +96,25 @@ export const guards = {
 
 const freshAttempts = { attempt: 0, retryAfterMs: undefined, error: null } as const;
 
+/** A refresh answer's refresh token replaces the one its request sent: the server may have spent that one. */
+function refreshTokenAfter({ context, event }: Args): string | undefined {
+  if (event.type !== 'request.done') return tokenOf(event).refreshToken ?? context.refreshToken;
+  const answered = tokenOf(event).refreshToken;
+  return answered !== undefined && context.refreshToken === requestOf(event).refreshToken
+    ? answered
+    : context.refreshToken;
+}
+
+/** The same token string again keeps the expiry measured when it first came. */
+function keptTimes(token: HeldToken, held: HeldToken | null): HeldToken {
+  if (held === null || held.accessToken !== token.accessToken) return token;
+  const { expiresAt, issuedAt, serverOffsetMs } = held;
+  return { ...token, expiresAt, issuedAt, serverOffsetMs };
+}
+
+const lastRefreshAtAfter = ({ context, event }: Args) =>
+  event.type === 'request.done' ? timeOf(event) : context.lastRefreshAt;
+
 /** Context updates (wrapped in `assign` by the machine). */
 export const updates = {
   /** Adopts the first token of a session: a new identity object, so `session$` emits. */
@@ -86,29 +133,42 @@ export const updates = {
       ...freshAttempts,
       session,
       token,
-      // A rotation (server or `rotate()`) keeps using the refresh token; another tab's or a user's new session
-      // brings its own, and the old session's is never sent for it.
-      refreshToken: token.refreshToken ?? ('output' in event ? context.refreshToken : undefined),
+      // A rotation by the server keeps the refresh token its request was sent with; another tab's or a user's
+      // new session brings its own, and the old session's is never sent for it.
+      refreshToken: event.type === 'request.done' ? refreshTokenAfter({ context, event }) : token.refreshToken,
+      droppedToken: null,
       rotatedAt: null,
-      lastRefreshAt: 'output' in event ? now : context.lastRefreshAt,
+      lastRefreshAt: lastRefreshAtAfter({ context, event }),
     };
   },
-  /** Keeps the session's identity object; only the token changes. */
+  /** Keeps the session's identity object; a newer token replaces the held one. */
   storeToken: ({ context, event }: Args): Partial<SessionContext> => {
     const token = tokenOf(event);
+    // An answer is newer than anything held when its request was sent; only a token that came since may win.
+    const held = context.token;
+    const replaces = event.type !== 'request.done' || held === null || !isNewer(held, token);
     return {
       ...freshAttempts,
-      token,
-      refreshToken: token.refreshToken ?? context.refreshToken,
-      lastRefreshAt: 'output' in event ? timeOf(event) : context.lastRefreshAt,
+      token: replaces ? keptTimes(token, held) : held,
+      refreshToken: refreshTokenAfter({ context, event }),
+      lastRefreshAt: lastRefreshAtAfter({ context, event }),
     };
   },
-  dropToken: ({ event }: Args): Partial<SessionContext> => ({ token: null, rotatedAt: timeOf(event) }),
+  /** An answer whose access token is not served still brings the refresh token the server rotated to. */
+  keepRefreshToken: ({ context, event }: Args): Partial<SessionContext> => ({
+    refreshToken: refreshTokenAfter({ context, event }),
+  }),
+  dropToken: ({ context, event }: Args): Partial<SessionContext> => ({
+    token: null,
+    droppedToken: context.token,
+    rotatedAt: timeOf(event),
+  }),
   endSession: ({ context, event }: Args): Partial<SessionContext> => ({
     ...freshAttempts,
     session: null,
     token: null,
     refreshToken: undefined,
+    droppedToken: null,
     rotatedAt: null,
     error: errorOf(event),
     endedAt: endedAt({ context, event }),
@@ -118,7 +178,18 @@ export const updates = {
     return {
       attempt: context.attempt + 1,
       error,
-      retryAfterMs: error && 'retryAfterMs' in error ? (error.retryAfterMs as number | undefined) : undefined,
+      retryAfterMs: saneRetryAfterMs((error as { retryAfterMs?: unknown } | null)?.retryAfterMs),
     };
   },
+  /** An answer that is no new token counts as a failed attempt; its refresh token is still kept. */
+  recordNoNewToken: ({ context, event }: Args): Partial<SessionContext> => ({
+    attempt: context.attempt + 1,
+    retryAfterMs: undefined,
+    refreshToken: refreshTokenAfter({ context, event }),
+    error: new InvalidTokenError(
+      context.token === null
+        ? 'The refresh answered with the token the rotation dropped'
+        : 'The refresh answered with the token already held',
+    ),
+  }),
 };

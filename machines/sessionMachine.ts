@@ -1,12 +1,12 @@
 import { and, assign, fromCallback, fromEventObservable, fromPromise, not, sendTo, setup } from 'xstate';
 import { NEVER } from 'rxjs';
-import { endedAt, guards, updates } from './logic.js';
+import { endedAt, guards, requestFor, settlingReason, timeOf, updates } from './logic.js';
+import { requestMachine } from './requestMachine.js';
 import { refreshDueAt } from './tokenMath.js';
 import type {
-  HeldToken,
-  RefreshInput,
   RefreshReason,
   RefreshTimerInput,
+  RequestCommand,
   RetryTimerInput,
   SessionContext,
   SessionEvent,
@@ -23,10 +23,45 @@ const retryTimer = {
   }),
 } as const;
 
+/** Starts a refresh: the request child is idle whenever a state takes one of these transitions. */
 const refreshFor = (reason: RefreshReason) => ({
   target: '#session.refreshing',
-  actions: { type: 'setReason', params: { reason } } as const,
+  actions: [{ type: 'setReason', params: { reason } } as const, 'sendRequest' as const],
 });
+
+/** A failed attempt: an AuthError ends the session, anything else backs off (firmly, see `isFirmWait`). */
+const failureTo = (backingOff: string) => [
+  { guard: 'isAuthFailure', target: '#session.signedOut', actions: ['announceSignOut', 'endSession'] },
+  { guard: 'isFirmWait', target: `${backingOff}.firm`, actions: 'recordFailure' },
+  { target: `${backingOff}.open`, actions: 'recordFailure' },
+] as const;
+
+/**
+ * Waiting out a backoff step. The timer starts the next attempt (or, with the network down, leaves it to the
+ * network's return); in `open` the first online or wake signal may cut the step short, in `firm` none may.
+ */
+const backingOff = <On extends object>(attempt: string, on: On) =>
+  ({
+    tags: ['awaitingNetwork'],
+    invoke: retryTimer,
+    initial: 'open',
+    on: { 'timer.retryDue': [{ guard: 'isNetworkDown', target: 'waiting' }, { target: attempt }], ...on },
+    states: {
+      open: {
+        on: {
+          'env.online': { target: attempt, actions: 'markOnline' },
+          'env.wake': { guard: not('isNetworkDown'), target: attempt },
+        },
+      },
+      firm: {},
+    },
+  }) as const;
+
+/** While a rotation waits between attempts: a forced refresh, and with `callersCutBackoff` a caller, try now. */
+const nextRotationAttempt = {
+  'user.request': { guard: 'callersCutBackoff', target: '#session.rotated.fetching' },
+  'user.refresh': '#session.rotated.fetching',
+} as const;
 
 export const sessionMachine = setup({
   types: {
@@ -35,8 +70,8 @@ export const sessionMachine = setup({
     input: {} as SessionInput,
   },
   actors: {
-    /** Calls the user's `refresh` and parses the result into a HeldToken. */
-    refreshToken: fromPromise<HeldToken, RefreshInput>(() => new Promise<never>(() => {})),
+    /** The refresh request's lifecycle (see `requestMachine`): provide its `refreshToken` and `waitForTimeout`. */
+    request: requestMachine,
     /** Emits `timer.refreshDue` at `input.at`. */
     waitForRefresh: fromEventObservable<SessionEvent, RefreshTimerInput>(() => NEVER),
     /** Emits `timer.retryDue` after the backoff for `input.attempt`. */
@@ -56,12 +91,20 @@ export const sessionMachine = setup({
   actions: {
     startSession: assign(updates.startSession),
     storeToken: assign(updates.storeToken),
+    keepRefreshToken: assign(updates.keepRefreshToken),
     dropToken: assign(updates.dropToken),
     endSession: assign(updates.endSession),
     recordFailure: assign(updates.recordFailure),
+    recordNoNewToken: assign(updates.recordNoNewToken),
     setReason: assign((_, params: { reason: RefreshReason }) => ({ reason: params.reason })),
+    setSettlingReason: assign(({ event }) => ({ reason: settlingReason(event) })),
     markOnline: assign({ online: true }),
     markOffline: assign({ online: false }),
+    sendRequest: sendTo('request', ({ context }): RequestCommand => ({
+      type: 'request.send',
+      request: requestFor(context, context.reason),
+    })),
+    abortRequest: sendTo('request', { type: 'request.abort' } satisfies RequestCommand),
     announceToken: sendTo('tabs', ({ context }): TabAnnouncement => ({
       type: 'announce.token',
       token: { ...context.token!, refreshToken: context.refreshToken, sessionKey: context.session!.sessionKey },
@@ -75,7 +118,7 @@ export const sessionMachine = setup({
     announceRotation: sendTo('tabs', ({ context, event }): TabAnnouncement => ({
       type: 'announce.rotate',
       sessionKey: context.session!.sessionKey,
-      at: (event as { now: number }).now,
+      at: timeOf(event),
     })),
     askOtherTabs: sendTo('tabs', { type: 'announce.hello' } satisfies TabAnnouncement),
   },
@@ -87,6 +130,7 @@ export const sessionMachine = setup({
     session: null,
     token: null,
     refreshToken: undefined,
+    droppedToken: null,
     online: input.online ?? true,
     attempt: 0,
     retryAfterMs: undefined,
@@ -97,6 +141,7 @@ export const sessionMachine = setup({
     endedAt: null,
   }),
   invoke: [
+    { src: 'request', id: 'request', input: ({ context }) => ({ timeoutMs: context.config.refreshTimeoutMs }) },
     { src: 'watchNetwork', id: 'network' },
     { src: 'watchResume', id: 'resume' },
     { src: 'syncTabs', id: 'tabs' },
@@ -106,20 +151,26 @@ export const sessionMachine = setup({
       { guard: 'isSameSession', target: '.announcing', actions: 'storeToken' },
       { target: '.announcing', actions: 'startSession' },
     ],
-    'user.signOut': { target: '.signedOut', actions: ['announceSignOut', 'endSession'] },
-    'user.rotate': { guard: 'hasSession', target: '.rotated', actions: ['announceRotation', 'dropToken'] },
+    'user.signOut': { target: '.signedOut', actions: ['abortRequest', 'announceSignOut', 'endSession'] },
+    'user.rotate': [
+      { guard: and(['hasSession', 'isNetworkDown']), target: '.rotated.waiting', actions: ['announceRotation', 'dropToken'] },
+      { guard: 'hasSession', target: '.rotated.fetching', actions: ['announceRotation', 'dropToken'] },
+    ],
     'tab.token': [
       { guard: 'isNewerTokenOfSession', target: '.settling', actions: 'storeToken' },
       { guard: 'isNewerSession', target: '.settling', actions: 'startSession' },
     ],
-    'tab.signOut': { guard: 'isThisSession', target: '.signedOut', actions: 'endSession' },
-    'tab.rotate': { guard: 'isThisSession', target: '.rotated', actions: 'dropToken' },
+    'tab.signOut': { guard: 'isThisSession', target: '.signedOut', actions: ['abortRequest', 'endSession'] },
+    'tab.rotate': [
+      { guard: and(['isThisSession', 'isNetworkDown']), target: '.rotated.waiting', actions: 'dropToken' },
+      { guard: 'isThisSession', target: '.rotated.fetching', actions: 'dropToken' },
+    ],
     'tab.hello': { guard: 'isHeldServable', actions: 'announceToken' },
     'env.online': { actions: 'markOnline' },
     'env.offline': { actions: 'markOffline' },
   },
   states: {
-    /** Transient: a tab that shares its session asks the others first (`restore` input). */
+    /** Transient: a tab that shares its session asks the others first. */
     boot: {
       always: [{ guard: 'sharesTabs', target: 'restoring' }, { target: 'signedOut' }],
     },
@@ -140,13 +191,13 @@ export const sessionMachine = setup({
         { guard: 'isNetworkDown', target: 'offline.waiting' },
         { guard: 'isHeldFresh', target: 'fresh' },
         { guard: 'isHeldServable', target: 'stale' },
-        refreshFor('expired'),
+        { target: 'refreshing', actions: ['setSettlingReason', 'sendRequest'] },
       ],
     },
     fresh: {
       invoke: {
         src: 'waitForRefresh',
-        input: ({ context }) => ({ at: refreshDueAt(context.token!, context.config) }),
+        input: ({ context, event }) => ({ at: refreshDueAt(context.token!, context.config), now: timeOf(event) }),
       },
       on: {
         'timer.refreshDue': 'settling',
@@ -167,50 +218,44 @@ export const sessionMachine = setup({
         'env.offline': { target: 'offline.waiting', actions: 'markOffline' },
       },
     },
+    /**
+     * A request is in flight. Nothing here stops it: going offline only marks the network down, and a
+     * rotation or a sign-in decides what its answer is worth (see `rotated.awaitingRequest`, `isForCurrentSession`).
+     */
     refreshing: {
       tags: ['fetching'],
-      invoke: {
-        src: 'refreshToken',
-        id: 'refreshToken',
-        input: ({ context }) => ({
-          session: context.session,
-          refreshToken: context.refreshToken,
-          reason: context.reason,
-          satisfiedAfter: context.token?.issuedAt ?? 0,
-        }),
-        onDone: [
+      on: {
+        'request.done': [
+          // Sent for a session a sign-in has since replaced: neither of its tokens is of any use now.
+          { guard: not('isForCurrentSession'), target: 'settling' },
+          { guard: 'isHeldTokenAgain', target: 'offline.backingOff.open', actions: 'recordNoNewToken' },
           { guard: 'isSameSession', target: 'announcing', actions: 'storeToken' },
           { target: 'announcing', actions: 'startSession' },
         ],
-        onError: [
-          { guard: 'isAuthFailure', target: 'signedOut', actions: ['announceSignOut', 'endSession'] },
-          { guard: 'isNetworkDown', target: 'offline.waiting', actions: 'recordFailure' },
-          { target: 'offline.backingOff', actions: 'recordFailure' },
+        'request.failed': [{ guard: not('isForCurrentSession'), target: 'settling' }, ...failureTo('#session.offline.backingOff')],
+        'user.signIn': [
+          { guard: 'isSameSession', actions: ['storeToken', 'announceToken'] },
+          { actions: ['startSession', 'announceToken'] },
         ],
-      },
-      on: {
-        'env.offline': { target: 'offline.waiting', actions: 'markOffline' },
+        'user.rotate': { target: 'rotated.awaitingRequest', actions: ['announceRotation', 'dropToken'] },
+        'tab.rotate': { guard: 'isThisSession', target: 'rotated.awaitingRequest', actions: 'dropToken' },
+        'tab.token': [
+          { guard: 'isNewerTokenOfSession', actions: 'storeToken' },
+          { guard: 'isNewerSession', actions: 'startSession' },
+        ],
       },
     },
     offline: {
       tags: ['awaitingNetwork'],
       initial: 'waiting',
       states: {
-        /** The network is down: no attempts until it is back or the device resumes. */
-        waiting: {},
-        backingOff: {
-          invoke: retryTimer,
-          on: { 'timer.retryDue': refreshFor('retry') },
+        /** The network is down and no backoff stands: nothing is tried until it is back. */
+        waiting: {
+          on: { 'env.online': { target: '#session.settling', actions: 'markOnline' } },
         },
+        backingOff: backingOff('#session.settling', {}),
       },
       on: {
-        'env.online': { target: 'settling', actions: 'markOnline' },
-        'env.offline': { target: '.waiting', actions: 'markOffline' },
-        'env.wake': [
-          { guard: and([not('isNetworkDown'), 'isHeldFresh']), target: 'fresh' },
-          { guard: 'isHeldFresh' },
-          refreshFor('resume'),
-        ],
         'user.request': { guard: 'callersCutBackoff', ...refreshFor('retry') },
         'user.refresh': refreshFor('forced'),
       },
@@ -222,51 +267,42 @@ export const sessionMachine = setup({
         'user.signIn': { target: 'announcing', actions: 'startSession' },
         // A token minted before the rotation is of the rotated-away session: it stops here, never served.
         'tab.token': [{ guard: 'isIssuedSinceRotation', target: 'settling', actions: 'startSession' }, {}],
-        'env.offline': { target: '.waiting', actions: 'markOffline' },
         // Every tab hears of one password change: the rotation already under way answers a second notice.
-        // Restarting it would abort a request the server may have handled, losing the refresh token it
-        // rotated, and the next attempt would replay the spent one (the provider revokes the family).
         'user.rotate': {},
         'tab.rotate': {},
       },
       states: {
+        /** A request sent before the rotation is still out: its refresh token is wanted, its access token not. */
+        awaitingRequest: {
+          tags: ['fetching'],
+          on: {
+            'request.done': [
+              { guard: 'isNetworkDown', target: 'waiting', actions: 'keepRefreshToken' },
+              { target: 'fetching', actions: 'keepRefreshToken' },
+            ],
+            'request.failed': failureTo('#session.rotated.backingOff'),
+            'user.signIn': { target: '#session.refreshing', actions: ['startSession', 'announceToken'] },
+            'tab.token': [{ guard: 'isIssuedSinceRotation', target: '#session.refreshing', actions: 'startSession' }, {}],
+          },
+        },
         fetching: {
           tags: ['fetching'],
-          invoke: {
-            src: 'refreshToken',
-            id: 'refreshToken',
-            input: ({ context }) => ({
-              session: context.session,
-              refreshToken: context.refreshToken,
-              reason: 'rotated',
-              satisfiedAfter: context.rotatedAt ?? 0,
-            }),
-            onDone: { target: '#session.announcing', actions: 'startSession' },
-            onError: [
-              { guard: 'isAuthFailure', target: '#session.signedOut', actions: ['announceSignOut', 'endSession'] },
-              { guard: 'isNetworkDown', target: 'waiting', actions: 'recordFailure' },
-              { target: 'backingOff', actions: 'recordFailure' },
-            ],
-          },
-        },
-        backingOff: {
-          tags: ['awaitingNetwork'],
-          invoke: retryTimer,
+          entry: [{ type: 'setReason', params: { reason: 'rotated' } }, 'sendRequest'],
           on: {
-            'timer.retryDue': 'fetching',
-            'user.request': { guard: 'callersCutBackoff', target: 'fetching' },
-            'user.refresh': 'fetching',
-            'env.wake': 'fetching',
+            'request.done': [
+              { guard: 'isDroppedToken', target: 'backingOff.open', actions: 'recordNoNewToken' },
+              { target: '#session.announcing', actions: 'startSession' },
+            ],
+            'request.failed': failureTo('#session.rotated.backingOff'),
+            'user.signIn': { target: '#session.refreshing', actions: ['startSession', 'announceToken'] },
+            'tab.token': [{ guard: 'isIssuedSinceRotation', target: '#session.refreshing', actions: 'startSession' }, {}],
           },
         },
+        backingOff: backingOff('#session.rotated.fetching', nextRotationAttempt),
+        /** The network is down: the new session's token is fetched when it is back. */
         waiting: {
           tags: ['awaitingNetwork'],
-          on: {
-            'user.request': { guard: 'callersCutBackoff', target: 'fetching' },
-            'user.refresh': 'fetching',
-            'env.wake': 'fetching',
-            'env.online': { target: 'fetching', actions: 'markOnline' },
-          },
+          on: { 'env.online': { target: 'fetching', actions: 'markOnline' }, ...nextRotationAttempt },
         },
       },
     },

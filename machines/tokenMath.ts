@@ -1,3 +1,4 @@
+import { saneRetryAfterMs } from './errors.js';
 import type { HeldToken, RetryPolicy, SessionConfig } from './types.js';
 
 /** Pure time arithmetic over held tokens; every `now` is local-clock ms. */
@@ -31,7 +32,7 @@ export function isFresh(token: HeldToken | null, now: number, config: SessionCon
 /**
  * Capped exponential backoff for the given failed attempt (1-based). With jitter, the wait is drawn from
  * [delay/2, delay] ("equal jitter") so tabs and clients spread out but never hammer. A server's
- * Retry-After is a floor.
+ * Retry-After is a floor when it is sane (finite, positive, at most an hour).
  */
 export function retryDelayMs(
   attempt: number,
@@ -41,5 +42,5 @@ export function retryDelayMs(
 ): number {
   const exponential = Math.min(retry.maxMs, retry.baseMs * retry.factor ** Math.max(0, attempt - 1));
   const jittered = retry.jitter ? exponential / 2 + (random() * exponential) / 2 : exponential;
-  return Math.max(jittered, retryAfterMs ?? 0);
+  return Math.max(jittered, saneRetryAfterMs(retryAfterMs) ?? 0);
 }

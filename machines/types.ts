@@ -1,7 +1,7 @@
-import type { SessionError } from '../src/errors.js';
+import type { SessionError } from './errors.js';
 
 /** Why a refresh is requested; passed to the user's `refresh` as `RefreshContext.reason`. */
-export type RefreshReason = 'expired' | 'stale' | 'forced' | 'rotated' | 'resume' | 'retry';
+export type RefreshReason = 'expired' | 'stale' | 'forced' | 'rotated' | 'resume' | 'retry' | 'restore';
 
 /** The identity of a session. One object per session: refreshes keep it, so UIs keyed on it never churn. */
 export interface SessionInfo {
@@ -18,9 +18,12 @@ export interface HeldToken {
   readonly refreshToken?: string;
   /** Local-clock ms after which the token is expired. */
   readonly expiresAt: number;
-  /** Local-clock ms when the token was minted, as measured at receipt (`receivedAt` for fresh tokens). */
+  /**
+   * Local-clock ms from which the token's life is counted: for a refresh answer, when its request was sent
+   * (the server minted it after that, so the local expiry is never later than the server's).
+   */
   readonly issuedAt: number;
-  /** Server clock minus local clock at receipt (ms), when the token carried `iat`. */
+  /** Server clock minus local clock (ms), when the token carried `iat`. */
   readonly serverOffsetMs: number | null;
   /** The session this token belongs to; null when the token does not say (opaque tokens on refresh). */
   readonly sessionKey: string | null;
@@ -38,8 +41,10 @@ export interface SessionConfig {
   refreshThresholdMs: number;
   leewayMs: number;
   retry: RetryPolicy;
-  /** A caller with no valid token starts an attempt at once, even while offline or backing off. */
+  /** A caller with no valid token starts an attempt at once, even while offline or backing off (v1). */
   callersCutBackoff: boolean;
+  /** A refresh that has not settled by then is aborted and counted as a network fault. */
+  refreshTimeoutMs: number;
   /** Tabs of one origin share the session: start by asking them (`restoring`). */
   shareTabs: boolean;
 }
@@ -51,6 +56,8 @@ export interface SessionContext {
   readonly token: HeldToken | null;
   /** Kept apart from `token`: a rotation drops the access token but the refresh token fetches the new one. */
   readonly refreshToken: string | undefined;
+  /** The token a rotation dropped: an answer that is this very token is no token of the new session. */
+  readonly droppedToken: HeldToken | null;
   readonly online: boolean;
   /** Failed refresh attempts since the last success, for the backoff. */
   readonly attempt: number;
@@ -69,6 +76,7 @@ export interface SessionInput {
   online?: boolean;
 }
 
+/** What one refresh request is sent with; its answer comes back with it, so the machine knows whose it is. */
 export interface RefreshInput {
   session: SessionInfo | null;
   refreshToken: string | undefined;
@@ -77,15 +85,26 @@ export interface RefreshInput {
   satisfiedAfter: number;
 }
 
+/** What the runtime's `refreshToken` actor resolves: the parsed token and when the answer arrived. */
+export interface RefreshAnswer {
+  token: HeldToken;
+  receivedAt: number;
+}
+
 export interface RefreshTimerInput {
-  /** Local-clock ms when the refresh is due. */
+  /** Local-clock ms when the refresh is due, and the time it was armed at: the timer waits the difference. */
   at: number;
+  now: number;
 }
 
 export interface RetryTimerInput {
   attempt: number;
   retry: RetryPolicy;
   retryAfterMs: number | undefined;
+}
+
+export interface RequestTimerInput {
+  timeoutMs: number;
 }
 
 export type SessionToken = HeldToken & { readonly sessionKey: string };
@@ -103,11 +122,20 @@ export type SessionEvent =
   | { type: 'env.online'; now: number }
   | { type: 'env.offline' }
   | { type: 'env.wake'; now: number }
+  // The request child's report: every request is answered exactly once, with what it was sent with.
+  | { type: 'request.done'; token: HeldToken; request: RefreshInput; now: number }
+  | { type: 'request.failed'; error: SessionError; request: RefreshInput }
   // Another tab of the same origin (see TabMessage); each is a machine event, visible in the inspector.
   | { type: 'tab.token'; token: SessionToken; session: SessionInfo; now: number }
   | { type: 'tab.signOut'; sessionKey: string; at: number }
   | { type: 'tab.rotate'; sessionKey: string; at: number }
   | { type: 'tab.hello'; now: number };
+
+/** What the session machine tells its request child. */
+export type RequestCommand = { type: 'request.send'; request: RefreshInput } | { type: 'request.abort' };
+
+/** Events of the request child: commands from the session machine, and its own timer. */
+export type RequestEvent = RequestCommand | { type: 'timer.requestTimeout'; now: number };
 
 /** What this tab tells the others, sent to the invoked `syncTabs` actor. */
 export type TabAnnouncement =

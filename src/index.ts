@@ -1,5 +1,6 @@
 export { createSessionEngine, type SessionEngine, type SessionActor } from './engine/engine.js';
 export { sessionMachine } from '../machines/sessionMachine.js';
+export { requestMachine } from '../machines/requestMachine.js';
 export {
   SessionError,
   InvalidTokenError,
@@ -23,4 +24,12 @@ export type {
   SessionStatus,
   GetTokenOptions,
 } from './types.js';
-export type { HeldToken, SessionContext, SessionEvent, SessionInput } from '../machines/types.js';
+export type {
+  HeldToken,
+  RefreshAnswer,
+  RefreshInput,
+  RequestEvent,
+  SessionContext,
+  SessionEvent,
+  SessionInput,
+} from '../machines/types.js';

@@ -11,7 +11,7 @@ export interface TokenSet {
   refreshToken?: string;
   /** Local-clock ms epoch. */
   expiresAt?: number;
-  /** Seconds from receipt; preferred over `expiresAt`. */
+  /** Seconds from when the refresh request was sent (from receipt for `signIn`); preferred over `expiresAt`. */
   expiresIn?: number;
   sessionKey?: string;
 }
@@ -31,11 +31,10 @@ export interface RetryOptions {
   factor?: number;
   jitter?: boolean;
   /**
-   * Default true (the contract): a `getToken()` with no valid token starts an attempt at once, cutting any
-   * backoff wait short, even while the network is known to be down. false: it rejects with `NetworkError`
-   * at once instead, so retries keep to the backoff and to a server's Retry-After however many callers ask;
-   * `online$`, `resume$` and `forceRefresh` still retry at once (with `broadcast`, only a forced refresh
-   * reaches the server while another tab's Retry-After stands).
+   * Default false: while the network is down or a backoff or a server's Retry-After stands, a `getToken()` with
+   * no valid token rejects with `NetworkError` at once and sends nothing, so retries keep to the backoff however
+   * many callers ask (the backoff timer, `online$`, `resume$` and `forceRefresh` still try). true restores
+   * v0.1's behaviour: such a caller starts an attempt at once, cutting the wait short, even while offline.
    */
   callersCutBackoff?: boolean;
 }
@@ -47,6 +46,8 @@ export interface SessionEngineOptions {
   /** Default 5_000: a token this close to expiry is not served. */
   leewayMs?: number;
   retry?: RetryOptions;
+  /** Default 30_000: a refresh that has not settled by then is aborted and counted as a network fault. */
+  refreshTimeoutMs?: number;
   /** Default: the browser's online/offline events, or always online. */
   online$?: Observable<boolean>;
   /** Default: visibilitychange/focus/pageshow in a browser, none elsewhere. */
@@ -55,6 +56,8 @@ export interface SessionEngineOptions {
   sessionKeyClaims?: readonly string[];
   /** Default false outside a browser. */
   broadcast?: false | { channel: string };
+  /** Errors thrown by `subscribe`, `session$` and `token$` listeners. Default: `console.error`, without token text. */
+  onError?: (error: unknown) => void;
   inspect?: Observer<InspectionEvent> | ((event: InspectionEvent) => void);
 }
 
@@ -64,9 +67,14 @@ export type SessionStatus = 'signedOut' | 'fresh' | 'stale' | 'refreshing' | 'of
 export interface SessionSnapshot {
   status: SessionStatus;
   sessionKey: string | null;
-  /** Local-clock ms. */
+  /** The session's identity object: the same object across its refreshes, as `session$` emits it. */
+  session: SessionInfo | null;
+  /** Local-clock ms after which the held token is expired. */
   expiresAt: number | null;
+  /** Local-clock ms from which the held token's life counts (for a refresh answer: when its request was sent). */
+  issuedAt: number | null;
   error: SessionError | null;
+  /** Local-clock ms of the last refresh answer. */
   lastRefreshAt: number | null;
 }
 

@@ -1,8 +1,6 @@
 import { filter, firstValueFrom, map, merge } from 'rxjs';
-import { statusOf, type SessionEngine } from '../engine/engine.js';
-import type { SessionInfo } from '../types.js';
-
-type MachineSnapshot = ReturnType<SessionEngine['actor']['getSnapshot']>;
+import type { SessionEngine } from '../engine/engine.js';
+import type { SessionInfo, SessionSnapshot } from '../types.js';
 
 /** Convex's `fetchAccessToken` (ConvexProviderWithAuth's `useAuth`, or `ConvexClient.setAuth`). */
 export type FetchAccessToken = (args?: { forceRefreshToken?: boolean }) => Promise<string | null>;
@@ -26,11 +24,8 @@ export interface ConvexAuthOptions {
 
 export const DEFAULT_MAX_HAND_OFF_AGE_MS = 10_000;
 
-/** The session identity `session$` emits: one object per session, kept across refreshes. */
-export const sessionOf = (machine: MachineSnapshot): SessionInfo | null => machine.context.session;
-
-/** Whether a sign-in is still to be decided (for now: another tab is asked for the session, `restoring`). */
-export const isLoadingOf = (machine: MachineSnapshot): boolean => statusOf(machine) === 'restoring';
+/** Whether a sign-in is still to be decided (the engine is restoring a session). */
+export const isLoadingOf = (snapshot: SessionSnapshot): boolean => snapshot.status === 'restoring';
 
 /**
  * A `fetchAccessToken` for one session identity. The token it last handed out lives in its closure: that is
@@ -61,7 +56,7 @@ function createFetchAccessToken(engine: SessionEngine, options: ConvexAuthOption
   const newerToken = async () => {
     const isNewer = (token: string) => token !== lastHandedOut;
     const held = engine.peekToken();
-    const heldSince = engine.actor.getSnapshot().context.token?.issuedAt ?? 0;
+    const heldSince = engine.getSnapshot().issuedAt ?? 0;
     if (held !== null && isNewer(held) && Date.now() - heldSince <= maxHandOffAgeMs) return held;
     const forced = await engine.getToken({ forceRefresh: true }).catch(() => undefined);
     if (forced === null || (forced !== undefined && isNewer(forced))) return forced;
@@ -106,8 +101,8 @@ export function createConvexAuthSource(engine: SessionEngine, options: ConvexAut
 export function createConvexAuth(engine: SessionEngine, options?: ConvexAuthOptions): ConvexAuth {
   const source = createConvexAuthSource(engine, options);
   const current = () => {
-    const machine = engine.actor.getSnapshot();
-    return source.authFor(sessionOf(machine), isLoadingOf(machine));
+    const snapshot = engine.getSnapshot();
+    return source.authFor(snapshot.session, isLoadingOf(snapshot));
   };
   return {
     get isLoading() {

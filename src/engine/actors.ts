@@ -1,66 +1,117 @@
-import { distinctUntilChanged, map, type Observable } from 'rxjs';
+import { Observable, map } from 'rxjs';
 import { fromEventObservable, fromPromise } from 'xstate';
 import { toRefreshFailure } from '../errors.js';
 import type { RefreshFunction } from '../types.js';
+import { requestMachine } from '../../machines/requestMachine.js';
 import { retryDelayMs } from '../../machines/tokenMath.js';
 import type {
-  HeldToken,
+  RefreshAnswer,
   RefreshInput,
   RefreshTimerInput,
+  RequestEvent,
+  RequestTimerInput,
   RetryTimerInput,
   SessionEvent,
 } from '../../machines/types.js';
-import { parseTokenSet } from './claims.js';
-import { afterDelay, atTime } from './timers.js';
-
-export interface RuntimeActorOptions {
-  fetchToken: TokenFetcher;
-  online$: Observable<boolean>;
-  resume$: Observable<unknown>;
-  random?: () => number;
-}
+import { parseRefreshAnswer } from './claims.js';
+import type { EngineClock } from './clock.js';
+import { afterDelay } from './timers.js';
 
 export const newSessionKey = (): string => `session-${globalThis.crypto.randomUUID()}`;
 
-/** The effects the machine names, filled in for a real runtime. */
-/** Calls the user's `refresh` and parses its answer; anything it throws becomes a typed failure. */
-export function createTokenFetcher(refresh: RefreshFunction, sessionKeyClaims: readonly string[]) {
-  return async (input: RefreshInput, signal: AbortSignal): Promise<HeldToken> => {
+/**
+ * Calls the user's `refresh` and parses its answer, its life counted from the moment the request was sent.
+ * Anything `refresh` throws (or returns that is not a token set) becomes a typed failure.
+ */
+export function createTokenFetcher(refresh: RefreshFunction, sessionKeyClaims: readonly string[], clock: EngineClock) {
+  return async (input: RefreshInput, signal: AbortSignal): Promise<RefreshAnswer> => {
+    const sentAt = clock.now();
     let set: unknown;
     try {
       set = await refresh({ session: input.session, refreshToken: input.refreshToken, reason: input.reason, signal });
     } catch (error) {
       throw toRefreshFailure(error);
     }
-    const token = parseTokenSet(set, Date.now(), sessionKeyClaims);
+    const receivedAt = clock.now();
+    const token = parseRefreshAnswer(set, { at: sentAt, fromWall: clock.fromWall, keyClaims: sessionKeyClaims });
     // An opaque token that fetches a rotated session needs an identity of its own.
-    return token.sessionKey === null && input.reason === 'rotated' ? { ...token, sessionKey: newSessionKey() } : token;
+    const named = token.sessionKey === null && input.reason === 'rotated' ? { ...token, sessionKey: newSessionKey() } : token;
+    return { token: named, receivedAt };
   };
 }
 
 export type TokenFetcher = ReturnType<typeof createTokenFetcher>;
 
+/**
+ * `online$` as machine events, repeats dropped. A stream that errors or completes (or cannot be subscribed to)
+ * leaves the engine as if always online: it never stops the engine nor leaves it offline for good.
+ */
+function networkEvents(online$: Observable<boolean>, clock: EngineClock): Observable<SessionEvent> {
+  return new Observable<SessionEvent>((subscriber) => {
+    let last: boolean | undefined;
+    const report = (up: boolean) => {
+      if (up === last) return;
+      last = up;
+      subscriber.next(up ? { type: 'env.online', now: clock.now() } : { type: 'env.offline' });
+    };
+    const endAsOnline = () => {
+      report(true);
+      subscriber.complete();
+    };
+    try {
+      const subscription = online$.subscribe({ next: (up) => report(up !== false), error: endAsOnline, complete: endAsOnline });
+      return () => subscription.unsubscribe();
+    } catch {
+      endAsOnline();
+      return undefined;
+    }
+  });
+}
+
+/** `resume$` as `env.wake` events; a stream that errors or completes simply ends (no more wake signals). */
+function wakeEvents(resume$: Observable<unknown>, clock: EngineClock): Observable<SessionEvent> {
+  return new Observable<SessionEvent>((subscriber) => {
+    const end = () => subscriber.complete();
+    try {
+      const subscription = resume$.subscribe({ next: () => subscriber.next({ type: 'env.wake', now: clock.now() }), error: end, complete: end });
+      return () => subscription.unsubscribe();
+    } catch {
+      end();
+      return undefined;
+    }
+  });
+}
+
+export interface RuntimeActorOptions {
+  /** The request child's `refreshToken`: a single tab's fetcher, or the tab protocol's refresh under a lock. */
+  refreshToken: (input: RefreshInput, signal: AbortSignal) => Promise<RefreshAnswer>;
+  online$: Observable<boolean>;
+  resume$: Observable<unknown>;
+  clock: EngineClock;
+  random?: () => number;
+}
+
 /** The effects the machine names, filled in for a real runtime. */
 export function runtimeActors(options: RuntimeActorOptions) {
+  const { clock } = options;
   const random = options.random ?? Math.random;
   return {
-    refreshToken: fromPromise<HeldToken, RefreshInput>(({ input, signal }) => options.fetchToken(input, signal)),
+    request: requestMachine.provide({
+      actors: {
+        refreshToken: fromPromise<RefreshAnswer, RefreshInput>(({ input, signal }) => options.refreshToken(input, signal)),
+        waitForTimeout: fromEventObservable<RequestEvent, RequestTimerInput>(({ input }) =>
+          afterDelay(input.timeoutMs, clock.now).pipe(map((now): RequestEvent => ({ type: 'timer.requestTimeout', now }))),
+        ),
+      },
+    }),
     waitForRefresh: fromEventObservable<SessionEvent, RefreshTimerInput>(({ input }) =>
-      atTime(input.at).pipe(map((now) => ({ type: 'timer.refreshDue' as const, now }))),
+      afterDelay(input.at - input.now, clock.now).pipe(map((now): SessionEvent => ({ type: 'timer.refreshDue', now }))),
     ),
-    waitForRetry: fromEventObservable<SessionEvent, RetryTimerInput>(({ input }) =>
-      afterDelay(retryDelayMs(input.attempt, input.retry, input.retryAfterMs, random)).pipe(
-        map((now) => ({ type: 'timer.retryDue' as const, now })),
-      ),
-    ),
-    watchNetwork: fromEventObservable<SessionEvent, void>(() =>
-      options.online$.pipe(
-        distinctUntilChanged(),
-        map((up): SessionEvent => (up ? { type: 'env.online', now: Date.now() } : { type: 'env.offline' })),
-      ),
-    ),
-    watchResume: fromEventObservable<SessionEvent, void>(() =>
-      options.resume$.pipe(map((): SessionEvent => ({ type: 'env.wake', now: Date.now() }))),
-    ),
+    waitForRetry: fromEventObservable<SessionEvent, RetryTimerInput>(({ input }) => {
+      const delayMs = retryDelayMs(input.attempt, input.retry, input.retryAfterMs, random);
+      return afterDelay(delayMs, clock.now).pipe(map((now): SessionEvent => ({ type: 'timer.retryDue', now })));
+    }),
+    watchNetwork: fromEventObservable<SessionEvent, void>(() => networkEvents(options.online$, clock)),
+    watchResume: fromEventObservable<SessionEvent, void>(() => wakeEvents(options.resume$, clock)),
   };
 }

@@ -1,23 +1,27 @@
 import { Observable, distinctUntilChanged, map } from 'rxjs';
-import { createActor, waitFor, type SnapshotFrom } from 'xstate';
+import { createActor, waitFor, type Actor, type SnapshotFrom } from 'xstate';
 import { AbortError, NetworkError } from '../errors.js';
 import type {
   GetTokenOptions,
   SessionEngineOptions,
   SessionInfo,
   SessionSnapshot,
-  SessionStatus,
   TokenSet,
 } from '../types.js';
 import { sessionMachine } from '../../machines/sessionMachine.js';
 import { isFresh, isServable } from '../../machines/tokenMath.js';
-import type { HeldToken, SessionConfig, SessionEvent } from '../../machines/types.js';
+import type { HeldToken, SessionEvent } from '../../machines/types.js';
+import { MAX_TIMER_DELAY_MS } from './timers.js';
 import { createTokenFetcher, newSessionKey, runtimeActors } from './actors.js';
 import { canShareTabs, createTabActors } from '../tabs/tabSync.js';
-import { DEFAULT_SESSION_KEY_CLAIMS, parseTokenSet } from './claims.js';
+import { parseSignIn } from './claims.js';
+import { createEngineClock } from './clock.js';
 import { defaultOnline$, defaultResume$ } from './environment.js';
+import { ShieldedObservable, consoleReporter, guarded } from './listeners.js';
+import { checkOptions, resolveConfig, sessionKeyClaimsOf } from './options.js';
+import { createSnapshotView } from './snapshotView.js';
 
-export type SessionActor = ReturnType<typeof createActor<typeof sessionMachine>>;
+export type SessionActor = Actor<typeof sessionMachine>;
 type MachineSnapshot = SnapshotFrom<typeof sessionMachine>;
 
 export interface SessionEngine {
@@ -40,82 +44,44 @@ function tabChannelOf(options: SessionEngineOptions): string | null {
   return broadcast && canShareTabs() ? broadcast.channel : null;
 }
 
-export function resolveConfig(options: SessionEngineOptions, shareTabs = false): SessionConfig {
-  const retry = options.retry ?? {};
-  return {
-    refreshThresholdMs: options.refreshThresholdMs ?? 15_000,
-    leewayMs: options.leewayMs ?? 5_000,
-    retry: {
-      baseMs: retry.baseMs ?? 1_000,
-      maxMs: retry.maxMs ?? 30_000,
-      factor: retry.factor ?? 2,
-      jitter: retry.jitter ?? true,
-    },
-    callersCutBackoff: retry.callersCutBackoff ?? true,
-    shareTabs,
-  };
-}
-
-/** The flat status: the machine's top-level state name. */
-export function statusOf(snapshot: MachineSnapshot): SessionStatus {
-  const value = snapshot.value;
-  return (typeof value === 'string' ? value : Object.keys(value)[0]) as SessionStatus;
-}
-
-function toPublicSnapshot(snapshot: MachineSnapshot): SessionSnapshot {
-  const { session, token, error, lastRefreshAt } = snapshot.context;
-  return {
-    status: statusOf(snapshot),
-    sessionKey: session?.sessionKey ?? null,
-    expiresAt: token?.expiresAt ?? null,
-    error,
-    lastRefreshAt,
-  };
-}
-
-const sameSnapshot = (a: SessionSnapshot, b: SessionSnapshot) =>
-  a.status === b.status &&
-  a.sessionKey === b.sessionKey &&
-  a.expiresAt === b.expiresAt &&
-  a.error === b.error &&
-  a.lastRefreshAt === b.lastRefreshAt;
-
 export function createSessionEngine(options: SessionEngineOptions): SessionEngine {
+  checkOptions(options);
   const tabChannel = tabChannelOf(options);
   const config = resolveConfig(options, tabChannel !== null);
-  const keyClaims = options.sessionKeyClaims ?? DEFAULT_SESSION_KEY_CLAIMS;
-  const fetchToken = createTokenFetcher(options.refresh, keyClaims);
+  const keyClaims = sessionKeyClaimsOf(options);
+  const clock = createEngineClock();
+  const onError = options.onError ?? consoleReporter;
+  const report = guarded(onError);
+  const fetchToken = createTokenFetcher(options.refresh, keyClaims, clock);
+  const tabs = tabChannel === null ? null : createTabActors(tabChannel, config, fetchToken, clock);
   const machine = sessionMachine.provide({
     actors: {
       ...runtimeActors({
-        fetchToken,
+        refreshToken: tabs?.refreshUnderLock ?? fetchToken,
         online$: options.online$ ?? defaultOnline$(),
         resume$: options.resume$ ?? defaultResume$(),
+        clock,
       }),
-      ...(tabChannel === null ? {} : createTabActors(tabChannel, config, fetchToken)),
+      ...(tabs?.actors ?? {}),
     },
   });
-  const actor = createActor(machine, { input: { config }, inspect: options.inspect });
+  const actor: SessionActor = createActor(machine, { input: { config }, inspect: options.inspect });
+  const view = createSnapshotView(config, clock);
 
-  // The public snapshot keeps its identity until one of its fields changes (useSyncExternalStore needs that).
-  let published = toPublicSnapshot(actor.getSnapshot());
-  const publish = (snapshot: MachineSnapshot) => {
-    const next = toPublicSnapshot(snapshot);
-    if (!sameSnapshot(next, published)) published = next;
-    return published;
-  };
+  const isRunning = () => actor.getSnapshot().status === 'active';
+  const stopped = () => new AbortError('The session engine was stopped');
 
   const snapshots$ = new Observable<MachineSnapshot>((subscriber) => {
     subscriber.next(actor.getSnapshot());
     const subscription = actor.subscribe({
       next: (snapshot) => subscriber.next(snapshot),
       complete: () => subscriber.complete(),
-      error: (error) => subscriber.error(error),
+      error: () => subscriber.complete(),
     });
     return () => subscription.unsubscribe();
   });
 
-  const servableToken = (snapshot: MachineSnapshot, now = Date.now()) => {
+  const servableToken = (snapshot: MachineSnapshot, now: number) => {
     const token = snapshot.context.token;
     return isServable(token, now, config.leewayMs) ? token.accessToken : null;
   };
@@ -132,14 +98,6 @@ export function createSessionEngine(options: SessionEngineOptions): SessionEngin
     if (actor.getSnapshot().can(event)) actor.send(event);
   };
 
-  /** Lets the machine judge the held token by the clock (timers may have slept with the device). */
-  const checkClock = () => {
-    const now = Date.now();
-    // The hot path: `fresh` ignores the check while its token is fresh, so skip even the `can` test.
-    if (!isFreshInFresh(actor.getSnapshot(), now)) offer({ type: 'clock.check', now });
-    return now;
-  };
-
   /** One resolved promise per held token (a memo of the context's token), so a held-token getToken allocates nothing. */
   let answer: { token: HeldToken; promise: Promise<string> } | null = null;
   const answerWith = (token: HeldToken) => {
@@ -147,32 +105,48 @@ export function createSessionEngine(options: SessionEngineOptions): SessionEngin
     return answer.promise;
   };
 
-  /** Settles once the machine has a servable token, has ended the session, or is waiting on the network. */
+  /** A caller never waits on the network longer than `refreshTimeoutMs` (a rotation may queue two requests). */
+  const waitLimitMs = config.refreshTimeoutMs > MAX_TIMER_DELAY_MS ? Infinity : config.refreshTimeoutMs;
+
+  /** Settles once the machine has a token `accept` takes, has ended the session, or waits on the network. */
   const awaitOutcome = async (accept: (snapshot: MachineSnapshot) => boolean): Promise<string | null> => {
     let settled: MachineSnapshot;
     try {
       settled = await waitFor(
         actor,
-        (s) => s.matches('signedOut') || s.hasTag('awaitingNetwork') || (accept(s) && servableToken(s) !== null),
+        (s) =>
+          s.matches('signedOut') ||
+          (s.hasTag('awaitingNetwork') && !s.hasTag('fetching')) ||
+          (accept(s) && servableToken(s, clock.now()) !== null),
+        { timeout: waitLimitMs },
       );
     } catch (cause) {
-      throw new AbortError('The session engine was stopped', { cause });
+      if (!isRunning()) throw stopped();
+      throw new NetworkError(`No token came within refreshTimeoutMs (${config.refreshTimeoutMs} ms)`, { cause });
     }
     if (settled.matches('signedOut')) return null;
-    const token = servableToken(settled);
+    const token = servableToken(settled, clock.now());
     if (token !== null && accept(settled)) return token;
-    throw new NetworkError(undefined, { cause: settled.context.error ?? undefined });
+    throw settled.context.error ?? new NetworkError();
+  };
+
+  /** No valid token and no attempt under way: the network is down or a backoff stands, and callers keep to it. */
+  const noAttempt = (snapshot: MachineSnapshot) => {
+    const cause = snapshot.context.error ?? undefined;
+    return snapshot.context.online
+      ? new NetworkError('No valid token is held and the next attempt waits for the backoff', { cause })
+      : new NetworkError('No valid token is held and the network is down', { cause });
   };
 
   const forcedToken = (now: number) => {
     const before = actor.getSnapshot().context.token;
-    actor.send({ type: 'user.refresh', now });
+    offer({ type: 'user.refresh', now });
     if (actor.getSnapshot().matches('signedOut')) return Promise.resolve(null);
     return awaitOutcome((s) => s.context.token !== before);
   };
 
-  const slowToken = async (opts?: GetTokenOptions): Promise<string | null> => {
-    const now = checkClock();
+  const slowToken = async (now: number, opts?: GetTokenOptions): Promise<string | null> => {
+    offer({ type: 'clock.check', now });
     if (opts?.forceRefresh) return forcedToken(now);
     const snapshot = actor.getSnapshot();
     if (snapshot.matches('signedOut')) return null;
@@ -182,51 +156,64 @@ export function createSessionEngine(options: SessionEngineOptions): SessionEngin
       return held;
     }
     offer({ type: 'user.request', now });
-    if (!actor.getSnapshot().context.online) {
-      throw new NetworkError('The network is down and no valid token is held');
-    }
+    const after = actor.getSnapshot();
+    if (after.hasTag('awaitingNetwork') && !after.hasTag('fetching')) throw noAttempt(after);
     return awaitOutcome(() => true);
   };
 
   const engine: SessionEngine = {
     signIn(tokens) {
-      const now = Date.now();
-      const token = parseTokenSet(tokens, now, keyClaims);
+      if (!isRunning()) throw stopped();
+      const now = clock.now();
+      const measuredOffsetMs = actor.getSnapshot().context.token?.serverOffsetMs ?? null;
+      const token = parseSignIn(tokens, { at: now, fromWall: clock.fromWall, keyClaims }, measuredOffsetMs);
       actor.send({ type: 'user.signIn', token: { ...token, sessionKey: token.sessionKey ?? newSessionKey() }, now });
     },
-    rotate: () => actor.send({ type: 'user.rotate', now: Date.now() }),
-    signOut: () => actor.send({ type: 'user.signOut', now: Date.now() }),
+    rotate() {
+      if (!isRunning()) throw stopped();
+      actor.send({ type: 'user.rotate', now: clock.now() });
+    },
+    signOut() {
+      if (isRunning()) actor.send({ type: 'user.signOut', now: clock.now() });
+    },
     getToken(opts) {
+      if (!isRunning()) return Promise.reject(stopped());
+      const now = clock.now();
       const current = actor.getSnapshot();
       // The hot path: a fresh token in `fresh` is the answer, and no event could change that.
-      if (!opts?.forceRefresh && isFreshInFresh(current, Date.now())) return answerWith(current.context.token!);
-      return slowToken(opts);
+      if (!opts?.forceRefresh && isFreshInFresh(current, now)) return answerWith(current.context.token!);
+      return slowToken(now, opts);
     },
-    peekToken: () => servableToken(actor.getSnapshot()),
-    getSnapshot() {
-      checkClock();
-      return publish(actor.getSnapshot());
-    },
+    peekToken: () => (isRunning() ? servableToken(actor.getSnapshot(), clock.now()) : null),
+    getSnapshot: () => view.publish(actor.getSnapshot(), clock.now()),
     subscribe(listener) {
-      let last = publish(actor.getSnapshot());
-      const subscription = actor.subscribe((snapshot) => {
-        const next = publish(snapshot);
-        if (next !== last) {
+      let last = view.publish(actor.getSnapshot(), clock.now());
+      const subscription = actor.subscribe({
+        next: (snapshot) => {
+          const next = view.publish(snapshot, clock.now());
+          if (next === last) return;
           last = next;
-          listener(next);
-        }
+          report(listener, next);
+        },
+        error: () => {},
       });
       return () => subscription.unsubscribe();
     },
-    session$: snapshots$.pipe(
-      map((s) => s.context.session),
-      distinctUntilChanged(),
+    session$: new ShieldedObservable(
+      snapshots$.pipe(
+        map((s) => s.context.session),
+        distinctUntilChanged(),
+      ),
+      onError,
     ),
-    token$: snapshots$.pipe(
-      map((s) => s.context.token),
-      distinctUntilChanged(),
-      map((token) => (isServable(token, Date.now(), config.leewayMs) ? token.accessToken : null)),
-      distinctUntilChanged(),
+    token$: new ShieldedObservable(
+      snapshots$.pipe(
+        map((s) => s.context.token),
+        distinctUntilChanged(),
+        map((token) => (isServable(token, clock.now(), config.leewayMs) ? token.accessToken : null)),
+        distinctUntilChanged(),
+      ),
+      onError,
     ),
     actor,
     stop: () => actor.stop(),
@@ -234,3 +221,4 @@ export function createSessionEngine(options: SessionEngineOptions): SessionEngin
   actor.start();
   return engine;
 }
+

@@ -3,29 +3,22 @@ import { Observable, timer, type Subscription } from 'rxjs';
 /** Longer delays overflow setTimeout/setInterval and fire at once, so long waits are taken in steps. */
 export const MAX_TIMER_DELAY_MS = 2 ** 31 - 1;
 
-const clampDelay = (ms: number) => Math.min(Math.max(ms, 0), MAX_TIMER_DELAY_MS);
-
 /**
- * Emits `Date.now()` once the local clock has reached `at`, then completes. Each step is an RxJS `timer`;
- * the clock decides whether the wait is over (a step may end early after the clock was set back).
+ * Emits once after `ms` of timer time, then completes. A duration, not a wall-clock deadline: a clock set back
+ * or forward does not move it. Waits longer than a timer can hold are taken in steps.
  */
-export function atTime(at: number): Observable<number> {
+export function afterDelay(ms: number, now: () => number): Observable<number> {
   return new Observable<number>((subscriber) => {
     let step: Subscription;
-    const wait = () => {
-      step = timer(clampDelay(at - Date.now())).subscribe(() => {
-        const now = Date.now();
-        if (now < at) return wait();
-        subscriber.next(now);
+    const wait = (left: number) => {
+      const delay = Math.min(Math.max(left, 0), MAX_TIMER_DELAY_MS);
+      step = timer(delay).subscribe(() => {
+        if (left > delay) return wait(left - delay);
+        subscriber.next(now());
         subscriber.complete();
       });
     };
-    wait();
+    wait(ms);
     return () => step.unsubscribe();
   });
-}
-
-/** Emits `Date.now()` once after `ms`, then completes. */
-export function afterDelay(ms: number): Observable<number> {
-  return atTime(Date.now() + ms);
 }

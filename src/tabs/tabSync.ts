@@ -1,9 +1,10 @@
 import { createStore, del, get, set, update, type UseStore } from 'idb-keyval';
 import { fromCallback, fromPromise } from 'xstate';
+import type { EngineClock } from '../engine/clock.js';
 import { AbortError, InvalidTokenError, NetworkError, toRefreshFailure } from '../errors.js';
 import { isNewer } from '../../machines/logic.js';
 import { isFresh } from '../../machines/tokenMath.js';
-import type { HeldToken, RefreshInput, SessionConfig, SessionToken, TabAnnouncement } from '../../machines/types.js';
+import type { RefreshAnswer, RefreshInput, SessionConfig, SessionToken, TabAnnouncement } from '../../machines/types.js';
 import type { TokenFetcher } from '../engine/actors.js';
 import { afterDelay } from '../engine/timers.js';
 import { isSessionToken, toTabEvent, toTabMessage } from './messages.js';
@@ -68,7 +69,7 @@ async function withLock<T>(name: string, signal: AbortSignal, task: (waited: boo
  * The cross-tab actors: the channel that carries `tab.*` events both ways, a refresh that runs under one
  * Web Lock per origin, and the wait of a new tab for the others' answer.
  */
-export function createTabActors(channelName: string, config: SessionConfig, fetchToken: TokenFetcher) {
+export function createTabActors(channelName: string, config: SessionConfig, fetchToken: TokenFetcher, clock: EngineClock) {
   const store = createStore(`sessionchart:${channelName}`, 'session');
   const lockName = `sessionchart:${channelName}:refresh`;
 
@@ -100,7 +101,7 @@ export function createTabActors(channelName: string, config: SessionConfig, fetc
     const record = await get<unknown>(FAILURE_KEY, store);
     if (!isFailureRecord(record) || record.sessionKey !== (input.session?.sessionKey ?? null)) return null;
     if (askedAt !== null && record.at >= askedAt) return failureOf(record);
-    const retryAfterLeftMs = record.at + (record.retryAfterMs ?? 0) - Date.now();
+    const retryAfterLeftMs = record.at + (record.retryAfterMs ?? 0) - clock.now();
     return keepsRetryAfter && retryAfterLeftMs > 0
       ? new NetworkError('Another tab was told to wait', { retryAfterMs: retryAfterLeftMs })
       : null;
@@ -111,37 +112,46 @@ export function createTabActors(channelName: string, config: SessionConfig, fetc
     if (failure.code === 'auth') return; // The sign-out reaches every tab as a message.
     const retryAfterMs = failure.code === 'network' ? (failure as NetworkError).retryAfterMs : undefined;
     const sessionKey = input.session?.sessionKey ?? null;
-    const record: FailureRecord = { at: Date.now(), sessionKey, code: failure.code, retryAfterMs };
+    const record: FailureRecord = { at: clock.now(), sessionKey, code: failure.code, retryAfterMs };
     await set(FAILURE_KEY, record, store);
   };
 
   /** `waitedSince`: when this tab asked, if it had to wait for another holder; null if it got the lock at once. */
-  const refreshUnderLock = async (input: RefreshInput, waitedSince: number | null, signal: AbortSignal): Promise<HeldToken> => {
+  const refreshWithLock = async (input: RefreshInput, waitedSince: number | null, signal: AbortSignal): Promise<RefreshAnswer> => {
     const newest = await readNewest(store);
-    if (newest && satisfies(newest, input, Date.now())) return newest;
+    const now = clock.now();
+    if (newest && satisfies(newest, input, now)) return { token: newest, receivedAt: now };
     const failure = await sharedFailure(input, waitedSince);
     if (failure) throw failure;
     // The stored refresh token is the newest of this session: a rotated-away one is never sent again.
     const refreshToken =
       newest && newest.sessionKey === input.session?.sessionKey ? (newest.refreshToken ?? input.refreshToken) : input.refreshToken;
-    let token: HeldToken;
+    let answer: RefreshAnswer;
     try {
-      token = await fetchToken({ ...input, refreshToken }, signal);
+      answer = await fetchToken({ ...input, refreshToken }, signal);
     } catch (error) {
       if (!signal.aborted) await recordFailure(input, error);
       throw error;
     }
     if (signal.aborted) throw new AbortError('The refresh was abandoned');
+    const { token } = answer;
     const sessionKey = token.sessionKey ?? input.session?.sessionKey;
     if (sessionKey) await keepNewest(store, { ...token, refreshToken: token.refreshToken ?? refreshToken, sessionKey });
-    return token;
+    return answer;
   };
 
   return {
+    /** The request child's `refreshToken`: under the origin's lock, taking a token another tab stored meanwhile. */
+    refreshUnderLock(input: RefreshInput, signal: AbortSignal): Promise<RefreshAnswer> {
+      // Read at once, not after an await: a failure stamped the same millisecond counts as after the ask.
+      const askedAt = clock.now();
+      return withLock(lockName, signal, (waited) => refreshWithLock(input, waited ? askedAt : null, signal));
+    },
+    actors: {
     syncTabs: fromCallback<TabAnnouncement>(({ sendBack, receive }) => {
       const channel = new BroadcastChannel(channelName);
       channel.onmessage = (message: MessageEvent) => {
-        const event = toTabEvent(message.data, Date.now());
+        const event = toTabEvent(message.data, clock.now());
         if (event) sendBack(event);
       };
       receive((announcement) => {
@@ -151,13 +161,9 @@ export function createTabActors(channelName: string, config: SessionConfig, fetc
       });
       return () => channel.close();
     }),
-    refreshToken: fromPromise<HeldToken, RefreshInput>(({ input, signal }) => {
-      // Read at once, not after an await: a failure stamped the same millisecond counts as after the ask.
-      const askedAt = Date.now();
-      return withLock(lockName, signal, (waited) => refreshUnderLock(input, waited ? askedAt : null, signal));
-    }),
     awaitOtherTabs: fromPromise<void>(
-      () => new Promise((resolve) => afterDelay(RESTORE_WAIT_MS).subscribe({ complete: () => resolve() })),
+      () => new Promise((resolve) => afterDelay(RESTORE_WAIT_MS, clock.now).subscribe({ complete: () => resolve() })),
     ),
+    },
   };
 }

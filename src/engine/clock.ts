@@ -1,0 +1,29 @@
+/**
+ * The engine's clock: `Date.now()` (so fake timers drive it), except that it never goes backwards. When the
+ * wall clock is seen to go back (set back by hand, or by a time sync), the engine's clock keeps counting from
+ * where it was, so every held expiry moves back with the wall clock and a clock set back never extends a token.
+ * Forward jumps (a laptop that slept, a clock set forward) are taken as they are: expiry is judged by them.
+ */
+export interface EngineClock {
+  /** Engine time: local-clock ms plus every set-back seen so far. */
+  now(): number;
+  /** Engine time back to wall-clock ms, for what the engine shows and tells other tabs. */
+  toWall(time: number): number;
+  /** Wall-clock ms to engine time, for what other tabs tell the engine. */
+  fromWall(time: number): number;
+}
+
+export function createEngineClock(read: () => number = Date.now): EngineClock {
+  let lastWall = read();
+  let setBackMs = 0;
+  return {
+    now() {
+      const wall = read();
+      if (wall < lastWall) setBackMs += lastWall - wall;
+      lastWall = wall;
+      return wall + setBackMs;
+    },
+    toWall: (time) => time - setBackMs,
+    fromWall: (time) => time + setBackMs,
+  };
+}
