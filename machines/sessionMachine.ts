@@ -3,6 +3,7 @@ import { NEVER } from 'rxjs';
 import { endedAt, guards, requestFor, settlingReason, timeOf, updates } from './logic.js';
 import { requestMachine } from './requestMachine.js';
 import { refreshDueAt } from './tokenMath.js';
+import { backingOff, failureTo, nextAttempt, nextRotationAttempt, nextRotationFetch, refreshFor } from './transitions.js';
 import type {
   RefreshReason,
   RefreshTimerInput,
@@ -13,55 +14,6 @@ import type {
   SessionInput,
   TabAnnouncement,
 } from './types.js';
-
-const retryTimer = {
-  src: 'waitForRetry',
-  input: ({ context }: { context: SessionContext }) => ({
-    attempt: context.attempt,
-    retry: context.config.retry,
-    retryAfterMs: context.retryAfterMs,
-  }),
-} as const;
-
-/** Starts a refresh: the request child is idle whenever a state takes one of these transitions. */
-const refreshFor = (reason: RefreshReason) => ({
-  target: '#session.refreshing',
-  actions: [{ type: 'setReason', params: { reason } } as const, 'sendRequest' as const],
-});
-
-/** A failed attempt: an AuthError ends the session, anything else backs off (firmly, see `isFirmWait`). */
-const failureTo = (backingOff: string) => [
-  { guard: 'isAuthFailure', target: '#session.signedOut', actions: ['announceSignOut', 'endSession'] },
-  { guard: 'isFirmWait', target: `${backingOff}.firm`, actions: 'recordFailure' },
-  { target: `${backingOff}.open`, actions: 'recordFailure' },
-] as const;
-
-/**
- * Waiting out a backoff step. The timer starts the next attempt (or, with the network down, leaves it to the
- * network's return); in `open` the first online or wake signal may cut the step short, in `firm` none may.
- */
-const backingOff = <On extends object>(attempt: string, on: On) =>
-  ({
-    tags: ['awaitingNetwork'],
-    invoke: retryTimer,
-    initial: 'open',
-    on: { 'timer.retryDue': [{ guard: 'isNetworkDown', target: 'waiting' }, { target: attempt }], ...on },
-    states: {
-      open: {
-        on: {
-          'env.online': { target: attempt, actions: 'markOnline' },
-          'env.wake': { guard: not('isNetworkDown'), target: attempt },
-        },
-      },
-      firm: {},
-    },
-  }) as const;
-
-/** While a rotation waits between attempts: a forced refresh, and with `callersCutBackoff` a caller, try now. */
-const nextRotationAttempt = {
-  'user.request': { guard: 'callersCutBackoff', target: '#session.rotated.fetching' },
-  'user.refresh': '#session.rotated.fetching',
-} as const;
 
 export const sessionMachine = setup({
   types: {
@@ -251,9 +203,9 @@ export const sessionMachine = setup({
       states: {
         /** The network is down and no backoff stands: nothing is tried until it is back. */
         waiting: {
-          on: { 'env.online': { target: '#session.settling', actions: 'markOnline' } },
+          on: { 'env.online': nextAttempt('resume', ['markOnline']) },
         },
-        backingOff: backingOff('#session.settling', {}),
+        backingOff: backingOff(nextAttempt, {}),
       },
       on: {
         'user.request': { guard: 'callersCutBackoff', ...refreshFor('retry') },
@@ -298,7 +250,7 @@ export const sessionMachine = setup({
             'tab.token': [{ guard: 'isIssuedSinceRotation', target: '#session.refreshing', actions: 'startSession' }, {}],
           },
         },
-        backingOff: backingOff('#session.rotated.fetching', nextRotationAttempt),
+        backingOff: backingOff(nextRotationFetch, nextRotationAttempt),
         /** The network is down: the new session's token is fetched when it is back. */
         waiting: {
           tags: ['awaitingNetwork'],
