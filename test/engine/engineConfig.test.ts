@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { resolveConfig } from '../../src/engine/engine.js';
+import { checkOptions, resolveConfig } from '../../src/engine/options.js';
+import type { SessionEngineOptions } from '../../src/index.js';
 
-/** The documented defaults of createSessionEngine, and how given options override them one by one. */
+/** The documented defaults of createSessionEngine, how given options override them, and which are refused. */
 
 const refresh = () => Promise.reject(new Error('unused'));
 
@@ -11,7 +12,8 @@ describe('resolveConfig', () => {
       refreshThresholdMs: 15_000,
       leewayMs: 5_000,
       retry: { baseMs: 1_000, maxMs: 30_000, factor: 2, jitter: true },
-      callersCutBackoff: true,
+      callersCutBackoff: false,
+      refreshTimeoutMs: 30_000,
       shareTabs: false,
     });
   });
@@ -23,7 +25,8 @@ describe('resolveConfig', () => {
           refresh,
           refreshThresholdMs: 0,
           leewayMs: 0,
-          retry: { baseMs: 10, maxMs: 20, factor: 3, jitter: false, callersCutBackoff: false },
+          refreshTimeoutMs: 0,
+          retry: { baseMs: 10, maxMs: 20, factor: 3, jitter: false, callersCutBackoff: true },
         },
         true,
       ),
@@ -31,7 +34,8 @@ describe('resolveConfig', () => {
       refreshThresholdMs: 0,
       leewayMs: 0,
       retry: { baseMs: 10, maxMs: 20, factor: 3, jitter: false },
-      callersCutBackoff: false,
+      callersCutBackoff: true,
+      refreshTimeoutMs: 0,
       shareTabs: true,
     });
   });
@@ -43,5 +47,61 @@ describe('resolveConfig', () => {
       factor: 2,
       jitter: true,
     });
+  });
+});
+
+/** Options as an app might get them wrong: each check throws, naming the option, before anything runs. */
+const given = (options: Record<string, unknown>) => () => checkOptions({ refresh, ...options } as SessionEngineOptions);
+
+describe('checkOptions', () => {
+  it('accepts the documented shapes', () => {
+    expect(
+      given({
+        refreshThresholdMs: 1,
+        leewayMs: 0,
+        refreshTimeoutMs: 10,
+        retry: { baseMs: 1, maxMs: 2, factor: 1, jitter: false, callersCutBackoff: true },
+        online$: { subscribe: () => {} },
+        resume$: { subscribe: () => {} },
+        inspect: { next: () => {} },
+        onError: () => {},
+        sessionKeyClaims: ['sid'],
+        broadcast: { channel: 'c' },
+      }),
+    ).not.toThrow();
+    expect(given({ inspect: () => {}, broadcast: false })).not.toThrow();
+  });
+
+  it.each([
+    ['refreshThresholdMs', { refreshThresholdMs: -1 }],
+    ['leewayMs', { leewayMs: Number.NaN }],
+    ['refreshTimeoutMs', { refreshTimeoutMs: Infinity }],
+    ['retry.baseMs', { retry: { baseMs: -1 } }],
+    ['retry.maxMs', { retry: { maxMs: Number.NaN } }],
+    ['retry.factor', { retry: { factor: -Infinity } }],
+  ])('a negative, NaN or infinite %s is a RangeError naming it', (name, options) => {
+    expect(given(options)).toThrow(RangeError);
+    expect(given(options)).toThrow(name);
+  });
+
+  it.each([
+    ['options', null],
+    ['refresh', { refresh: 'nope' }],
+    ['online$', { online$: true }],
+    ['resume$', { resume$: {} }],
+    ['inspect', { inspect: 5 }],
+    ['onError', { onError: 'log' }],
+    ['sessionKeyClaims', { sessionKeyClaims: 'sid' }],
+    ['sessionKeyClaims', { sessionKeyClaims: ['sid', 1] }],
+    ['broadcast', { broadcast: true }],
+    ['broadcast', { broadcast: { channel: '' } }],
+    ['retry', { retry: 5 }],
+    ['leewayMs', { leewayMs: '5000' }],
+    ['retry.jitter', { retry: { jitter: 'yes' } }],
+    ['retry.callersCutBackoff', { retry: { callersCutBackoff: 1 } }],
+  ])('%s of the wrong type is a TypeError naming it', (name, options) => {
+    const check = options === null ? () => checkOptions(null as never) : given(options);
+    expect(check).toThrow(TypeError);
+    expect(check).toThrow(name);
   });
 });

@@ -1,7 +1,8 @@
+import type { Observable } from 'rxjs';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { MAX_TIMER_DELAY_MS, afterDelay, atTime } from '../../src/engine/timers.js';
+import { MAX_TIMER_DELAY_MS, afterDelay } from '../../src/engine/timers.js';
 
-/** The engine's timers: late at worst, never early, whatever the clock or setTimeout's limits do. */
+/** The engine's timers are durations: never early, and not moved by a clock set back or forward. */
 
 const T0 = Date.UTC(2025, 0, 1);
 
@@ -11,7 +12,7 @@ beforeEach(() => {
 });
 afterEach(() => vi.useRealTimers());
 
-function record(source: ReturnType<typeof atTime>) {
+function record(source: Observable<number>) {
   const seen: number[] = [];
   let done = false;
   const subscription = source.subscribe({ next: (now) => seen.push(now), complete: () => (done = true) });
@@ -24,60 +25,56 @@ function record(source: ReturnType<typeof atTime>) {
   };
 }
 
-describe('atTime', () => {
-  it('emits the clock once it reaches the time, then completes', () => {
-    const r = record(atTime(T0 + 1_000));
-    vi.advanceTimersByTime(999);
+describe('afterDelay', () => {
+  it('emits the clock it is given once the delay has passed, then completes', () => {
+    const r = record(afterDelay(2_500, () => Date.now() + 7));
+    vi.advanceTimersByTime(2_499);
     expect(r.seen).toEqual([]);
     vi.advanceTimersByTime(1);
-    expect(r.seen).toEqual([T0 + 1_000]);
+    expect(r.seen).toEqual([T0 + 2_507]);
     expect(r.done).toBe(true);
   });
 
-  it('emits at once for a time already reached', () => {
-    const r = record(atTime(T0 - 5_000));
+  it('emits at once for a delay already past (zero or negative)', () => {
+    const r = record(afterDelay(-5_000, Date.now));
     vi.advanceTimersByTime(0);
     expect(r.seen).toEqual([T0]);
   });
 
-  it('waits again when the clock was set back while it waited', () => {
-    const r = record(atTime(T0 + 1_000));
-    vi.setSystemTime(T0 - 10_000);
-    vi.advanceTimersByTime(1_000); // fires by the timer, but the clock says T0 - 9 s
-    expect(r.seen).toEqual([]);
-    vi.advanceTimersByTime(9_999);
-    expect(r.seen).toEqual([]);
+  it('is a duration: a clock set back or forward while it waits does not move it', () => {
+    const back = record(afterDelay(1_000, Date.now));
+    vi.setSystemTime(T0 - 600_000);
+    vi.advanceTimersByTime(1_000);
+    expect(back.seen).toEqual([T0 - 599_000]);
+
+    const forward = record(afterDelay(1_000, Date.now));
+    vi.setSystemTime(T0 + 600_000);
+    vi.advanceTimersByTime(999);
+    expect(forward.seen).toEqual([]);
     vi.advanceTimersByTime(1);
-    expect(r.seen).toEqual([T0 + 1_000]);
+    expect(forward.seen).toEqual([T0 + 601_000]);
   });
 
   it('takes waits beyond what setTimeout holds in steps', () => {
     expect(MAX_TIMER_DELAY_MS).toBe(2_147_483_647);
-    const r = record(atTime(T0 + MAX_TIMER_DELAY_MS + 1_000));
+    const r = record(afterDelay(MAX_TIMER_DELAY_MS + 1_000, Date.now));
     vi.advanceTimersByTime(1);
     expect(r.seen).toEqual([]); // an overflowing delay would have fired at once
     vi.advanceTimersByTime(MAX_TIMER_DELAY_MS - 1);
     expect(r.seen).toEqual([]);
-    vi.advanceTimersByTime(1_000);
+    vi.advanceTimersByTime(999);
+    expect(r.seen).toEqual([]);
+    vi.advanceTimersByTime(1);
     expect(r.seen).toEqual([T0 + MAX_TIMER_DELAY_MS + 1_000]);
   });
 
-  it('cancels its timer when unsubscribed', () => {
-    const r = record(atTime(T0 + 1_000));
+  it('cancels its timer when unsubscribed, in whichever step it is', () => {
+    const r = record(afterDelay(MAX_TIMER_DELAY_MS + 1_000, Date.now));
+    vi.advanceTimersByTime(MAX_TIMER_DELAY_MS);
     expect(vi.getTimerCount()).toBe(1);
     r.subscription.unsubscribe();
     expect(vi.getTimerCount()).toBe(0);
     vi.advanceTimersByTime(2_000);
     expect(r.seen).toEqual([]);
-  });
-});
-
-describe('afterDelay', () => {
-  it('emits the clock once the delay has passed', () => {
-    const r = record(afterDelay(2_500));
-    vi.advanceTimersByTime(2_499);
-    expect(r.seen).toEqual([]);
-    vi.advanceTimersByTime(1);
-    expect(r.seen).toEqual([T0 + 2_500]);
   });
 });

@@ -1,17 +1,29 @@
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_SESSION_KEY_CLAIMS, parseTokenSet, sessionKeyOf } from '../../src/engine/claims.js';
+import {
+  DEFAULT_SESSION_KEY_CLAIMS,
+  parseRefreshAnswer,
+  parseSignIn,
+  sessionKeyOf,
+  type Arrival,
+} from '../../src/engine/claims.js';
 import { InvalidTokenError } from '../../src/errors.js';
 import { signJwt } from '../support/tokens.js';
 
-/** `parseTokenSet` turns what a sign-in or refresh returned into a token on the local clock. */
+/** What a sign-in or a refresh hands over, checked field by field; the times are in tokenExpiry.test.ts. */
 
-const RECEIVED = 1_700_000_000_000; // a whole second
-const S = RECEIVED / 1000;
+const AT = 1_700_000_000_000; // a whole second
+const S = AT / 1000;
 const keys = DEFAULT_SESSION_KEY_CLAIMS;
+const arrival: Arrival = { at: AT, fromWall: (time) => time, keyClaims: keys };
 
-function parseError(set: unknown, receivedAt = RECEIVED): InvalidTokenError {
+const parsers = [
+  ['parseRefreshAnswer', (set: unknown) => parseRefreshAnswer(set, arrival)],
+  ['parseSignIn', (set: unknown) => parseSignIn(set, arrival, null)],
+] as const;
+
+function parseError(parse: (set: unknown) => unknown, set: unknown): InvalidTokenError {
   try {
-    parseTokenSet(set, receivedAt, keys);
+    parse(set);
   } catch (error) {
     expect(error).toBeInstanceOf(InvalidTokenError);
     expect((error as InvalidTokenError).code).toBe('invalid_token');
@@ -19,86 +31,53 @@ function parseError(set: unknown, receivedAt = RECEIVED): InvalidTokenError {
     expect((error as InvalidTokenError).message).not.toBe('');
     return error as InvalidTokenError;
   }
-  throw new Error('expected parseTokenSet to throw');
+  throw new Error('expected the parser to throw');
 }
 
-describe('expiry on the local clock', () => {
-  it('takes expiresIn (seconds from receipt) first', () => {
-    const jwt = signJwt({ iat: S - 100, exp: S + 900 });
-    expect(parseTokenSet({ accessToken: jwt, expiresIn: 60, expiresAt: RECEIVED + 5_000 }, RECEIVED, keys).expiresAt).toBe(
-      RECEIVED + 60_000,
-    );
-  });
+const malformed: Array<[string, unknown]> = [
+  ['null', null],
+  ['undefined (a refresh that returned nothing)', undefined],
+  ['a string', 'token'],
+  ['snake-case fields (access_token, expires_in)', { access_token: 'opaque', expires_in: 60 }],
+  ['a numeric access token', { accessToken: 5, expiresIn: 60 }],
+  ['an empty access token', { accessToken: '', expiresIn: 60 }],
+  ['an empty refresh token', { accessToken: 'opaque', expiresIn: 60, refreshToken: '' }],
+  ['a numeric refresh token', { accessToken: 'opaque', expiresIn: 60, refreshToken: 1 }],
+  ['an empty session key', { accessToken: 'opaque', expiresIn: 60, sessionKey: '' }],
+  ['a numeric session key', { accessToken: 'opaque', expiresIn: 60, sessionKey: 1 }],
+  ['an expiresIn of 0', { accessToken: 'opaque', expiresIn: 0 }],
+  ['an expiresIn given as text', { accessToken: 'opaque', expiresIn: '60' }],
+  ['an infinite expiresIn', { accessToken: 'opaque', expiresIn: Infinity }],
+  ['a NaN expiresIn', { accessToken: 'opaque', expiresIn: Number.NaN }],
+  ['an expiresAt of 0', { accessToken: 'opaque', expiresAt: 0 }],
+  ['an expiresAt given as text', { accessToken: 'opaque', expiresAt: String(AT + 60_000) }],
+  ['an expiresAt already reached', { accessToken: 'opaque', expiresAt: AT }],
+  ['an opaque token without expiry', { accessToken: 'opaque' }],
+  ['a JWT with an exp of 0', { accessToken: signJwt({ iat: S, exp: 0 }) }],
+  ['a JWT with exp as text', { accessToken: signJwt({ iat: S, exp: String(S + 60) }) }],
+  ['a JWT without iat that expired before it came', { accessToken: signJwt({ exp: S - 1 }) }],
+  ['a JWT that expires before it was issued', { accessToken: signJwt({ iat: S, exp: S - 60 }) }],
+  ['a JWT whose exp is in milliseconds', { accessToken: signJwt({ iat: S, exp: (S + 60) * 1000 }) }],
+  ['a JWT whose iat is in milliseconds', { accessToken: signJwt({ iat: AT, exp: S + 60 }) }],
+  ['a JWT-shaped string that does not decode', { accessToken: 'abc.def.ghi' }],
+];
 
-  it('then expiresAt (local ms)', () => {
-    const jwt = signJwt({ iat: S, exp: S + 900 });
-    expect(parseTokenSet({ accessToken: jwt, expiresAt: RECEIVED + 5_000 }, RECEIVED, keys).expiresAt).toBe(RECEIVED + 5_000);
-  });
-
-  it("then the JWT's life from receipt, whatever the server clock says", () => {
-    const skewed = signJwt({ iat: S - 3_600, exp: S - 3_600 + 120 });
-    const token = parseTokenSet({ accessToken: skewed }, RECEIVED, keys);
-    expect(token).toMatchObject({ expiresAt: RECEIVED + 120_000, issuedAt: RECEIVED, serverOffsetMs: -3_600_000 });
-  });
-
-  it('reads exp on the local clock when there is no iat, and records no offset', () => {
-    const token = parseTokenSet({ accessToken: signJwt({ exp: S + 30 }) }, RECEIVED, keys);
-    expect(token).toMatchObject({ expiresAt: RECEIVED + 30_000, serverOffsetMs: null });
-  });
-
-  it('records the server offset of a fast server clock', () => {
-    const token = parseTokenSet({ accessToken: signJwt({ iat: S + 2, exp: S + 62 }) }, RECEIVED, keys);
-    expect(token.serverOffsetMs).toBe(2_000);
-  });
-
-  it('ignores an iat of 0 and reads exp on the local clock', () => {
-    const token = parseTokenSet({ accessToken: signJwt({ iat: 0, exp: S + 30 }) }, RECEIVED, keys);
-    expect(token).toMatchObject({ expiresAt: RECEIVED + 30_000, serverOffsetMs: null });
-  });
-
-  it('accepts a token that expires one millisecond after receipt, not at it', () => {
-    expect(parseTokenSet({ accessToken: 'opaque', expiresAt: RECEIVED + 1 }, RECEIVED, keys).expiresAt).toBe(RECEIVED + 1);
-    parseError({ accessToken: 'opaque', expiresAt: RECEIVED });
-  });
-});
-
-describe('malformed token sets throw invalid_token', () => {
-  it.each<[string, unknown]>([
-    ['null', null],
-    ['undefined (a refresh that returned nothing)', undefined],
-    ['a string', 'token'],
-    ['a missing access token', { expiresIn: 60 }],
-    ['a numeric access token', { accessToken: 5, expiresIn: 60 }],
-    ['an empty access token', { accessToken: '', expiresIn: 60 }],
-    ['an empty refresh token', { accessToken: 'opaque', expiresIn: 60, refreshToken: '' }],
-    ['a numeric refresh token', { accessToken: 'opaque', expiresIn: 60, refreshToken: 1 }],
-    ['an empty session key', { accessToken: 'opaque', expiresIn: 60, sessionKey: '' }],
-    ['a numeric session key', { accessToken: 'opaque', expiresIn: 60, sessionKey: 1 }],
-    ['an expiresIn of 0', { accessToken: 'opaque', expiresIn: 0 }],
-    ['an expiresIn given as text', { accessToken: 'opaque', expiresIn: '60' }],
-    ['an infinite expiresIn', { accessToken: 'opaque', expiresIn: Infinity }],
-    ['an expiresAt of 0', { accessToken: 'opaque', expiresAt: 0 }],
-    ['an expiresAt given as text', { accessToken: 'opaque', expiresAt: String(RECEIVED + 60_000) }],
-    ['an opaque token without expiry', { accessToken: 'opaque' }],
-    ['a JWT with an exp of 0', { accessToken: signJwt({ iat: S, exp: 0 }) }],
-    ['a JWT with exp as text', { accessToken: signJwt({ iat: S, exp: String(S + 60) }) }],
-    ['a JWT that expired before receipt', { accessToken: signJwt({ exp: S - 1 }) }],
-    ['a JWT-shaped string that does not decode', { accessToken: 'abc.def.ghi' }],
-  ])('%s', (_, set) => {
-    parseError(set);
+describe.each(parsers)('%s: malformed token sets throw invalid_token', (_, parse) => {
+  it.each(malformed)('%s', (__, set) => {
+    parseError(parse, set);
   });
 
   it('keeps the decoding failure as the cause', () => {
-    expect(parseError({ accessToken: 'abc.def.ghi' }).cause).toBeDefined();
+    expect(parseError(parse, { accessToken: 'abc.def.ghi' }).cause).toBeDefined();
   });
 
   it('never puts the token in the message', () => {
     const secret = signJwt({ sid: 's1', iat: S });
-    expect(parseError({ accessToken: secret }).message).not.toContain(secret);
+    expect(parseError(parse, { accessToken: secret }).message).not.toContain(secret);
   });
 });
 
-describe('which access tokens are read as JWTs', () => {
+describe.each(parsers)('%s: which access tokens are read as JWTs', (_, parse) => {
   it.each([
     ['four dotted parts', 'aa.bb.cc.dd'],
     ['two dotted parts', 'aa.bb'],
@@ -106,45 +85,47 @@ describe('which access tokens are read as JWTs', () => {
     ['a trailing character outside base64url', 'aa.bb.cc!'],
     ['an empty first part', '.bb.cc'],
     ['an empty middle part', 'aa..cc'],
-  ])('%s is opaque: its expiry must be given', (_, accessToken) => {
-    expect(parseTokenSet({ accessToken, expiresIn: 60 }, RECEIVED, keys)).toMatchObject({
-      sessionKey: null,
-      userId: null,
-      serverOffsetMs: null,
-    });
+    ['three parts that do not decode, given an expiry', 'abc.def.ghi'],
+  ])('%s is opaque: its expiry must be given', (__, accessToken) => {
+    expect(parse({ accessToken, expiresIn: 60 })).toMatchObject({ accessToken, sessionKey: null, userId: null });
   });
 
   it('an unsigned JWT (empty signature) is still read', () => {
     const signed = signJwt({ sid: 's1', iat: S, exp: S + 60 });
     const unsigned = signed.slice(0, signed.lastIndexOf('.') + 1);
-    expect(parseTokenSet({ accessToken: unsigned }, RECEIVED, keys).sessionKey).toBe('s1');
+    expect((parse({ accessToken: unsigned }) as { sessionKey: string }).sessionKey).toBe('s1');
   });
 });
 
 describe('the held token', () => {
-  it('carries the access and refresh tokens, the session key, the user and the receipt time', () => {
-    const accessToken = signJwt({ sid: 's1', sub: 'u1', iat: S, exp: S + 60 });
-    expect(parseTokenSet({ accessToken, refreshToken: 'r1' }, RECEIVED, keys)).toEqual({
+  it("carries the access and refresh tokens, the session key, the user, and times counted from the request's start", () => {
+    const accessToken = signJwt({ sid: 's1', sub: 'u1', iat: S + 3, exp: S + 63 });
+    expect(parseRefreshAnswer({ accessToken, refreshToken: 'r1' }, arrival)).toEqual({
       accessToken,
       refreshToken: 'r1',
-      expiresAt: RECEIVED + 60_000,
-      issuedAt: RECEIVED,
-      serverOffsetMs: 0,
+      expiresAt: AT + 60_000,
+      issuedAt: AT,
+      serverOffsetMs: 3_000,
       sessionKey: 's1',
       userId: 'u1',
     });
   });
 
   it('has no refresh token property when none was given', () => {
-    expect('refreshToken' in parseTokenSet({ accessToken: 'opaque', expiresIn: 60 }, RECEIVED, keys)).toBe(false);
+    expect('refreshToken' in parseRefreshAnswer({ accessToken: 'opaque', expiresIn: 60 }, arrival)).toBe(false);
   });
 
   it('takes TokenSet.sessionKey over the claims, and a non-string sub is no user', () => {
     const accessToken = signJwt({ sid: 's1', sub: 42, iat: S, exp: S + 60 });
-    expect(parseTokenSet({ accessToken, sessionKey: 'given' }, RECEIVED, keys)).toMatchObject({
+    expect(parseSignIn({ accessToken, sessionKey: 'given' }, arrival, null)).toMatchObject({
       sessionKey: 'given',
       userId: null,
     });
+  });
+
+  it('reads the session key from the claims given', () => {
+    const accessToken = signJwt({ sid: 's1', sub: 'u1', iat: S, exp: S + 60 });
+    expect(parseRefreshAnswer({ accessToken }, { ...arrival, keyClaims: ['sub'] }).sessionKey).toBe('u1');
   });
 });
 

@@ -49,7 +49,10 @@ export interface Harness {
   getToken(options?: GetTokenOptions): Promise<string | null>;
   peekToken(): string | null;
   lastCall(): RefreshCall;
-  /** Contract invariants 1 (no expired token served) and 3 (one refresh in flight) seen so far. */
+  /**
+   * Contract invariants seen broken so far: 1 (no expired token served), 3 (one refresh in flight) and 7 (no
+   * refresh token sent again once an answer to it brought a newer one).
+   */
   readonly violations: string[];
 }
 
@@ -115,6 +118,8 @@ export function createHarness(options: HarnessOptions = {}): Harness {
   const violations: string[] = [];
   /** Local ms at which each issued token expires by the server's clock. */
   const expiryOf = new Map<string, number>();
+  /** Refresh tokens the server has rotated away: an answer that reached the engine brought a newer one. */
+  const spent = new Set<string>();
 
   const checkServed = (token: string | null, via: string) => {
     if (token === null) return;
@@ -140,6 +145,9 @@ export function createHarness(options: HarnessOptions = {}): Harness {
     new Promise<TokenSet>((resolve, reject) => {
       const inFlight = calls.filter((call) => !call.settled && !call.ctx.signal.aborted);
       if (inFlight.length > 0) violations.push(`refresh called while ${inFlight.length} other(s) were in flight`);
+      if (ctx.refreshToken !== undefined && spent.has(ctx.refreshToken)) {
+        violations.push(`refresh token ${ctx.refreshToken} sent again after the server rotated it (a replay)`);
+      }
       let settled = false;
       const call: RefreshCall = {
         ctx,
@@ -149,6 +157,11 @@ export function createHarness(options: HarnessOptions = {}): Harness {
         },
         resolve(set) {
           settled = true;
+          // An aborted request's answer never reaches the engine: its refresh token may be sent again.
+          const rotatedTo = (set as Partial<TokenSet> | null | undefined)?.refreshToken;
+          if (!ctx.signal.aborted && ctx.refreshToken !== undefined && rotatedTo !== undefined && rotatedTo !== ctx.refreshToken) {
+            spent.add(ctx.refreshToken);
+          }
           resolve(set as TokenSet);
         },
         reject(error) {
