@@ -1,17 +1,14 @@
-import { BehaviorSubject, Subject } from 'rxjs';
+import { BehaviorSubject, Observable, Subject } from 'rxjs';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { assign, createActor, setup, type AnyActorLogic } from 'xstate';
-import { createTokenFetcher, newSessionKey, runtimeActors } from '../../src/engine/actors.js';
-import { DEFAULT_SESSION_KEY_CLAIMS } from '../../src/engine/claims.js';
+import { assign, createActor, sendTo, setup, type AnyActorLogic } from 'xstate';
+import { runtimeActors, type RuntimeActorOptions } from '../../src/engine/actors.js';
+import { createEngineClock } from '../../src/engine/clock.js';
 import { AuthError, NetworkError } from '../../src/errors.js';
-import type { RefreshContext, TokenSet } from '../../src/types.js';
-import type { RefreshInput, SessionEvent } from '../../machines/types.js';
-import { signJwt } from '../support/tokens.js';
+import type { HeldToken, RefreshAnswer, RefreshInput, RequestCommand, SessionEvent } from '../../machines/types.js';
 
 /** The runtime behind the machine's named effects: the refresh call, the timers, the network and wake events. */
 
 const T0 = Date.UTC(2025, 0, 1);
-const S = T0 / 1000;
 const retry = { baseMs: 1_000, maxMs: 30_000, factor: 2, jitter: true };
 
 beforeEach(() => {
@@ -28,86 +25,48 @@ const input = (overrides: Partial<RefreshInput> = {}): RefreshInput => ({
   ...overrides,
 });
 
-describe('createTokenFetcher', () => {
-  const fetcher = (answer: (ctx: RefreshContext) => Promise<TokenSet>) =>
-    createTokenFetcher(answer, DEFAULT_SESSION_KEY_CLAIMS);
-
-  it("calls refresh with the session, its refresh token, the reason and the machine's signal", async () => {
-    const calls: RefreshContext[] = [];
-    const signal = new AbortController().signal;
-    await fetcher(async (ctx) => {
-      calls.push(ctx);
-      return { accessToken: 'opaque', expiresIn: 60 };
-    })(input({ reason: 'forced' }), signal);
-    expect(calls).toEqual([{ session: input().session, refreshToken: 'r1', reason: 'forced', signal }]);
+const actors = (overrides: Partial<RuntimeActorOptions> = {}) =>
+  runtimeActors({
+    refreshToken: () => Promise.reject(new Error('unused')),
+    online$: new BehaviorSubject(true),
+    resume$: new Subject(),
+    clock: createEngineClock(),
+    ...overrides,
   });
 
-  it('parses the answer as received now', async () => {
-    vi.setSystemTime(T0 + 7_000);
-    const token = await fetcher(async () => ({ accessToken: signJwt({ sid: 's1', iat: S, exp: S + 60 }) }))(
-      input(),
-      new AbortController().signal,
-    );
-    expect(token).toMatchObject({ issuedAt: T0 + 7_000, expiresAt: T0 + 67_000, serverOffsetMs: -7_000, sessionKey: 's1' });
-  });
-
-  it('types what refresh throws: auth stays auth, anything else is a network fault', async () => {
-    const signal = new AbortController().signal;
-    const auth = new AuthError();
-    await expect(fetcher(() => Promise.reject(auth))(input(), signal)).rejects.toBe(auth);
-    await expect(fetcher(() => Promise.reject(new TypeError('fetch failed')))(input(), signal)).rejects.toBeInstanceOf(
-      NetworkError,
-    );
-  });
-
-  it("gives an opaque token of a rotated session an identity of its own, and keeps other tokens' keys", async () => {
-    const signal = new AbortController().signal;
-    const opaque = fetcher(async () => ({ accessToken: 'opaque', expiresIn: 60 }));
-    expect((await opaque(input({ reason: 'rotated' }), signal)).sessionKey).toMatch(/^session-[0-9a-f-]{36}$/);
-    expect((await opaque(input({ reason: 'expired' }), signal)).sessionKey).toBeNull();
-    const named = fetcher(async () => ({ accessToken: 'opaque', expiresIn: 60, sessionKey: 'given' }));
-    expect((await named(input({ reason: 'rotated' }), signal)).sessionKey).toBe('given');
-  });
-
-  it('new session keys are unique', () => {
-    expect(newSessionKey()).not.toBe(newSessionKey());
-  });
-});
-
-/** Invokes one runtime actor under a parent that records every event it sends back (not XState's own). */
+/**
+ * Invokes one runtime actor under a parent that records every event it sends back (not XState's own), and
+ * passes on the request commands a test sends it, as the session machine would.
+ */
 function invoke(logic: AnyActorLogic, actorInput?: unknown) {
   const parent = setup({
-    types: { context: {} as { events: SessionEvent[] }, events: {} as SessionEvent },
+    types: { context: {} as { events: SessionEvent[] }, events: {} as SessionEvent | RequestCommand },
     actors: { child: logic },
   }).createMachine({
     context: { events: [] },
-    invoke: { src: 'child', input: actorInput },
-    on: { '*': { actions: assign({ events: ({ context, event }) => [...context.events, event] }) } },
+    invoke: { src: 'child', id: 'child', input: actorInput },
+    on: {
+      'request.send': { actions: sendTo('child', ({ event }) => event) },
+      'request.abort': { actions: sendTo('child', ({ event }) => event) },
+      '*': { actions: assign({ events: ({ context, event }) => [...context.events, event as SessionEvent] }) },
+    },
   });
   const actor = createActor(parent).start();
   return {
     events: () => actor.getSnapshot().context.events.filter((event) => !event.type.startsWith('xstate.')),
+    send: (command: RequestCommand) => actor.send(command),
+    status: () => actor.getSnapshot().status,
     stop: () => actor.stop(),
   };
 }
 
 describe('runtimeActors', () => {
-  const actors = (overrides: { online$?: Subject<boolean>; resume$?: Subject<unknown>; random?: () => number } = {}) =>
-    runtimeActors({
-      fetchToken: async () => {
-        throw new Error('unused');
-      },
-      online$: overrides.online$ ?? new BehaviorSubject(true),
-      resume$: overrides.resume$ ?? new Subject(),
-      ...(overrides.random ? { random: overrides.random } : {}),
-    });
-
-  it('waitForRefresh sends timer.refreshDue with the time once the refresh is due', () => {
-    const run = invoke(actors().waitForRefresh, { at: T0 + 30_000 });
-    vi.advanceTimersByTime(29_999);
+  it('waitForRefresh waits from the time it was armed at to the time the refresh is due', () => {
+    const run = invoke(actors().waitForRefresh, { at: T0 + 30_000, now: T0 + 10_000 });
+    vi.advanceTimersByTime(19_999);
     expect(run.events()).toEqual([]);
     vi.advanceTimersByTime(1);
-    expect(run.events()).toEqual([{ type: 'timer.refreshDue', now: T0 + 30_000 }]);
+    expect(run.events()).toEqual([{ type: 'timer.refreshDue', now: T0 + 20_000 }]);
     run.stop();
   });
 
@@ -159,6 +118,29 @@ describe('runtimeActors', () => {
     run.stop();
   });
 
+  it.each([
+    ['errors', (online$: Subject<boolean>) => online$.error(new Error('the source failed'))],
+    ['completes', (online$: Subject<boolean>) => online$.complete()],
+  ])('watchNetwork ends as online when online$ %s, and its parent runs on', (_, end) => {
+    const online$ = new Subject<boolean>();
+    const run = invoke(actors({ online$ }).watchNetwork);
+    online$.next(false);
+    end(online$);
+    expect(run.events()).toEqual([{ type: 'env.offline' }, { type: 'env.online', now: T0 }]);
+    expect(run.status()).toBe('active');
+    run.stop();
+  });
+
+  it('watchNetwork takes an online$ that throws on subscribe as always online', () => {
+    const broken = new Observable<boolean>(() => {
+      throw new Error('cannot subscribe');
+    });
+    const run = invoke(actors({ online$: broken }).watchNetwork);
+    expect(run.events()).toEqual([{ type: 'env.online', now: T0 }]);
+    expect(run.status()).toBe('active');
+    run.stop();
+  });
+
   it('watchResume sends env.wake with the time of each resume', () => {
     const resume$ = new Subject<unknown>();
     const run = invoke(actors({ resume$ }).watchResume);
@@ -169,6 +151,91 @@ describe('runtimeActors', () => {
       { type: 'env.wake', now: T0 },
       { type: 'env.wake', now: T0 + 5_000 },
     ]);
+    run.stop();
+  });
+
+  it.each([
+    ['errors', (resume$: Subject<unknown>) => resume$.error(new Error('the source failed'))],
+    ['completes', (resume$: Subject<unknown>) => resume$.complete()],
+  ])('watchResume just ends when resume$ %s, and its parent runs on', (_, end) => {
+    const resume$ = new Subject<unknown>();
+    const run = invoke(actors({ resume$ }).watchResume);
+    end(resume$);
+    expect(run.events()).toEqual([]);
+    expect(run.status()).toBe('active');
+    run.stop();
+  });
+});
+
+describe('the request child, as the runtime provides it', () => {
+  const token: HeldToken = {
+    accessToken: 'a2',
+    expiresAt: T0 + 60_000,
+    issuedAt: T0,
+    serverOffsetMs: null,
+    sessionKey: 's1',
+    userId: null,
+  };
+
+  /** A request child whose `refreshToken` answers when the test says; the signals it was given are kept. */
+  function requestChild() {
+    const signals: AbortSignal[] = [];
+    const pending: Array<{ resolve: (answer: RefreshAnswer) => void; reject: (error: unknown) => void }> = [];
+    const refreshToken = (_: RefreshInput, signal: AbortSignal) => {
+      signals.push(signal);
+      return new Promise<RefreshAnswer>((resolve, reject) => pending.push({ resolve, reject }));
+    };
+    const run = invoke(actors({ refreshToken }).request, { timeoutMs: 30_000 });
+    run.send({ type: 'request.send', request: input() });
+    return { run, signals, pending };
+  }
+
+  it('reports the answer with the request it was sent with and the time it arrived', async () => {
+    const { run, pending } = requestChild();
+    pending[0]!.resolve({ token, receivedAt: T0 + 3_000 });
+    await vi.advanceTimersByTimeAsync(0);
+    expect(run.events()).toEqual([{ type: 'request.done', token, request: input(), now: T0 + 3_000 }]);
+    run.stop();
+  });
+
+  it('reports a failure typed: an AuthError as it is, anything else as a network fault', async () => {
+    const { run, pending } = requestChild();
+    const refused = new AuthError();
+    pending[0]!.reject(refused);
+    await vi.advanceTimersByTimeAsync(0);
+    run.send({ type: 'request.send', request: input({ reason: 'retry' }) });
+    pending[1]!.reject(new Error('socket hang up'));
+    await vi.advanceTimersByTimeAsync(0);
+    const [first, second] = run.events() as Array<Extract<SessionEvent, { type: 'request.failed' }>>;
+    expect(first).toEqual({ type: 'request.failed', error: refused, request: input() });
+    expect(second?.error.code).toBe('network');
+    expect(second?.request.reason).toBe('retry');
+    run.stop();
+  });
+
+  it('gives up after timeoutMs: aborts the signal and reports a NetworkError; a late answer is not reported', async () => {
+    const { run, signals, pending } = requestChild();
+    await vi.advanceTimersByTimeAsync(29_999);
+    expect(run.events()).toEqual([]);
+    expect(signals[0]!.aborted).toBe(false);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(signals[0]!.aborted).toBe(true);
+    const [failure] = run.events() as Array<Extract<SessionEvent, { type: 'request.failed' }>>;
+    expect(failure?.error).toBeInstanceOf(NetworkError);
+    expect(failure?.request).toEqual(input());
+    pending[0]!.resolve({ token, receivedAt: T0 + 31_000 });
+    await vi.advanceTimersByTimeAsync(0);
+    expect(run.events()).toHaveLength(1);
+    run.stop();
+  });
+
+  it('on request.abort aborts the signal and reports nothing, not even its timeout', async () => {
+    const { run, signals, pending } = requestChild();
+    run.send({ type: 'request.abort' });
+    expect(signals[0]!.aborted).toBe(true);
+    pending[0]!.resolve({ token, receivedAt: T0 });
+    await vi.advanceTimersByTimeAsync(60_000);
+    expect(run.events()).toEqual([]);
     run.stop();
   });
 });
