@@ -7,10 +7,11 @@ import type { HeldToken, RefreshInput, RefreshReason, SessionContext, SessionEve
 type AnyEvent = SessionEvent | { type: string; output?: unknown; error?: unknown };
 type Args = { context: SessionContext; event: AnyEvent };
 
-/** Local time of an event: events carry it. */
+/** Local time of an event: events carry it (an actor that resolves a time, as `awaitRefreshTurn` does, too). */
 export function timeOf(event: AnyEvent): number {
   if ('now' in event && typeof event.now === 'number') return event.now;
   if ('at' in event && typeof event.at === 'number') return event.at;
+  if ('output' in event && typeof event.output === 'number') return event.output;
   throw new TypeError(`event ${event.type} carries no time`);
 }
 
@@ -25,10 +26,6 @@ export function isNewer(candidate: HeldToken, held: HeldToken | null): boolean {
   return candidate.expiresAt > held.expiresAt;
 }
 
-/** When a session ended: the event's time, or (for a refused refresh, which has none) the session's start. */
-export function endedAt({ context, event }: Args): number {
-  return 'now' in event || 'at' in event ? timeOf(event) : (context.session?.startedAt ?? 0);
-}
 
 /** What a refresh request is sent with. */
 export function requestFor(context: SessionContext, reason: RefreshReason): RefreshInput {
@@ -163,7 +160,7 @@ export const updates = {
     droppedToken: context.token,
     rotatedAt: timeOf(event),
   }),
-  endSession: ({ context, event }: Args): Partial<SessionContext> => ({
+  endSession: ({ event }: Args): Partial<SessionContext> => ({
     ...freshAttempts,
     session: null,
     token: null,
@@ -171,7 +168,7 @@ export const updates = {
     droppedToken: null,
     rotatedAt: null,
     error: errorOf(event),
-    endedAt: endedAt({ context, event }),
+    endedAt: timeOf(event),
   }),
   recordFailure: ({ context, event }: Args): Partial<SessionContext> => {
     const error = errorOf(event);

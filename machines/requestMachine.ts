@@ -7,6 +7,8 @@ interface RequestContext {
   readonly timeoutMs: number;
   /** What the request in flight was sent with; its answer goes back to the session machine with it. */
   readonly request: RefreshInput | null;
+  /** When it was sent: the time of a failure that carries none of its own. */
+  readonly sentAt: number;
 }
 
 /**
@@ -30,17 +32,21 @@ export const requestMachine = setup({
   actions: {
     keepRequest: assign(({ event }) => {
       assertEvent(event, 'request.send');
-      return { request: event.request };
+      return { request: event.request, sentAt: event.now };
     }),
-    reportTimeout: sendParent(({ context }): SessionEvent => ({
-      type: 'request.failed',
-      error: new NetworkError(`The refresh did not answer within ${context.timeoutMs} ms`),
-      request: context.request!,
-    })),
+    reportTimeout: sendParent(({ context, event }): SessionEvent => {
+      assertEvent(event, 'timer.requestTimeout');
+      return {
+        type: 'request.failed',
+        error: new NetworkError(`The refresh did not answer within ${context.timeoutMs} ms`),
+        request: context.request!,
+        now: event.now,
+      };
+    }),
   },
 }).createMachine({
   id: 'request',
-  context: ({ input }) => ({ timeoutMs: input.timeoutMs, request: null }),
+  context: ({ input }) => ({ timeoutMs: input.timeoutMs, request: null, sentAt: 0 }),
   initial: 'idle',
   states: {
     idle: {
@@ -67,6 +73,7 @@ export const requestMachine = setup({
               type: 'request.failed',
               error: toRefreshFailure(event.error),
               request: context.request!,
+              now: context.sentAt,
             })),
           },
         },

@@ -1,6 +1,6 @@
 import { and, assign, fromCallback, fromEventObservable, fromPromise, not, sendTo, setup } from 'xstate';
 import { NEVER } from 'rxjs';
-import { endedAt, guards, requestFor, settlingReason, timeOf, updates } from './logic.js';
+import { guards, requestFor, settlingReason, timeOf, updates } from './logic.js';
 import { requestMachine } from './requestMachine.js';
 import { refreshDueAt } from './tokenMath.js';
 import { backingOff, failureTo, nextAttempt, nextRotationAttempt, nextRotationFetch, refreshFor } from './transitions.js';
@@ -28,8 +28,8 @@ export const sessionMachine = setup({
     waitForRefresh: fromEventObservable<SessionEvent, RefreshTimerInput>(() => NEVER),
     /** Emits `timer.retryDue` after the backoff for `input.attempt`. */
     waitForRetry: fromEventObservable<SessionEvent, RetryTimerInput>(() => NEVER),
-    /** Resolves when this tab may start its refresh (at once for a single tab). */
-    awaitRefreshTurn: fromPromise<void>(async () => {}),
+    /** Resolves with the time when this tab may start its refresh (at once for a single tab). */
+    awaitRefreshTurn: fromPromise<number, { now: number }>(async ({ input }) => input.now),
     /** Resolves when the other tabs had their chance to answer `announce.hello`. */
     awaitOtherTabs: fromPromise<void>(async () => {}),
     /** Emits `env.online` / `env.offline`. */
@@ -52,9 +52,10 @@ export const sessionMachine = setup({
     setSettlingReason: assign(({ event }) => ({ reason: settlingReason(event) })),
     markOnline: assign({ online: true }),
     markOffline: assign({ online: false }),
-    sendRequest: sendTo('request', ({ context }): RequestCommand => ({
+    sendRequest: sendTo('request', ({ context, event }): RequestCommand => ({
       type: 'request.send',
       request: requestFor(context, context.reason),
+      now: timeOf(event),
     })),
     abortRequest: sendTo('request', { type: 'request.abort' } satisfies RequestCommand),
     announceToken: sendTo('tabs', ({ context }): TabAnnouncement => ({
@@ -65,7 +66,7 @@ export const sessionMachine = setup({
     announceSignOut: sendTo('tabs', ({ context, event }): TabAnnouncement => ({
       type: 'announce.signOut',
       sessionKey: context.session?.sessionKey ?? '',
-      at: endedAt({ context, event }),
+      at: timeOf(event),
     })),
     announceRotation: sendTo('tabs', ({ context, event }): TabAnnouncement => ({
       type: 'announce.rotate',
@@ -161,7 +162,7 @@ export const sessionMachine = setup({
       },
     },
     stale: {
-      invoke: { src: 'awaitRefreshTurn', onDone: refreshFor('stale') },
+      invoke: { src: 'awaitRefreshTurn', input: ({ event }) => ({ now: timeOf(event) }), onDone: refreshFor('stale') },
       on: {
         'clock.check': { guard: not('isHeldServable'), ...refreshFor('expired') },
         'user.request': refreshFor('stale'),

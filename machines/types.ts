@@ -124,7 +124,8 @@ export type SessionEvent =
   | { type: 'env.wake'; now: number }
   // The request child's report: every request is answered exactly once, with what it was sent with.
   | { type: 'request.done'; token: HeldToken; request: RefreshInput; now: number }
-  | { type: 'request.failed'; error: SessionError; request: RefreshInput }
+  // A failure's time: the timeout's, or (for an answer that failed) when the request was sent.
+  | { type: 'request.failed'; error: SessionError; request: RefreshInput; now: number }
   // Another tab of the same origin (see TabMessage); each is a machine event, visible in the inspector.
   | { type: 'tab.token'; token: SessionToken; session: SessionInfo; now: number }
   | { type: 'tab.signOut'; sessionKey: string; at: number }
@@ -132,7 +133,7 @@ export type SessionEvent =
   | { type: 'tab.hello'; now: number };
 
 /** What the session machine tells its request child. */
-export type RequestCommand = { type: 'request.send'; request: RefreshInput } | { type: 'request.abort' };
+export type RequestCommand = { type: 'request.send'; request: RefreshInput; now: number } | { type: 'request.abort' };
 
 /** Events of the request child: commands from the session machine, and its own timer. */
 export type RequestEvent = RequestCommand | { type: 'timer.requestTimeout'; now: number };

@@ -12,7 +12,7 @@ const MAX_EPOCH_SECONDS = 1e11;
 export interface Arrival {
   /** The instant its life counts from: a refresh's start (`sentAt`), a sign-in's receipt. */
   at: number;
-  /** Wall-clock ms to engine time (a `TokenSet.expiresAt`, an `exp` read on the local clock). */
+  /** Wall-clock ms to engine time (a `TokenSet.expiresAt`, which the app computed from `Date.now()`). */
   fromWall: (time: number) => number;
   keyClaims: readonly string[];
 }
@@ -109,7 +109,8 @@ export function parseRefreshAnswer(set: unknown, arrival: Arrival): HeldToken {
   if (!isPositiveFinite(claims?.exp)) {
     throw new InvalidTokenError('The token has no expiry: give expiresAt or expiresIn for an opaque token');
   }
-  if (serverOffsetMs === null) return judgedFromNow(parsed, arrival.fromWall(claims.exp * 1000), arrival, null);
+  // No iat: the server's exp read on the engine's clock (which has counted any set-back of the wall clock).
+  if (serverOffsetMs === null) return judgedFromNow(parsed, claims.exp * 1000, arrival, null);
   return heldToken(parsed, { expiresAt: sentAt + (claims.exp - claims.iat!) * 1000, issuedAt: sentAt, serverOffsetMs }, arrival);
 }
 
@@ -133,8 +134,8 @@ export function parseSignIn(set: unknown, arrival: Arrival, measuredOffsetMs: nu
     throw new InvalidTokenError('The token has no expiry: give expiresAt or expiresIn for an opaque token');
   }
   const iatMs = isPositiveFinite(claims.iat) ? claims.iat * 1000 : null;
-  // Server clock minus engine clock: as measured, else none (the server's clock read as the local one).
-  const assumedOffsetMs = measuredOffsetMs ?? -arrival.fromWall(0);
+  // Server clock minus engine clock: as measured, else none (the server's clock read as the engine's).
+  const assumedOffsetMs = measuredOffsetMs ?? 0;
   // An iat ahead of the local clock reveals a slow local clock, and by how much.
   const revealed = iatMs !== null && iatMs - assumedOffsetMs > receivedAt;
   const offsetMs = revealed ? iatMs - receivedAt : assumedOffsetMs;

@@ -4,15 +4,17 @@ import { replay } from '../support/modelReplay.js';
 import { describeCommand, modelConfig } from '../support/modelCommands.js';
 import type { ModelCommand, ModelState } from '../support/sessionModel.js';
 
-// A single tab, the engine's default outside a browser: replayable on a real engine in Node; with callers
-// that cut a backoff short (the contract's default) and with callers that may not (`callersCutBackoff: false`).
-// With the latter, every getToken while the machine waits on the network is replayed: its guard keeps the
-// machine where it is, which only a replay on the engine can check.
-const callerWhileWaiting = (from: ModelState, command: ModelCommand) =>
-  command.type === 'getToken' && from.machine.hasTag('awaitingNetwork');
+// A single tab, the engine's default outside a browser: replayable on a real engine in Node; with callers that
+// keep to the backoff (the default) and with callers that cut it short (`callersCutBackoff: true`). With the
+// default, every getToken while the machine waits on the network is replayed (its guard keeps the machine where
+// it is, which only a replay on the engine can check), and so is the wall clock set back wherever a timer runs
+// (the engine's clock does not move, so the model does not: only a replay shows nothing else does).
+const replayedAnyway = (from: ModelState, command: ModelCommand) =>
+  (command.type === 'getToken' && from.machine.hasTag('awaitingNetwork')) ||
+  (command.type === 'clockBack' && from.timer !== null);
 const singleTab = [
-  ...generatePaths(modelConfig(false)),
-  ...generatePaths(modelConfig(false, false), undefined, callerWhileWaiting),
+  ...generatePaths(modelConfig(false), undefined, replayedAnyway),
+  ...generatePaths(modelConfig(false, true)),
 ];
 // A tab that shares its session starts by asking the others (`restoring`); only that start differs.
 const sharingStart = generatePaths(modelConfig(true), (model) => model.machine.matches('restoring'));
@@ -31,7 +33,7 @@ describe('sessionMachine, walked as a model with xstate/graph', () => {
     expect(coverage.missingTransitions).toEqual([]);
   });
 
-  it(`replays the ${singleTab.length} single-tab paths on a real engine, keeping the six invariants`, async () => {
+  it(`replays the ${singleTab.length} single-tab paths on a real engine, keeping the eight invariants`, async () => {
     // Grouped by the first problem, each with the shortest path that shows it.
     const failures = new Map<string, { paths: number; shortest: ModelPath; problems: string[] }>();
     for (const path of singleTab) {

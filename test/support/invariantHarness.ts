@@ -1,22 +1,30 @@
 import { BehaviorSubject, Subject, type Subscription } from 'rxjs';
+import { vi } from 'vitest';
 import { createSessionEngine, type SessionEngine } from '../../src/index.js';
 import type { RefreshContext, SessionEngineOptions, TokenSet } from '../../src/types.js';
-import type { SessionInfo } from '../../machines/types.js';
+import type { SessionConfig, SessionInfo } from '../../machines/types.js';
+import { resolveConfig } from '../../src/engine/options.js';
 import { mint } from './tokens.js';
 
 /**
- * A real engine wired to a controllable `refresh`, `online$` and `resume$`, that checks the contract's six
- * invariants: on every value served (getToken, peekToken, token$), on every refresh call, and after every
- * step a test brackets with `begin()` / `end()`. Violations are collected as readable strings.
+ * A real engine wired to a controllable `refresh`, `online$` and `resume$`, that checks the contract's eight
+ * invariants: on every value served (getToken, peekToken, token$), on every refresh call and abort, and after
+ * every step a test brackets with `begin()` / `end()`. Violations are collected as readable strings.
  *
  * Liveness of tokens is kept by birth order: a kill (sign-out, rotation, adoption of another session) makes
  * every token born before it dead; a refresh answer is born when its request was made.
+ *
+ * Three clocks: the wall clock (`Date.now()`, which a test may set back), real time (the wall clock plus every
+ * set-back: what expiry is judged by) and timer time (real time less sleeps, during which no timer runs: what
+ * `refreshTimeoutMs` is measured in). Move them with `sleep`, `setClockBack` and `advance`.
  */
 
 export interface RefreshCall {
   readonly ctx: RefreshContext;
   /** Birth of whatever this request returns. */
   readonly born: number;
+  /** Timer time when the engine made the call. */
+  readonly startedAt: number;
   /** The answer was handed to the engine (or the call will never be answered). */
   released: boolean;
   resolve(set: unknown): void;
@@ -56,6 +64,8 @@ export interface Tracked {
   settled: boolean;
   value: string | null | undefined;
   error: unknown;
+  /** Timer time when the call was made. */
+  startedAt: number;
 }
 
 export interface InvariantHarnessOptions {
@@ -65,6 +75,7 @@ export interface InvariantHarnessOptions {
 }
 
 let opaqueCount = 0;
+let refreshTokenCount = 0;
 
 /** Lets promise callbacks run, and nothing else: no fake timer moves, no refresh answers. */
 export async function flushMicrotasks(rounds = 60): Promise<void> {
@@ -74,13 +85,15 @@ export async function flushMicrotasks(rounds = 60): Promise<void> {
 /** A token set as the server would send it now; `sessionKey` is the key the engine will read from it. */
 export function tokenSetFor(spec: TokenSpec): { set: TokenSet; lifeMs: number; sessionKey: string | null } {
   const lifeMs = spec.lifeS * 1000;
+  // Every answer rotates the refresh token, as the providers that revoke a family on replay do.
+  const refreshToken = `rt-${(refreshTokenCount += 1)}`;
   if (spec.opaque) {
     const accessToken = `opaque-${(opaqueCount += 1)}`;
-    const set = { accessToken, expiresIn: spec.lifeS, ...(spec.sessionKey ? { sessionKey: spec.sessionKey } : {}) };
+    const set = { accessToken, refreshToken, expiresIn: spec.lifeS, ...(spec.sessionKey ? { sessionKey: spec.sessionKey } : {}) };
     return { set, lifeMs, sessionKey: spec.sessionKey };
   }
   // With no `sid`, the engine falls back to `sub` (mint's 'user-1').
-  const set = mint({ life: spec.lifeS, sid: spec.sessionKey, skewMs: spec.skewMs ?? 0 });
+  const set = mint({ life: spec.lifeS, sid: spec.sessionKey, skewMs: spec.skewMs ?? 0, refreshToken });
   return { set, lifeMs, sessionKey: spec.sessionKey ?? 'user-1' };
 }
 
@@ -91,26 +104,95 @@ export class InvariantHarness {
   readonly violations: string[] = [];
   readonly engine: SessionEngine;
   private readonly tokens = new Map<string, Entry>();
+  /** The token sets handed out, by access token: what a server answering "the same token again" sends. */
+  private readonly sets = new Map<string, TokenSet>();
+  /** Refresh tokens a request sent and whose answer brought a newer one: never to be sent again (invariant 7). */
+  private readonly spent = new Set<string>();
   private births = 0;
   private lastKill = -1;
   private step: Step | null = null;
+  private stopping = false;
+  private setBackMs = 0;
+  private sleptMs = 0;
+  private readonly timeoutMs: number;
+  private readonly config: SessionConfig;
   private readonly mustSettle: Array<{ tracked: Tracked; label: string }> = [];
+  private readonly waiting: Array<{ tracked: Tracked; label: string }> = [];
   private readonly subscription: Subscription;
 
   constructor(options: InvariantHarnessOptions = {}) {
     const answer =
       options.answer ??
       ((call) => new Promise<TokenSet>((resolve, reject) => Object.assign(call, { resolve, reject })));
+    this.config = resolveConfig({ ...options.engine, refresh: () => Promise.reject(new Error('unused')) });
+    this.timeoutMs = this.config.refreshTimeoutMs;
     const refresh = (ctx: RefreshContext) => {
       const inFlight = this.inFlight();
       if (inFlight.length > 0)
         this.violate(`3: refresh (${ctx.reason}) called while ${inFlight.length} other(s) in flight`);
-      const call: RefreshCall = { ctx, born: this.birth(), released: false, resolve: () => {}, reject: () => {} };
+      if (ctx.refreshToken !== undefined && this.spent.has(ctx.refreshToken)) {
+        this.violate(`7: refresh (${ctx.reason}) sent a refresh token that an answer had already replaced`);
+      }
+      const call: RefreshCall = {
+        ctx,
+        born: this.birth(),
+        startedAt: this.timerNow(),
+        released: false,
+        resolve: () => {},
+        reject: () => {},
+      };
+      ctx.signal.addEventListener('abort', () => this.checkAbort(call));
       this.calls.push(call);
       return answer(call);
     };
     this.engine = createSessionEngine({ ...options.engine, refresh, online$: this.online$, resume$: this.resume$ });
     this.subscription = this.engine.token$.subscribe((token) => this.checkServed(token, 'token$'));
+  }
+
+  /** What expiry is judged by: the wall clock plus every set-back. */
+  realNow(): number {
+    return Date.now() + this.setBackMs;
+  }
+
+  /** What timers and `refreshTimeoutMs` run by: real time less the sleeps. */
+  timerNow(): number {
+    return this.realNow() - this.sleptMs;
+  }
+
+  /** Laptop sleep: the clock jumps, no timer runs. */
+  sleep(ms: number): void {
+    this.sleptMs += ms;
+    vi.setSystemTime(Date.now() + ms);
+  }
+
+  /** The wall clock is set back; real time goes on. */
+  setClockBack(ms: number): void {
+    this.setBackMs += ms;
+    vi.setSystemTime(Date.now() - ms);
+  }
+
+  /** Time passes, timers run. */
+  advance(ms: number): Promise<unknown> {
+    return vi.advanceTimersByTimeAsync(ms);
+  }
+
+  /**
+   * `getSnapshot()`: a pure read (the actor hears nothing of it) that never says `fresh` for a token the clock
+   * says is stale or expired (judged on the wall clock, as the snapshot's times are).
+   */
+  checkSnapshot(): void {
+    const before = this.engine.actor.getSnapshot();
+    const snapshot = this.engine.getSnapshot();
+    if (this.engine.actor.getSnapshot() !== before) this.violate('getSnapshot() moved the machine');
+    if (snapshot.status !== 'fresh') return;
+    const { expiresAt, issuedAt } = snapshot;
+    const lead = Math.min(this.config.refreshThresholdMs, (expiresAt! - issuedAt!) / 2);
+    if (Date.now() >= expiresAt! - lead) this.violate('getSnapshot() says fresh for a token the clock says is not');
+  }
+
+  /** The token set handed out with this access token (what a caching server would answer again). */
+  setOf(accessToken: string): TokenSet | undefined {
+    return this.sets.get(accessToken);
   }
 
   /** Requests whose answer the engine still waits for (aborted ones are not in flight). */
@@ -139,7 +221,8 @@ export class InvariantHarness {
     return this.lastKill;
   }
 
-  register(accessToken: string, token: { expiresAt: number; sessionKey: string | null; born?: number }): void {
+  register(accessToken: string, token: { expiresAt: number; sessionKey: string | null; born?: number }, set?: TokenSet): void {
+    if (set) this.sets.set(accessToken, set);
     this.tokens.set(accessToken, {
       expiresAt: token.expiresAt,
       sessionKey: token.sessionKey,
@@ -188,6 +271,11 @@ export class InvariantHarness {
       this.violate(`2: ${where} signedOut still stores the session, its token or its refresh token`);
     }
     if (this.inFlight().length > 1) this.violate(`3: ${where} ${this.inFlight().length} refreshes in flight`);
+    for (const { tracked, label } of this.waiting) {
+      if (!tracked.settled && this.timerNow() - tracked.startedAt > this.timeoutMs) {
+        this.violate(`8: ${where} ${label} has waited ${this.timerNow() - tracked.startedAt} ms on the network`);
+      }
+    }
     if (!step.wasSignedOut && snapshot.matches('signedOut') && !step.signOutAllowed) {
       this.violate(`5: ${where} the session ended without signOut() or an AuthError`);
     }
@@ -198,11 +286,16 @@ export class InvariantHarness {
     }
   }
 
+  /** A token set as the server would send it now: the server's clock is never set back with ours. */
+  mint(spec: TokenSpec): { set: TokenSet; lifeMs: number; sessionKey: string | null } {
+    return tokenSetFor({ ...spec, skewMs: (spec.skewMs ?? 0) + this.setBackMs });
+  }
+
   signIn(spec: TokenSpec): TokenSet {
-    const { set, lifeMs, sessionKey } = tokenSetFor(spec);
+    const { set, lifeMs, sessionKey } = this.mint(spec);
     // Another session's token (an opaque one without a key starts a new session too) rotates the old away.
     if (sessionKey === null || sessionKey !== this.engine.actor.getSnapshot().context.session?.sessionKey) this.kill();
-    this.register(set.accessToken, { expiresAt: Date.now() + lifeMs, sessionKey });
+    this.register(set.accessToken, { expiresAt: this.realNow() + lifeMs, sessionKey }, set);
     this.engine.signIn(set);
     return set;
   }
@@ -221,19 +314,29 @@ export class InvariantHarness {
   getToken(forceRefresh = false): Tracked {
     const label = forceRefresh ? 'getToken({ forceRefresh })' : 'getToken()';
     const validHeld = !forceRefresh && this.engine.peekToken() !== null;
-    const tracked: Tracked = { settled: false, value: undefined, error: undefined };
+    const tracked: Tracked = { settled: false, value: undefined, error: undefined, startedAt: this.timerNow() };
+    const settled = () => {
+      tracked.settled = true;
+      const waited = this.timerNow() - tracked.startedAt;
+      if (waited > this.timeoutMs) this.violate(`8: ${label} settled after waiting ${waited} ms on the network`);
+    };
     this.engine.getToken(forceRefresh ? { forceRefresh } : undefined).then(
       (value) => {
-        Object.assign(tracked, { settled: true, value });
+        tracked.value = value;
+        settled();
         this.checkServed(value, label);
       },
       (error: unknown) => {
-        Object.assign(tracked, { settled: true, error });
+        tracked.error = error;
+        settled();
         const code = (error as { code?: unknown }).code;
-        if (code !== 'network' && code !== 'aborted') this.violate(`${label} rejected with ${String(code ?? error)}`);
+        if (code !== 'network' && code !== 'aborted' && code !== 'invalid_token') {
+          this.violate(`${label} rejected with ${String(code ?? error)}`);
+        }
       },
     );
     if (validHeld) this.mustSettle.push({ tracked, label });
+    this.waiting.push({ tracked, label });
     return tracked;
   }
 
@@ -257,17 +360,22 @@ export class InvariantHarness {
       throw answer.error;
     }
     if (answer.kind === 'garbage') return answer.value as TokenSet;
+    const { set } = answer;
+    const sent = call.ctx.refreshToken;
+    if (current && sent !== undefined && set.refreshToken !== undefined && set.refreshToken !== sent) this.spent.add(sent);
+    // The same token again (a caching server) is the one issued before, with its own birth and expiry.
+    if (this.tokens.has(set.accessToken)) return set;
     const otherSession = answer.sessionKey !== null && answer.sessionKey !== call.ctx.session?.sessionKey;
-    const token = { expiresAt: Date.now() + answer.lifeMs, sessionKey: answer.sessionKey };
+    const token = { expiresAt: this.realNow() + answer.lifeMs, sessionKey: answer.sessionKey };
     if (current && (otherSession || call.ctx.reason === 'rotated')) {
       this.allow({ identity: true });
       // A rotation by the server: the old session is gone, the answer is the new one's first token.
       if (otherSession) this.kill();
-      this.register(answer.set.accessToken, token);
+      this.register(set.accessToken, token, set);
     } else {
-      this.register(answer.set.accessToken, { ...token, born: call.born });
+      this.register(set.accessToken, { ...token, born: call.born }, set);
     }
-    return answer.set;
+    return set;
   }
 
   /** Settles a deferred call (the default `answer`). */
@@ -285,15 +393,23 @@ export class InvariantHarness {
   stop(): void {
     this.subscription.unsubscribe();
     for (const call of this.calls) call.released = true;
+    this.stopping = true;
     this.engine.stop();
+  }
+
+  /** Invariant 7: only a sign-out, `stop()` or `refreshTimeoutMs` aborts a request. */
+  private checkAbort(call: RefreshCall): void {
+    if (this.stopping || this.step?.signOutAllowed) return;
+    const ran = this.timerNow() - call.startedAt;
+    if (ran < this.timeoutMs) this.violate(`7: refresh (${call.ctx.reason}) aborted after ${ran} ms, by neither a sign-out nor the timeout`);
   }
 
   private checkServed(token: string | null, via: string): void {
     if (token === null) return;
     const entry = this.tokens.get(token);
     if (!entry) return this.violate(`${via} served a token nobody issued`);
-    if (Date.now() >= entry.expiresAt)
-      this.violate(`1: ${via} served a token ${Date.now() - entry.expiresAt} ms expired`);
+    if (this.realNow() >= entry.expiresAt)
+      this.violate(`1: ${via} served a token ${this.realNow() - entry.expiresAt} ms expired`);
     if (entry.born < this.lastKill) this.violate(`2: ${via} served a token of an ended or rotated-away session`);
   }
 

@@ -1,10 +1,18 @@
 import { isDeepStrictEqual } from 'node:util';
 import { vi } from 'vitest';
 import { AuthError, NetworkError } from '../../src/errors.js';
-import { InvariantHarness, flushMicrotasks, tokenSetFor, type RefreshAnswer } from './invariantHarness.js';
+import { InvariantHarness, flushMicrotasks, type RefreshAnswer } from './invariantHarness.js';
 import type { ModelPath } from './modelPaths.js';
 import { describeCommand } from './modelCommands.js';
-import { MODEL_T0, initialModel, isFetching, stepModel, type ModelCommand, type ModelState } from './sessionModel.js';
+import {
+  MODEL_CLOCK_BACK_MS,
+  MODEL_T0,
+  initialModel,
+  isFetching,
+  stepModel,
+  type ModelCommand,
+  type ModelState,
+} from './sessionModel.js';
 
 /**
  * Replays a model path on a real engine: each command becomes engine calls, environment changes, a refresh
@@ -16,8 +24,10 @@ const FAKED = ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'Da
 export async function replay(path: ModelPath): Promise<string[]> {
   vi.useFakeTimers({ toFake: [...FAKED] });
   vi.setSystemTime(MODEL_T0);
-  const { retry, refreshThresholdMs, leewayMs, callersCutBackoff } = path.config;
-  const harness = new InvariantHarness({ engine: { retry: { ...retry, callersCutBackoff }, refreshThresholdMs, leewayMs } });
+  const { retry, refreshThresholdMs, leewayMs, callersCutBackoff, refreshTimeoutMs } = path.config;
+  const harness = new InvariantHarness({
+    engine: { retry: { ...retry, callersCutBackoff }, refreshThresholdMs, leewayMs, refreshTimeoutMs },
+  });
   const problems: string[] = [];
   let model = initialModel(path.config);
   try {
@@ -87,11 +97,12 @@ function perform(
       harness.getToken(true);
       return;
     case 'read':
-      harness.engine.getSnapshot();
+      harness.checkSnapshot();
       return;
     case 'sleep':
-      vi.setSystemTime(next.now);
-      return;
+      return harness.sleep(next.now - model.now);
+    case 'clockBack':
+      return harness.setClockBack(MODEL_CLOCK_BACK_MS);
     case 'networkDown':
       return harness.online$.next(false);
     case 'networkUp':
@@ -99,13 +110,13 @@ function perform(
     case 'resume':
       return harness.resume$.next();
     case 'timerFires':
-      return vi.advanceTimersByTimeAsync(next.now - Date.now());
+      return harness.advance(next.now - model.now);
     case 'yieldTurn':
       return flushMicrotasks();
     case 'refreshSettles': {
       const call = harness.current();
       if (!call) return void problems.push(`${describeCommand(command)}: the engine has no refresh in flight`);
-      harness.settle(call, answerFor(next));
+      harness.settle(call, answerFor(model, next, harness));
       return flushMicrotasks();
     }
     case 'tabMessage':
@@ -115,14 +126,26 @@ function perform(
   }
 }
 
-function answerFor(next: ModelState): RefreshAnswer {
+/** The answer the model chose, made real: a repeat of the held (or dropped) token is the engine's own one again. */
+function answerFor(model: ModelState, next: ModelState, harness: InvariantHarness): RefreshAnswer {
   const { effect } = next;
   if (effect.kind === 'token') {
-    const { sessionKey, expiresAt, issuedAt } = effect.token;
-    return { kind: 'token', ...tokenSetFor({ sessionKey, lifeS: (expiresAt - issuedAt) / 1000 }) };
+    const { accessToken, sessionKey, expiresAt, issuedAt } = effect.token;
+    const lifeS = (expiresAt - issuedAt) / 1000;
+    const { token, droppedToken } = model.machine.context;
+    if (accessToken === (token ?? droppedToken)?.accessToken) {
+      const { context } = harness.engine.actor.getSnapshot();
+      const repeated = (context.token ?? context.droppedToken)!.accessToken;
+      // A token another tab's message brought was never a set of ours: the same string, as an opaque answer.
+      const set = harness.setOf(repeated) ?? { accessToken: repeated, expiresIn: lifeS };
+      return { kind: 'token', set, lifeMs: lifeS * 1000, sessionKey };
+    }
+    return { kind: 'token', ...harness.mint({ sessionKey, lifeS }) };
   }
   if (effect.kind !== 'error') throw new Error('a refresh answer without its outcome');
-  if (effect.code === 'network') return { kind: 'error', error: new NetworkError(), auth: false };
+  if (effect.code === 'network') {
+    return { kind: 'error', error: new NetworkError(undefined, { retryAfterMs: effect.retryAfterMs }), auth: false };
+  }
   if (effect.code === 'auth') return { kind: 'error', error: new AuthError(), auth: true };
   // An opaque token with no expiry: the engine refuses it as InvalidTokenError.
   return { kind: 'garbage', value: { accessToken: 'not-a-jwt' } };
@@ -162,7 +185,7 @@ function differences(model: ModelState, harness: InvariantHarness, label: string
       found.push(`after ${label}: ${what} is ${JSON.stringify(a)}, the model says ${JSON.stringify(e)}`);
   };
   compare('the state', actual.value, expected.value);
-  compare('the clock', Date.now(), model.now);
+  compare('the clock', harness.realNow(), model.now);
   const project = (context: typeof actual.context) => ({
     online: context.online,
     sessionKey: context.session?.sessionKey ?? null,
@@ -174,8 +197,6 @@ function differences(model: ModelState, harness: InvariantHarness, label: string
   const fetching = isFetching(expected);
   const call = harness.current();
   compare('a refresh in flight', call !== undefined, fetching);
-  if (call && fetching) {
-    compare('the refresh reason', call.ctx.reason, expected.matches('rotated') ? 'rotated' : expected.context.reason);
-  }
+  if (call && fetching) compare('the refresh reason', call.ctx.reason, expected.context.reason);
   return found;
 }

@@ -7,14 +7,15 @@ import {
 } from 'xstate';
 import { sessionMachine } from '../../machines/sessionMachine.js';
 import { isServable, refreshDueAt, retryDelayMs } from '../../machines/tokenMath.js';
-import type { SessionConfig, SessionEvent, SessionInfo, SessionToken } from '../../machines/types.js';
+import type { RefreshInput, SessionConfig, SessionEvent, SessionInfo, SessionToken } from '../../machines/types.js';
 import { AuthError, InvalidTokenError, NetworkError } from '../../src/errors.js';
 
 /**
  * A model of the engine's world over the real `sessionMachine`: commands a caller or the environment can
  * issue (sign in, getToken, a sleep, a refresh answer, a timer...), each turned into the machine events the
- * engine sends for it, with the model's own clock so time only moves forward. The machine runs unprovided:
- * the done/error events of its invoked actors are sent by the model, as the runtime would.
+ * engine sends for it, with the model's own clock so time only moves forward (the engine's clock does too,
+ * whatever the wall clock does). The machine runs unprovided: the model plays its request child (what it was
+ * sent, its answer, its timeout) and the done events of its other invoked actors, as the runtime would.
  */
 
 export type MachineSnapshot = SnapshotFrom<typeof sessionMachine>;
@@ -24,7 +25,20 @@ export const MODEL_T0 = Date.UTC(2025, 0, 1, 12, 0, 0);
 const LIFE_MS = 60_000;
 /** Shorter than the leeway: never servable, so a sign-in with it refreshes at once. */
 const SHORT_LIFE_MS = 4_000;
-export type RefreshOutcome = 'same' | 'other' | 'garbage' | 'network' | 'auth';
+/** A refresh's answer: a token of this or another session, the held (or dropped) token again, or a failure. */
+export type RefreshOutcome =
+  | 'same'
+  | 'other'
+  | 'repeat'
+  | 'garbage'
+  | 'network'
+  | 'retryAfter'
+  | 'badRetryAfter'
+  | 'auth';
+/** What a `retryAfter` answer asks for: longer than the model's backoff, so the step's length shows it. */
+export const MODEL_RETRY_AFTER_MS = 30_000;
+/** How far `clockBack` sets the wall clock back. */
+export const MODEL_CLOCK_BACK_MS = 600_000;
 export type TabMessageKind =
   | 'token-same'
   | 'token-older'
@@ -43,6 +57,8 @@ export type ModelCommand =
   | { type: 'forceRefresh' }
   | { type: 'read' }
   | { type: 'sleep'; age: number }
+  /** The wall clock is set back: the engine's clock, and so the model's, does not move. */
+  | { type: 'clockBack' }
   | { type: 'networkDown' }
   | { type: 'networkUp' }
   | { type: 'resume' }
@@ -55,7 +71,7 @@ export type ModelCommand =
   | { type: 'otherTabsSilent' };
 
 export interface ModelTimer {
-  kind: 'refresh' | 'retry';
+  kind: 'refresh' | 'retry' | 'timeout';
   /** Local ms at which the engine's timer fires: a sleep pushes it back (timers do not run while asleep). */
   at: number;
 }
@@ -64,14 +80,25 @@ export interface ModelTimer {
 export type ModelEffect =
   | { kind: 'none' }
   | { kind: 'token'; token: SessionToken }
-  | { kind: 'error'; code: 'network' | 'auth' | 'invalid_token' }
+  | { kind: 'error'; code: 'network' | 'auth' | 'invalid_token'; retryAfterMs?: number }
   | { kind: 'tabEvent'; event: SessionEvent };
+
+/** The request the machine's child would have out: what it was sent with, and when it times out. */
+export interface ModelRequest {
+  readonly request: RefreshInput;
+  readonly sentAt: number;
+  readonly timeoutAt: number;
+}
 
 export interface ModelState {
   readonly config: SessionConfig;
   readonly machine: MachineSnapshot;
+  /** Engine time: never goes back. */
   readonly now: number;
+  /** How far the wall clock has been set back in all: wall time is `now - setBackMs`. */
+  readonly setBackMs: number;
   readonly timer: ModelTimer | null;
+  readonly request: ModelRequest | null;
   readonly keys: number;
   readonly tokens: number;
   readonly effect: ModelEffect;
@@ -80,8 +107,14 @@ export interface ModelState {
   readonly visited: readonly MachineSnapshot[];
 }
 
-// An unprovided machine run outside an actor: the inspection of its system reports each microstep.
-let capture: { transitions: AnyTransitionDefinition[]; snapshots: MachineSnapshot[] } | null = null;
+// An unprovided machine run outside an actor: the inspection of its system reports each microstep, and the
+// action executor what the machine tells its request child.
+type RequestCommand = { type: 'request.send'; request: RefreshInput; now: number } | { type: 'request.abort' };
+let capture: {
+  transitions: AnyTransitionDefinition[];
+  snapshots: MachineSnapshot[];
+  toRequest: RequestCommand[];
+} | null = null;
 const observer = createActor(
   fromTransition((nothing: null) => nothing, null),
   {
@@ -101,11 +134,15 @@ const modelScope = {
   system: observer.system,
   stopChild: () => {},
   emit: () => {},
-  actionExecutor: () => {},
+  actionExecutor: (action: { type: string; params?: { targetId?: string; event?: RequestCommand } }) => {
+    if (capture && action.type === 'xstate.sendTo' && action.params?.targetId === 'request') {
+      capture.toRequest.push(action.params.event!);
+    }
+  },
 } as unknown as AnyActorScope;
 
 function captured<T>(run: () => T) {
-  const record: NonNullable<typeof capture> = { transitions: [], snapshots: [] };
+  const record: NonNullable<typeof capture> = { transitions: [], snapshots: [], toRequest: [] };
   capture = record;
   try {
     return { result: run(), ...record };
@@ -127,7 +164,9 @@ export function initialModel(config: SessionConfig): ModelState {
     config,
     machine: result,
     now: MODEL_T0,
+    setBackMs: 0,
     timer: null,
+    request: null,
     keys: 0,
     tokens: 0,
     effect: { kind: 'none' },
@@ -144,8 +183,12 @@ const timerChild = (snapshot: MachineSnapshot) => {
   return null;
 };
 
-/** The engine's timer after a command: kept when its actor survived, armed anew when the machine invoked one. */
-function timerAfter(before: ModelState, machine: MachineSnapshot, now: number): ModelTimer | null {
+/**
+ * The engine's next timer after a command: the request's timeout while one is out (no other timer runs then),
+ * else the machine's timer, kept when its actor survived, armed anew when the machine invoked one.
+ */
+function timerAfter(before: ModelState, machine: MachineSnapshot, request: ModelRequest | null, now: number): ModelTimer | null {
+  if (request) return { kind: 'timeout', at: request.timeoutAt };
   const child = timerChild(machine);
   if (!child) return null;
   if (before.timer && timerChild(before.machine)?.ref === child.ref) return before.timer;
@@ -155,20 +198,29 @@ function timerAfter(before: ModelState, machine: MachineSnapshot, now: number): 
   return { kind: 'retry', at: now + retryDelayMs(attempt, config.retry, retryAfterMs, () => 1) };
 }
 
-export const isFetching = (machine: MachineSnapshot) =>
-  Object.values(machine.children).some((child) => child?.src === 'refreshToken');
+export const isFetching = (machine: MachineSnapshot) => machine.hasTag('fetching');
 
 /** One command in the making: the machine events it sends, and the keys, tokens and effect it makes up. */
 class Step {
   machine: MachineSnapshot;
   now: number;
+  setBackMs: number;
   timer: ModelTimer | null;
+  request: ModelRequest | null;
   keys: number;
   tokens: number;
   effect: ModelEffect = { kind: 'none' };
 
   constructor(readonly model: ModelState) {
-    ({ machine: this.machine, now: this.now, timer: this.timer, keys: this.keys, tokens: this.tokens } = model);
+    ({
+      machine: this.machine,
+      now: this.now,
+      setBackMs: this.setBackMs,
+      timer: this.timer,
+      request: this.request,
+      keys: this.keys,
+      tokens: this.tokens,
+    } = model);
   }
 
   get session() {
@@ -176,12 +228,28 @@ class Step {
   }
 
   send(event: SessionEvent | { type: string; [key: string]: unknown }): void {
+    const told = capture!.toRequest.length;
     this.machine = sessionMachine.transition(this.machine, event as SessionEvent, modelScope);
+    // What the request child does with what it was told: at most one request out, aborted by a sign-out.
+    for (const command of capture!.toRequest.slice(told)) {
+      if (command.type === 'request.abort') this.request = null;
+      else if (!this.request) {
+        const { request, now } = command;
+        this.request = { request, sentAt: now, timeoutAt: now + this.model.config.refreshTimeoutMs };
+      }
+    }
+  }
+
+  /** The request child reports its request's end; it is idle again before the machine hears of it. */
+  report(event: (request: RefreshInput) => SessionEvent): void {
+    const { request } = this.request!;
+    this.request = null;
+    this.send(event(request));
   }
 
   /** What the runtime does on its own once microtasks run: `stale`'s awaitRefreshTurn resolves. */
   yieldTurnIfStale(): void {
-    if (this.machine.matches('stale')) this.send({ type: `xstate.done.actor.${invokeIdOf('stale')}` });
+    if (this.machine.matches('stale')) this.send({ type: `xstate.done.actor.${invokeIdOf('stale')}`, output: this.now });
   }
 
   newKey(): string {
@@ -189,8 +257,16 @@ class Step {
   }
 
   newToken(at: number, life: number, sessionKey: string): SessionToken {
-    const accessToken = `model-token-${(this.tokens += 1)}`;
-    return { accessToken, expiresAt: at + life, issuedAt: at, serverOffsetMs: 0, sessionKey, userId: 'user-1' };
+    const n = (this.tokens += 1);
+    return {
+      accessToken: `model-token-${n}`,
+      refreshToken: `model-refresh-${n}`,
+      expiresAt: at + life,
+      issuedAt: at,
+      serverOffsetMs: 0,
+      sessionKey,
+      userId: 'user-1',
+    };
   }
 }
 
@@ -205,7 +281,8 @@ const handlers: Handlers = {
   },
   signOut: (step) => step.send({ type: 'user.signOut', now: step.now }),
   rotate: (step) => step.send({ type: 'user.rotate', now: step.now }),
-  read: (step) => step.send({ type: 'clock.check', now: step.now }),
+  // getSnapshot() is a pure read: the machine hears nothing of it.
+  read: () => {},
   getToken(step) {
     // What engine.getToken sends: a clock check, then a request unless a fresh token answers it.
     step.send({ type: 'clock.check', now: step.now });
@@ -218,9 +295,15 @@ const handlers: Handlers = {
     step.send({ type: 'user.refresh', now: step.now });
   },
   sleep(step, { age }) {
+    // Timers are durations: they do not run while the device sleeps.
     const wakeAt = step.machine.context.token!.issuedAt + age;
-    if (step.timer) step.timer = { ...step.timer, at: step.timer.at + (wakeAt - step.now) };
+    const slept = wakeAt - step.now;
+    if (step.timer) step.timer = { ...step.timer, at: step.timer.at + slept };
+    if (step.request) step.request = { ...step.request, timeoutAt: step.request.timeoutAt + slept };
     step.now = wakeAt;
+  },
+  clockBack(step) {
+    step.setBackMs += MODEL_CLOCK_BACK_MS;
   },
   networkDown: (step) => step.send({ type: 'env.offline' }),
   networkUp: (step) => step.send({ type: 'env.online', now: step.now }),
@@ -228,21 +311,31 @@ const handlers: Handlers = {
   timerFires(step) {
     const { kind, at } = step.timer!;
     step.now = at;
-    step.send({ type: kind === 'refresh' ? 'timer.refreshDue' : 'timer.retryDue', now: at });
+    if (kind === 'timeout') {
+      const error = new NetworkError('The refresh did not answer in time');
+      step.report((request) => ({ type: 'request.failed', error, request, now: at }));
+    } else {
+      step.send({ type: kind === 'refresh' ? 'timer.refreshDue' : 'timer.retryDue', now: at });
+    }
     step.yieldTurnIfStale();
   },
   refreshSettles(step, { outcome }) {
-    if (outcome === 'same' || outcome === 'other') {
-      const key = outcome === 'same' ? step.session!.sessionKey : step.newKey();
-      const token = step.newToken(step.now, LIFE_MS, key);
+    const sentFor = step.request!.request.session;
+    if (outcome === 'same' || outcome === 'other' || outcome === 'repeat') {
+      const { token: held, droppedToken } = step.machine.context;
+      const repeated = held ?? droppedToken;
+      const token =
+        outcome === 'repeat' && repeated
+          ? { ...repeated, sessionKey: repeated.sessionKey ?? sentFor!.sessionKey }
+          : step.newToken(step.now, LIFE_MS, outcome === 'other' ? step.newKey() : sentFor!.sessionKey);
       step.effect = { kind: 'token', token };
-      step.send({ type: 'xstate.done.actor.refreshToken', output: token });
+      step.report((request) => ({ type: 'request.done', token, request, now: step.now }));
     } else {
-      const code = outcome === 'garbage' ? 'invalid_token' : outcome;
-      const error =
-        code === 'auth' ? new AuthError() : code === 'network' ? new NetworkError() : new InvalidTokenError();
-      step.effect = { kind: 'error', code };
-      step.send({ type: 'xstate.error.actor.refreshToken', error });
+      const { code, error } = failureOf(outcome);
+      const retryAfterMs = (error as { retryAfterMs?: number }).retryAfterMs;
+      step.effect = { kind: 'error', code, ...(retryAfterMs === undefined ? {} : { retryAfterMs }) };
+      const sentAt = step.request!.sentAt;
+      step.report((request) => ({ type: 'request.failed', error, request, now: sentAt }));
     }
     step.yieldTurnIfStale();
   },
@@ -255,6 +348,21 @@ const handlers: Handlers = {
   },
 };
 
+function failureOf(outcome: Exclude<RefreshOutcome, 'same' | 'other' | 'repeat'>) {
+  switch (outcome) {
+    case 'auth':
+      return { code: 'auth' as const, error: new AuthError() };
+    case 'garbage':
+      return { code: 'invalid_token' as const, error: new InvalidTokenError() };
+    case 'retryAfter':
+      return { code: 'network' as const, error: new NetworkError(undefined, { retryAfterMs: MODEL_RETRY_AFTER_MS }) };
+    case 'badRetryAfter':
+      return { code: 'network' as const, error: new NetworkError(undefined, { retryAfterMs: Number.NaN }) };
+    case 'network':
+      return { code: 'network' as const, error: new NetworkError() };
+  }
+}
+
 /** What another tab's `syncTabs` would relay: tokens newer or older than ours, of this or another session. */
 function tabEvent(step: Step, kind: TabMessageKind): SessionEvent {
   const { session: current, now } = step;
@@ -262,7 +370,8 @@ function tabEvent(step: Step, kind: TabMessageKind): SessionEvent {
   switch (kind) {
     case 'token-same': {
       const key = current?.sessionKey ?? step.newKey();
-      const session: SessionInfo = current ?? { sessionKey: key, userId: 'user-1', startedAt: now };
+      // Another tab's message is a copy: never the very object this tab holds.
+      const session: SessionInfo = current ? { ...current } : { sessionKey: key, userId: 'user-1', startedAt: now };
       // Minted by the other tab after anything this tab did (a rotation included): a millisecond later.
       return { type: 'tab.token', token: step.newToken(now + 1, LIFE_MS, key), session, now };
     }
@@ -271,7 +380,7 @@ function tabEvent(step: Step, kind: TabMessageKind): SessionEvent {
       // Issued before the token held (or, in `rotated`, before the rotation): never to be adopted.
       const { rotatedAt, token } = step.machine.context;
       const at = (rotatedAt ?? token?.issuedAt ?? now) - 1_000;
-      return { type: 'tab.token', token: step.newToken(at, LIFE_MS, current.sessionKey), session: current, now };
+      return { type: 'tab.token', token: step.newToken(at, LIFE_MS, current.sessionKey), session: { ...current }, now };
     }
     case 'token-other':
     case 'token-otherOlder': {
@@ -297,7 +406,19 @@ export function stepModel(model: ModelState, command: ModelCommand): ModelState 
   const { transitions, snapshots } = captured(() =>
     (handlers[command.type] as (step: Step, command: ModelCommand) => void)(step, command),
   );
-  const { machine, now, keys, tokens, effect } = step;
-  const timer = command.type === 'sleep' ? step.timer : timerAfter(model, machine, now);
-  return { config: model.config, machine, now, timer, keys, tokens, effect, taken: transitions, visited: snapshots };
+  const { machine, now, setBackMs, request, keys, tokens, effect } = step;
+  const timer = command.type === 'sleep' ? step.timer : timerAfter(model, machine, request, now);
+  return {
+    config: model.config,
+    machine,
+    now,
+    setBackMs,
+    timer,
+    request,
+    keys,
+    tokens,
+    effect,
+    taken: transitions,
+    visited: snapshots,
+  };
 }
