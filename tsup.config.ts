@@ -15,7 +15,10 @@ export const entries = {
 export default defineConfig({
   entry: entries,
   format: ['esm', 'cjs'],
-  dts: true,
+  // Shared chunks for CJS too (ESM splits by default): one copy of the engine and its error classes, so
+  // `instanceof SessionError` holds across subpaths.
+  splitting: true,
+  dts: { resolve: ['jose'] },
   clean: true,
   sourcemap: true,
   target: 'es2022',

@@ -33,6 +33,7 @@ export const sessionMachine = setup({
     context: {} as SessionContext,
     events: {} as SessionEvent,
     input: {} as SessionInput,
+    children: {} as Record<string, never>,
   },
   actors: {
     /** Calls the user's `refresh` and parses the result into a HeldToken. */

@@ -1,5 +1,5 @@
 import { Observable, distinctUntilChanged, map } from 'rxjs';
-import { createActor, waitFor, type SnapshotFrom } from 'xstate';
+import { createActor, waitFor, type Actor, type SnapshotFrom } from 'xstate';
 import { AbortError, NetworkError } from '../errors.js';
 import type {
   GetTokenOptions,
@@ -17,7 +17,7 @@ import { canShareTabs, createTabActors } from '../tabs/tabSync.js';
 import { DEFAULT_SESSION_KEY_CLAIMS, parseTokenSet } from './claims.js';
 import { defaultOnline$, defaultResume$ } from './environment.js';
 
-export type SessionActor = ReturnType<typeof createActor<typeof sessionMachine>>;
+export type SessionActor = Actor<typeof sessionMachine>;
 type MachineSnapshot = SnapshotFrom<typeof sessionMachine>;
 
 export interface SessionEngine {
