@@ -146,8 +146,8 @@ describe('the packed package, as a consumer gets it', () => {
     // The node16 profile checks node16 (from ESM and from CJS) and bundler. It leaves out node10, which predates
     // `exports` and so cannot reach any subpath (TypeScript deprecates it); the JSON still lists those.
     const { code, output } = await cli('attw', [tarball, '--profile', 'node16', '--format', 'json'], dir);
+    expect(code, output).toBe(0);
     const { analysis } = JSON.parse(output) as { analysis: { problems: Array<{ resolutionKind?: string }> } };
     expect(analysis.problems.filter((problem) => problem.resolutionKind !== 'node10')).toEqual([]);
-    expect(code).toBe(0);
   });
 });
