@@ -18,7 +18,7 @@ export default defineConfig({
   // Shared chunks for CJS too (ESM splits by default): one copy of the engine and its error classes, so
   // `instanceof SessionError` holds across subpaths.
   splitting: true,
-  dts: { resolve: ['jose'] },
+  dts: true,
   clean: true,
   sourcemap: true,
   target: 'es2022',
