@@ -15,6 +15,9 @@ export const entries = {
 export default defineConfig({
   entry: entries,
   format: ['esm', 'cjs'],
+  // Shared chunks for CJS too (ESM splits by default): one copy of the engine and its error classes, so
+  // `instanceof SessionError` holds across subpaths.
+  splitting: true,
   dts: true,
   clean: true,
   sourcemap: true,

@@ -1,5 +1,7 @@
 import { readFileSync } from 'node:fs';
+import http from 'node:http';
 import { createRequire } from 'node:module';
+import type { AddressInfo } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import * as core from 'sessionchart';
 import * as server from 'sessionchart/server';
@@ -43,19 +45,40 @@ describe('the built package, imported by its name', () => {
     expect(typeof (require('sessionchart/viewer') as typeof viewer).layoutMachine).toBe('function');
   });
 
-  it('keeps React and elkjs out of the core entry', () => {
+  it.each(['index.js', 'index.cjs'])('keeps React and elkjs out of the core entry (%s and the chunks it loads)', (entry) => {
     const dist = new URL('../dist/', import.meta.url);
     const specifiers = (file: string) =>
-      [...readFileSync(new URL(file, dist), 'utf8').matchAll(/from\s*["']([^"']+)["']/g)].map((match) => match[1]!);
+      [...readFileSync(new URL(file, dist), 'utf8').matchAll(/(?:from\s*|require\()["']([^"']+)["']/g)].map((match) => match[1]!);
     const seen = new Set<string>();
     const visit = (file: string): string[] => {
       if (seen.has(file)) return [];
       seen.add(file);
       return specifiers(file).flatMap((specifier) => (specifier.startsWith('./') ? visit(specifier.slice(2)) : [specifier]));
     };
-    const packages = visit('index.js');
+    const packages = visit(entry);
     expect(packages).toContain('xstate');
     expect(packages.filter((name) => /^(react|react-dom|elkjs|@xstate\/react)(\/|$)/.test(name))).toEqual([]);
+  });
+
+  it('shares one copy of the engine across subpaths: an error from sessionchart/oauth is one of the core classes, in ESM and in CJS', async () => {
+    const unavailable = http.createServer((_request, response) => response.writeHead(503).end());
+    await new Promise<void>((resolve) => unavailable.listen(0, '127.0.0.1', resolve));
+    const tokenEndpoint = `http://127.0.0.1:${(unavailable.address() as AddressInfo).port}/token`;
+    const builds = [
+      [core, oauth],
+      [require('sessionchart') as typeof core, require('sessionchart/oauth') as typeof oauth],
+    ] as const;
+    try {
+      for (const [main, adapter] of builds) {
+        const refresh = adapter.createOAuthRefresh({ tokenEndpoint, clientId: 'app', allowInsecureRequests: true });
+        const context = { session: null, refreshToken: 'refresh', reason: 'stale', signal: new AbortController().signal } as const;
+        const error: unknown = await refresh(context).catch((thrown: unknown) => thrown);
+        expect(error).toBeInstanceOf(main.NetworkError);
+        expect(error).toBeInstanceOf(main.SessionError);
+      }
+    } finally {
+      unavailable.close();
+    }
   });
 
   it('ships a CommonJS build with the same surface', () => {

@@ -1,8 +1,9 @@
-import { errors, jwtVerify, type CryptoKey, type JWK, type JWTPayload } from 'jose';
+import { errors, jwtVerify } from 'jose';
 import { DEFAULT_SESSION_KEY_CLAIMS, sessionKeyOf } from '../engine/claims.js';
 import { keyResolver, NoKeyError } from './keys.js';
+import type { CryptoKey, JWK, JWTPayload } from './types.js';
 
-export type { CryptoKey, JWK, JWTPayload } from 'jose';
+export type { CryptoKey, JWK, JWTPayload } from './types.js';
 
 export interface VerifySessionTokenOptions {
   /** HS256/384/512 tokens are checked with this, and only with this. */

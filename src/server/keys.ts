@@ -3,12 +3,11 @@ import {
   errors,
   importJWK,
   type CompactJWSHeaderParameters,
-  type CryptoKey,
   type FlattenedJWSInput,
-  type JWK,
   type JWTVerifyGetKey,
   type RemoteJWKSet,
 } from 'jose';
+import type { CryptoKey, JWK } from './types.js';
 
 /**
  * Every failure while finding the key becomes this, so it maps to `no_key` whatever jose or fetch threw,
