@@ -152,8 +152,9 @@ describe('createAuthFetch with a real engine and API', () => {
     const authFetch = createAuthFetch(engine);
     const controller = new AbortController();
     const aborted = authFetch(api.url('/api/echo?n=aborted'), { method: 'POST', body: 'x', signal: controller.signal });
-    const other = authFetch(api.url('/api/echo?n=other'));
+    // Only this request's 401 can have asked for the refresh: it is waiting on it now.
     await refresh.arrived;
+    const other = authFetch(api.url('/api/echo?n=other'));
     controller.abort();
     const error: unknown = await aborted.catch((reason: unknown) => reason);
     expect(error).toBeInstanceOf(DOMException);
