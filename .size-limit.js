@@ -15,6 +15,7 @@ const budgets = {
   './sync': '30 kB',
   './inspect': '30 kB',
   './viewer': '30 kB',
+  './fetch': '2 kB',
 };
 
 const pkg = JSON.parse(readFileSync(join(import.meta.dirname, 'package.json'), 'utf8'));

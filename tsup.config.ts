@@ -10,6 +10,7 @@ export const entries = {
   convex: 'src/convex/index.ts',
   sync: 'src/sync/index.ts',
   viewer: 'src/viewer/index.ts',
+  fetch: 'src/fetch/index.ts',
 };
 
 export default defineConfig({

@@ -79,7 +79,7 @@ ${input.sizes ? md(input.sizes) : '_Not measured in this run: `dist/` was missin
 size-limit with \`@size-limit/preset-small-lib\` (esbuild, minified, gzip) on the ESM build in \`dist/\`,
 each entry with its dependencies bundled and the package's peer dependencies left out. The budgets live
 in \`.size-limit.js\`; \`test/size.test.ts\` enforces them in \`npm test\`, checks that every subpath in
-\`exports\` has one, and that no adapter (React, Convex, OAuth, server, sync, inspect, viewer) and none of
+\`exports\` has one, and that no adapter (React, Convex, OAuth, server, sync, inspect, viewer, fetch) and none of
 their dependencies reach the core entry.
 
 ${input.composition ? `What the core entry is made of (esbuild's metafile, minified bytes before gzip):\n\n${md(input.composition)}` : ''}

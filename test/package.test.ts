@@ -7,6 +7,7 @@ import * as core from 'sessionchart';
 import * as server from 'sessionchart/server';
 import * as oauth from 'sessionchart/oauth';
 import * as viewer from 'sessionchart/viewer';
+import * as authFetch from 'sessionchart/fetch';
 import { mint } from './support/tokens.js';
 
 const require = createRequire(import.meta.url);
@@ -36,6 +37,14 @@ describe('the built package, imported by its name', () => {
   it('exposes the adapters as subpaths', () => {
     expect(typeof server.verifySessionToken).toBe('function');
     expect(typeof oauth.createOAuthRefresh).toBe('function');
+  });
+
+  it('exposes createAuthFetch from the fetch subpath, typed as fetch, in both builds', () => {
+    const engine = core.createSessionEngine({ refresh: async () => mint() });
+    const typed: typeof fetch = authFetch.createAuthFetch(engine);
+    expect(typeof typed).toBe('function');
+    expect(typeof (require('sessionchart/fetch') as typeof authFetch).createAuthFetch).toBe('function');
+    engine.stop();
   });
 
   it('lays out a machine from the viewer subpath (React and elkjs resolved as peers)', async () => {

@@ -1,7 +1,7 @@
 /**
  * The code blocks of docs/recipes/*.md type-check against sessionchart's source: the ts/tsx blocks of one recipe
  * form one module, compiled with the project's strict settings, `sessionchart` and its subpaths mapped to src/.
- * Provider SDKs this repository does not install are declared as untyped modules, so only the sessionchart side
+ * Provider SDKs and client libraries this repository does not install are declared as untyped modules, so only the sessionchart side
  * (and jose, oauth4webapi, @supabase/auth-js, convex, react, which are installed) is checked by the compiler.
  */
 import { readFileSync, readdirSync } from 'node:fs';
@@ -14,6 +14,9 @@ import { entries } from '../tsup.config.js';
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const RECIPES = path.join(ROOT, 'docs', 'recipes');
 const PROVIDERS = ['oauth', 'clerk', 'supabase', 'auth0', 'workos', 'better-auth-convex', 'hexclave', 'firebase'];
+/** Recipes for the adapters on the API side. */
+const ADAPTERS = ['fetch'];
+const RECIPE_NAMES = [...PROVIDERS, ...ADAPTERS];
 /** Imported by the recipes, not installed here. */
 const UNTYPED_MODULES = [
   '@clerk/clerk-js',
@@ -24,6 +27,9 @@ const UNTYPED_MODULES = [
   'better-auth/react',
   '@convex-dev/better-auth/client/plugins',
   '@supabase/supabase-js',
+  '@tanstack/react-query',
+  'ky',
+  'openapi-fetch',
 ];
 const SHIM = path.join(RECIPES, '__untyped-modules.d.ts');
 
@@ -81,7 +87,7 @@ function typeErrors(recipes: Recipe[]): Map<string, string[]> {
   return errors;
 }
 
-const recipes = PROVIDERS.map(recipeOf);
+const recipes = RECIPE_NAMES.map(recipeOf);
 let errors: Map<string, string[]>;
 
 beforeAll(() => {
@@ -89,11 +95,11 @@ beforeAll(() => {
 }, 120_000);
 
 describe('docs/recipes', () => {
-  it('has an index linking one recipe per provider', () => {
+  it('has an index linking one recipe per provider and per adapter', () => {
     const files = readdirSync(RECIPES).filter((file) => file.endsWith('.md'));
-    expect(files.sort()).toEqual(['README.md', ...PROVIDERS.map((name) => `${name}.md`)].sort());
+    expect(files.sort()).toEqual(['README.md', ...RECIPE_NAMES.map((name) => `${name}.md`)].sort());
     const index = readFileSync(path.join(RECIPES, 'README.md'), 'utf8');
-    for (const name of PROVIDERS) expect(index).toContain(`](${name}.md)`);
+    for (const name of RECIPE_NAMES) expect(index).toContain(`](${name}.md)`);
   });
 
   it.each(recipes.map((recipe) => [recipe.name, recipe] as const))(

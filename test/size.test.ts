@@ -16,7 +16,7 @@ const entries = Object.entries(pkg.exports).flatMap(([subpath, target]) =>
 
 /** Source folders of the adapters and the viewer, and the packages only they use. */
 const NOT_IN_CORE = {
-  sources: /^src\/(react|convex|sync|inspect|oauth|server|viewer)\//,
+  sources: /^src\/(react|convex|sync|inspect|oauth|server|viewer|fetch)\//,
   packages: /^pkg:(react|react-dom|scheduler|@xstate\/react|convex|@statelyai\/inspect|oauth4webapi|elkjs)$/,
 };
 
@@ -52,6 +52,13 @@ describe('bundle size budgets (size-limit on dist/)', () => {
     expect(modules).toContain('pkg:xstate');
     const leaked = [...modules].filter((module) => NOT_IN_CORE.sources.test(module) || NOT_IN_CORE.packages.test(module));
     expect(leaked).toEqual([]);
+    expect([...externals]).toEqual([]);
+  });
+
+  it('builds sessionchart/fetch from its own modules and the error classes only: no engine, machine or package', async () => {
+    const { modules, externals } = await bundleInputs(checks.find((check) => check.name === 'sessionchart/fetch')!);
+    expect([...modules].filter((module) => !/^src\/(fetch\/|errors\.ts$)/.test(module))).toEqual([]);
+    expect(modules).toContain('src/fetch/index.ts');
     expect([...externals]).toEqual([]);
   });
 });
