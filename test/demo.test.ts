@@ -219,6 +219,8 @@ describe('the web demo at 1280x800', () => {
     await click(page, 'offline');
     await expectActive(page, 'offline.waiting');
     await logged(page, /^the network went down: serving the held token/);
+    // The README's picture: the page from its top (the click scrolled it down to the control).
+    await page.evaluate(() => window.scrollTo(0, 0));
     await page.screenshot({ path: `${SCREENSHOTS}demo.png` });
     await click(page, 'offline');
     await expectActive(page, 'fresh');
