@@ -1,13 +1,15 @@
 /**
- * The web demo end to end, in Debian's Chromium: starts `startDemo` (token server + Vite), clicks through every
- * control and checks the viewer's highlighted state after each, then saves screenshots (to docs/screenshots/ with `npm run screenshots`).
- * Fails (never skips) when Chromium is missing.
+ * The web demo end to end, in Debian's Chromium at 1280x800: starts `startDemo` (token server + Vite), clicks
+ * through every control and checks after each that the viewer highlights the right state and keeps it in view,
+ * what the log and the outcome lines say, that bad settings are refused, and an axe-core check; then saves
+ * screenshots (to docs/screenshots/ with `npm run screenshots`). Fails (never skips) when Chromium is missing.
  */
 import { mkdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import type { Browser, Page } from 'playwright-core';
+import { AxeBuilder } from '@axe-core/playwright';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { launchChromium } from './support/chromium.js';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startDemo, type Demo } from '../demo/web/server.js';
 
 /** `npm run screenshots` refreshes the README's pictures; a plain test run keeps its own out of git. */
@@ -15,33 +17,74 @@ const SCREENSHOTS = fileURLToPath(
   new URL(process.env.SESSIONCHART_SCREENSHOTS === 'docs' ? '../docs/screenshots/' : '../test-results/screenshots/', import.meta.url),
 );
 const STEP_MS = 10_000;
+const VIEWPORT = { width: 1280, height: 800 };
+/** What the log must never show: XState's internal event and actor ids. */
+const INTERNAL_ID = /xstate\.|\.actor\.|^0\./;
 
-let browser: Browser;
+let browser: Browser | undefined;
+let context: BrowserContext | undefined;
 let demo: Demo;
 
 beforeAll(async () => {
   mkdirSync(SCREENSHOTS, { recursive: true });
   demo = await startDemo({ port: 0 });
 });
+afterEach(async () => {
+  await context?.close();
+});
 afterAll(async () => {
   await browser?.close();
   await demo?.stop();
 });
 
+/** A page of its own context (tabs of one context share the session). Chromium is launched inside the test, not
+ * in a hook: without it the test fails rather than being reported as skipped. */
+async function openDemo(): Promise<{ page: Page; errors: string[] }> {
+  browser ??= await launchChromium();
+  context = await browser.newContext({ viewport: VIEWPORT });
+  const page = await context.newPage();
+  const errors: string[] = [];
+  page.on('pageerror', (error) => errors.push(error.message));
+  await page.goto(demo.url);
+  return { page, errors };
+}
+
 /** The keys of the states the viewer highlights, e.g. ['#session', 'offline', 'offline.waiting']. */
 const activeStates = (page: Page) =>
   page.$$eval('[data-state][data-active="true"]', (groups) => groups.map((g) => g.getAttribute('data-state')!).sort());
 
-/** Waits until exactly `leaf` (and its ancestors) is highlighted. */
+/** Whether the state's box lies inside the chart's viewport (its visible, scrolled part) and the window. */
+const inView = (page: Page, key: string) =>
+  page.evaluate((key) => {
+    const box = document.querySelector(`[data-state="${key}"] > rect`)!.getBoundingClientRect();
+    const viewport = document.querySelector<HTMLElement>('[data-chart-viewport]')!;
+    const frame = viewport.getBoundingClientRect();
+    const left = frame.left + viewport.clientLeft;
+    const top = frame.top + viewport.clientTop;
+    const within = (l: number, t: number, r: number, b: number) => box.left >= l && box.top >= t && box.right <= r && box.bottom <= b;
+    return within(left, top, left + viewport.clientWidth, top + viewport.clientHeight) && within(0, 0, innerWidth, innerHeight);
+  }, key);
+
+/** The on-screen font size of a state's label, in px. */
+const labelPx = (page: Page, key: string) =>
+  page.$eval(`[data-state="${key}"] text`, (text) => parseFloat(getComputedStyle(text).fontSize) * (text as SVGTextElement).getScreenCTM()!.a);
+
+/** Waits until exactly `leaf` (and its ancestors) is highlighted, and the view has brought its box into sight. */
 async function expectActive(page: Page, leaf: string, timeout = STEP_MS) {
   const ancestors = leaf.split('.').map((_, i, parts) => parts.slice(0, i + 1).join('.'));
   await page.waitForSelector(`[data-state="${leaf}"][data-active="true"]`, { timeout });
   expect(await activeStates(page)).toEqual(['#session', ...ancestors].sort());
+  await expect.poll(() => inView(page, leaf), { timeout: STEP_MS }).toBe(true);
 }
 
-const text = (page: Page, testId: string) => page.locator(`[data-testid="${testId}"]`).innerText();
+const byTestId = (page: Page, testId: string) => page.locator(`[data-testid="${testId}"]`);
+const text = (page: Page, testId: string) => byTestId(page, testId).innerText();
 const click = (page: Page, testId: string) => page.click(`[data-testid="${testId}"]`);
-const logged = (page: Page, type: string) => page.waitForSelector(`[data-event-type="${type}"]`, { timeout: STEP_MS });
+const clickButton = (page: Page, name: string) => page.getByRole('button', { name, exact: true }).click();
+/** The log's entries, oldest first. */
+const logOldestFirst = async (page: Page) => (await byTestId(page, 'event-log').locator('li').allInnerTexts()).reverse();
+const logged = (page: Page, words: string | RegExp) =>
+  byTestId(page, 'event-log').locator('li', { hasText: words }).first().waitFor({ timeout: STEP_MS });
 
 async function setNumber(page: Page, testId: string, value: number, applied: () => boolean) {
   await page.fill(`[data-testid="${testId}"]`, String(value));
@@ -50,25 +93,88 @@ async function setNumber(page: Page, testId: string, value: number, applied: () 
 
 const secondsLeft = async (page: Page) => Number(/([\d.]+) s left/.exec(await text(page, 'token-life'))?.[1] ?? NaN);
 
-describe('the web demo', () => {
-  it('reproduces every field failure from its controls, the viewer following each', async () => {
-    // Launched here, not in a hook: without Chromium this test fails rather than being reported as skipped.
-    browser = await launchChromium();
-    const page = await browser.newPage({ viewport: { width: 1680, height: 1050 } });
-    const errors: string[] = [];
-    page.on('pageerror', (error) => errors.push(error.message));
-    await page.goto(demo.url);
+describe('the web demo at 1280x800', () => {
+  it('draws the active state and its neighbours readable in the default view; actual size and the whole chart one click away', async () => {
+    const { page, errors } = await openDemo();
+    await expectActive(page, 'signedOut');
+    await click(page, 'sign-in');
+    await expectActive(page, 'fresh');
+    for (const key of ['fresh', 'settling', 'stale', 'refreshing']) expect(await labelPx(page, key), key).toBeGreaterThanOrEqual(11);
+
+    await clickButton(page, 'Actual size');
+    await expect.poll(() => inView(page, 'fresh'), { timeout: STEP_MS }).toBe(true);
+    expect(await labelPx(page, 'fresh')).toBeCloseTo(13, 1);
+
+    await clickButton(page, 'Whole chart');
+    await expect.poll(() => page.$$eval('[data-state]', (groups) => groups.length)).toBeGreaterThan(10);
+    for (const key of await page.$$eval('[data-state]:not([data-state^="#"])', (gs) => gs.map((g) => g.getAttribute('data-state')!))) {
+      expect(await inView(page, key), key).toBe(true);
+    }
+    await clickButton(page, 'Follow');
+    await expect.poll(() => labelPx(page, 'fresh')).toBeGreaterThanOrEqual(11);
+    await click(page, 'sign-out');
+    await expectActive(page, 'signedOut');
+    expect(errors).toEqual([]);
+  });
+
+  it('refuses settings out of range with a visible message, and passes an axe-core check', async () => {
+    const { page, errors } = await openDemo();
+    await expectActive(page, 'signedOut');
+    await click(page, 'sign-in');
+    await expectActive(page, 'fresh');
+    const before = demo.tokenServer.settings;
+    const refusals = [
+      ['life', 'Token life (s)', 0, 'from 5 to 3600 s'],
+      ['latency', 'Latency (ms)', -500, 'from 0 to 30000 ms'],
+      ['skew', 'Server clock (s ahead)', 7_200, 'from -3600 to 3600 s'],
+    ] as const;
+    for (const [testId, label, bad, range] of refusals) {
+      // Filled through its visible label: the label is associated with the input.
+      await page.getByLabel(label, { exact: true }).fill(String(bad));
+      expect(await text(page, `${testId}-refused`)).toContain(range);
+      expect(await byTestId(page, testId).getAttribute('aria-invalid')).toBe('true');
+    }
+    expect(demo.tokenServer.settings).toEqual(before);
+    // The server refuses them too.
+    const direct = await fetch(new URL('/demo-api/settings', demo.url), { method: 'POST', body: JSON.stringify({ lifeSeconds: 0 }) });
+    expect(direct.status).toBe(400);
+
+    const { violations } = await new AxeBuilder({ page }).analyze();
+    const grave = violations.filter((violation) => violation.impact === 'serious' || violation.impact === 'critical');
+    expect(grave.map((violation) => `${violation.id}: ${violation.nodes.map((node) => node.target.join(' ')).join(', ')}`)).toEqual([]);
+
+    await setNumber(page, 'life', 30, () => demo.tokenServer.settings.lifeSeconds === 30);
+    expect(await byTestId(page, 'life-refused').count()).toBe(0);
+    await setNumber(page, 'life', before.lifeSeconds, () => demo.tokenServer.settings.lifeSeconds === before.lifeSeconds);
+    for (const testId of ['latency', 'skew']) await page.fill(`[data-testid="${testId}"]`, '0');
+    await click(page, 'sign-out');
+    await expectActive(page, 'signedOut');
+    expect(errors).toEqual([]);
+  });
+
+  it('reproduces every field failure from its controls, the viewer following each and the log saying why', async () => {
+    const { page, errors } = await openDemo();
     const server = demo.tokenServer;
+    const tokens: string[] = [];
+    page.context().on('response', async (response) => {
+      if (!/\/auth\/(token|signin)$/.test(response.url()) || !response.ok()) return;
+      const body = (await response.json().catch(() => ({}))) as { access_token?: string; refresh_token?: string };
+      tokens.push(...[body.access_token, body.refresh_token].filter((token) => token !== undefined));
+    });
 
     // A new tab first asks the others (restoring); alone, it is signed out.
     await expectActive(page, 'signedOut');
+    expect((await logOldestFirst(page))[0]).toMatch(/^this tab opened: asking the other tabs/);
+    await logged(page, 'no other tab had a session: signed out');
 
-    // Token life: 6 s tokens refresh at half-life, by themselves.
+    // Token life: 6 s tokens refresh at half-life, by themselves. The clocks agree: no offset shown.
     await setNumber(page, 'life', 6, () => server.settings.lifeSeconds === 6);
     await click(page, 'sign-in');
     await expectActive(page, 'fresh');
+    expect(await text(page, 'server-offset')).toBe('0 s (the clocks agree)');
     expect(await secondsLeft(page)).toBeLessThanOrEqual(6);
-    await logged(page, 'timer.refreshDue');
+    await logged(page, /^the refresh timer fired/);
+    await logged(page, /^refresh answered: new token, expires in \d s/);
     await expectActive(page, 'fresh');
     await setNumber(page, 'life', 60, () => server.settings.lifeSeconds === 60);
 
@@ -77,22 +183,27 @@ describe('the web demo', () => {
     await click(page, 'force-refresh');
     await expectActive(page, 'refreshing');
     await expectActive(page, 'fresh');
+    await logged(page, /^refresh answered: new token, expires in (59|60) s/);
     expect(await secondsLeft(page)).toBeGreaterThan(50);
     await setNumber(page, 'latency', 0, () => server.settings.latencyMs === 0);
 
-    // 503: a network fault, backing off with the token kept; the server recovers, the retry succeeds.
+    // 503: a network fault, backing off with the token kept; the outcome line lasts as long as that state.
     await click(page, 'failure-unavailable');
     await click(page, 'force-refresh');
     await expectActive(page, 'offline.backingOff');
-    await page.getByText('rejected with code "network"').waitFor({ timeout: STEP_MS });
+    const rejected = page.getByText(/^rejected with code "network" in offline · (just now|\d+ s ago)$/);
+    await rejected.waitFor({ timeout: STEP_MS });
+    await logged(page, /^refresh failed \(The token endpoint answered 503\): retrying after a backoff; serving the held token/);
     await page.screenshot({ path: `${SCREENSHOTS}demo-backoff.png` });
     await click(page, 'failure-none');
     await expectActive(page, 'fresh');
+    await rejected.waitFor({ state: 'detached', timeout: STEP_MS });
 
     // 429: the same, the retry no sooner than Retry-After.
     await click(page, 'failure-rateLimited');
     await click(page, 'force-refresh');
     await expectActive(page, 'offline.backingOff');
+    await logged(page, /the server asks to wait 3 s/);
     await click(page, 'failure-none');
     await expectActive(page, 'fresh');
 
@@ -107,6 +218,9 @@ describe('the web demo', () => {
     // Offline: no attempts at all; back online, judged afresh.
     await click(page, 'offline');
     await expectActive(page, 'offline.waiting');
+    await logged(page, /^the network went down: serving the held token/);
+    // The README's picture: the page from its top (the click scrolled it down to the control).
+    await page.evaluate(() => window.scrollTo(0, 0));
     await page.screenshot({ path: `${SCREENSHOTS}demo.png` });
     await click(page, 'offline');
     await expectActive(page, 'fresh');
@@ -114,7 +228,7 @@ describe('the web demo', () => {
     // Sleep: the clock jumps 10 min, the token is expired by it; the wake-up refreshes once.
     const refreshesBeforeSleep = server.refreshes;
     await click(page, 'sleep');
-    await logged(page, 'env.wake');
+    await logged(page, /^the page woke up/);
     await expectActive(page, 'fresh');
     expect(server.refreshes).toBe(refreshesBeforeSleep + 1);
     expect(await secondsLeft(page)).toBeGreaterThan(50);
@@ -123,7 +237,7 @@ describe('the web demo', () => {
     await setNumber(page, 'skew', 3_600, () => server.settings.clockAheadMs === 3_600_000);
     await click(page, 'force-refresh');
     await expectActive(page, 'fresh');
-    await expect.poll(async () => Number((await text(page, 'server-offset')).replace(/[^\d.]/g, '')), { timeout: STEP_MS }).toBeCloseTo(3_600, -1);
+    await expect.poll(() => text(page, 'server-offset'), { timeout: STEP_MS }).toBe('+3600 s (the server is ahead)');
     expect(await secondsLeft(page)).toBeGreaterThan(50);
 
     // Rotation (a password change): nothing served until the new session's token; a new session key.
@@ -134,14 +248,20 @@ describe('the web demo', () => {
     await expectActive(page, 'fresh');
     const rotatedTo = await text(page, 'session-key');
     expect(rotatedTo).not.toBe(before);
+    await logged(page, `the new session's token arrived: session ${rotatedTo}`);
     await setNumber(page, 'latency', 0, () => server.settings.latencyMs === 0);
+    await setNumber(page, 'skew', 0, () => server.settings.clockAheadMs === 0);
 
-    // Another tab: it restores the session from this one, without a request of its own.
+    // Another tab: it restores the session from this one, without a request of its own, and its log says so.
     const refreshesBeforeTab = server.refreshes;
     const [other] = await Promise.all([page.context().waitForEvent('page'), click(page, 'open-tab')]);
     await expectActive(other, 'fresh');
     expect(await text(other, 'session-key')).toBe(rotatedTo);
     expect(server.refreshes).toBe(refreshesBeforeTab);
+    const otherLog = await logOldestFirst(other);
+    expect(otherLog[0]).toMatch(/^this tab opened: asking the other tabs/);
+    // Its first steps: opened, (the network reported up), restored.
+    expect(otherLog.slice(0, 3).join('\n')).toMatch(new RegExp(`^restored session ${rotatedTo} from another tab: token expires in \\d+ s`, 'm'));
 
     // Sign-out: immediate here, and the other tab follows.
     await click(page, 'sign-out');
@@ -149,6 +269,13 @@ describe('the web demo', () => {
     await expectActive(other, 'signedOut');
     await page.screenshot({ path: `${SCREENSHOTS}demo-signed-out.png` });
 
+    for (const tab of [page, other]) {
+      const lines = (await logOldestFirst(tab)).flatMap((entry) => entry.split('\n'));
+      expect(lines.filter((line) => INTERNAL_ID.test(line))).toEqual([]);
+      const html = await tab.content();
+      expect(tokens.length).toBeGreaterThan(0);
+      expect(tokens.filter((token) => html.includes(token))).toEqual([]);
+    }
     expect(errors).toEqual([]);
-  }, 60_000);
+  }, 90_000);
 });

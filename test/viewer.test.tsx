@@ -3,7 +3,7 @@ import { act, cleanup, render, waitFor } from '@testing-library/react';
 import { BehaviorSubject } from 'rxjs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { assign, createActor, createMachine, fromPromise, type AnyStateMachine, type AnyStateNode } from 'xstate';
-import { StatechartViewer } from '../src/viewer/index.js';
+import { READABLE_LABEL_PX, StatechartViewer, createActivityRecorder, frameChart, layoutMachine, type DescribeEvent } from '../src/viewer/index.js';
 import { createSessionEngine, sessionMachine, type SessionEngine, type TokenSet } from '../src/index.js';
 import { mint } from './support/tokens.js';
 
@@ -57,8 +57,16 @@ describe('StatechartViewer with the session machine', () => {
     const online$ = new BehaviorSubject(true);
     const server = manualRefresh();
     engine = createSessionEngine({ refresh: server.refresh, online$, broadcast: false });
+    // The page's words for one event, from the step's snapshots; every other event keeps its chart name.
+    const describeEvent: DescribeEvent = ({ label, snapshot, previous }) =>
+      label === 'env.offline' ? `offline, ${snapshot.context.token ? 'a token held' : 'no token'}, was ${String(previous?.value)}` : undefined;
     const { container } = render(
-      <StatechartViewer machine={sessionMachine} actor={engine.actor} expiresAt={() => engine.actor.getSnapshot().context.token?.expiresAt ?? null} />,
+      <StatechartViewer
+        machine={sessionMachine}
+        actor={engine.actor}
+        describeEvent={describeEvent}
+        expiresAt={() => engine.actor.getSnapshot().context.token?.expiresAt ?? null}
+      />,
     );
     await waitFor(() => expect(container.querySelector('svg')).not.toBeNull(), { timeout: 10_000 });
 
@@ -100,8 +108,10 @@ describe('StatechartViewer with the session machine', () => {
       expect.arrayContaining(['user.signIn', 'user.refresh', 'xstate.done.actor.refreshToken', 'env.offline']),
     );
     expect(log.querySelector('[data-event-type="user.signIn"]')?.textContent).toContain('session sid-first');
-    expect(log.textContent).toContain('online$: the network is down');
-
+    expect(log.querySelector('[data-event-type="env.offline"]')?.textContent).toMatch(/^offline, a token held, was fresh.*env\.offline → offline\.waiting/);
+    // Events of invoked actors go by the chart's names, never XState's internal ids.
+    expect(log.querySelector('[data-event-type="xstate.done.actor.refreshToken"]')?.textContent).toMatch(/^done\(refreshToken\)(just now|\d+ s ago) → fresh$/);
+    expect(log.textContent).not.toMatch(/xstate\.|\.actor\./);
   });
 });
 
@@ -154,6 +164,47 @@ describe('StatechartViewer with any machine', () => {
     expect(loggedTypes(container)).toEqual(['CLOSE', 'RING', 'OPEN', 'UNLOCK', 'LOCK']);
     expect(container.querySelector('[data-event-type="RING"]')?.textContent).toContain('→ open');
     actor.stop();
+  });
+});
+
+describe('StatechartViewer with a recorder', () => {
+  it('logs the actor from its start, folds identical steps and tells the time relative to now', async () => {
+    const recorder = createActivityRecorder();
+    const actor = createActor(doorMachine, { inspect: recorder.inspect }).start();
+    actor.send({ type: 'LOCK' });
+    const { container } = render(<StatechartViewer machine={doorMachine} actor={actor} recorder={recorder} />);
+    await waitFor(() => expect(container.querySelector('svg')).not.toBeNull(), { timeout: 10_000 });
+    expect(activeStates(container)).toEqual(['#door', 'closed', 'closed.locked']);
+
+    act(() => ['RING', 'RING', 'RING'].forEach((type) => actor.send({ type })));
+    await waitFor(() => expect(loggedTypes(container)).toEqual(['RING', 'LOCK', 'xstate.init']));
+    const entries = [...container.querySelectorAll('[data-event-type]')].map((li) => li.textContent);
+    expect(entries[0]).toMatch(/^RING ×3(just now|\d+ s ago) → closed\.locked$/);
+    expect(entries[2]).toMatch(/^start(just now|\d+ s ago) → closed\.unlocked$/);
+    actor.stop();
+  });
+});
+
+describe('frameChart', () => {
+  it('keeps labels readable and the active state in view in the follow and actual views; the whole view shows all', async () => {
+    const layout = await layoutMachine(sessionMachine);
+    const viewport = { width: 600, height: 560 };
+    const active = new Set(['#session', 'offline', 'offline.waiting']);
+    const waiting = layout.states.find((state) => state.key === 'offline.waiting')!;
+    const isShown = (frame: ReturnType<typeof frameChart>, box: typeof waiting) =>
+      (box.x + 4) * frame.scale >= frame.left &&
+      (box.x + 4 + box.width) * frame.scale <= frame.left + viewport.width &&
+      (box.y + 4) * frame.scale >= frame.top &&
+      (box.y + 4 + box.height) * frame.scale <= frame.top + viewport.height;
+
+    const follow = frameChart(layout, active, 'follow', viewport);
+    expect(follow.scale * 13).toBeGreaterThanOrEqual(READABLE_LABEL_PX);
+    expect(isShown(follow, waiting)).toBe(true);
+    const actual = frameChart(layout, active, 'actual', viewport);
+    expect(actual.scale).toBe(1);
+    expect(isShown(actual, waiting)).toBe(true);
+    const whole = frameChart(layout, active, 'whole', viewport);
+    expect(layout.states.every((state) => isShown(whole, state))).toBe(true);
   });
 });
 

@@ -2,13 +2,22 @@
 import { useSelector } from '@xstate/react';
 import type { SessionEngine } from '../../src/index.js';
 import { sessionMachine } from '../../src/index.js';
-import { StatechartViewer, stateText } from '../../src/viewer/index.js';
+import { StatechartViewer, stateText, type ActivityRecorder } from '../../src/viewer/index.js';
 import type { TokenServerSettings } from '../tokenServer.js';
 import { Controls } from './Controls.js';
+import { describeSessionStep } from './eventWording.js';
+import type { MachineSnapshot } from './session.js';
 
-type MachineSnapshot = ReturnType<SessionEngine['actor']['getSnapshot']>;
-
-const seconds = (ms: number) => `${ms >= 0 ? '+' : '−'}${(Math.abs(ms) / 1000).toFixed(1)} s`;
+/**
+ * The server clock's offset in whole seconds. `iat` is floored to a whole second, so the offset measured from
+ * it is up to a second below the true one (less the request's transit): half a second up, then rounded.
+ */
+function offsetText(offsetMs: number | null): string {
+  if (offsetMs === null) return 'n/a (no token)';
+  const seconds = Math.round(offsetMs / 1000 + 0.5);
+  if (seconds === 0) return '0 s (the clocks agree)';
+  return `${seconds > 0 ? '+' : '−'}${Math.abs(seconds)} s (the server is ${seconds > 0 ? 'ahead' : 'behind'})`;
+}
 
 function Status({ engine }: { engine: SessionEngine }) {
   const state = useSelector(engine.actor, (s: MachineSnapshot) => stateText(s.value));
@@ -25,13 +34,14 @@ function Status({ engine }: { engine: SessionEngine }) {
         session <b data-testid="session-key">{sessionKey ?? 'none'}</b>
       </div>
       <div>
-        server clock offset, measured at receipt: <b data-testid="server-offset">{offset === null ? 'n/a' : seconds(offset)}</b>
+        server clock offset, measured from the last token: <b data-testid="server-offset">{offsetText(offset)}</b>
       </div>
     </div>
   );
 }
 
-export function App({ engine, initialSettings }: { engine: SessionEngine; initialSettings: TokenServerSettings }) {
+export function App(props: { engine: SessionEngine; recorder: ActivityRecorder; initialSettings: TokenServerSettings }) {
+  const { engine, recorder, initialSettings } = props;
   const expiresAt = () => engine.actor.getSnapshot().context.token?.expiresAt ?? null;
   return (
     <>
@@ -39,8 +49,8 @@ export function App({ engine, initialSettings }: { engine: SessionEngine; initia
         <h1>sessionchart demo</h1>
         <p>
           A real session engine in this page and a real token endpoint on 127.0.0.1 (proxied at <code>/auth</code>).
-          Break things on the left and watch the statechart: the highlighted boxes are the active states, the
-          orange arrows the last transition. Tokens are never shown, only their remaining life.
+          Break things on the left and watch the statechart follow: the blue box is the active state, the orange
+          arrows the last transition. Tokens are never shown, only their remaining life.
         </p>
       </header>
       <main>
@@ -48,8 +58,15 @@ export function App({ engine, initialSettings }: { engine: SessionEngine; initia
           <Status engine={engine} />
           <Controls engine={engine} initialSettings={initialSettings} />
         </aside>
-        <section className="viewer">
-          <StatechartViewer machine={sessionMachine} actor={engine.actor} expiresAt={expiresAt} />
+        <section className="viewer" aria-label="statechart viewer">
+          <StatechartViewer
+            machine={sessionMachine}
+            actor={engine.actor}
+            recorder={recorder}
+            describeEvent={describeSessionStep}
+            expiresAt={expiresAt}
+            chartHeight="calc(100vh - 150px)"
+          />
         </section>
       </main>
     </>

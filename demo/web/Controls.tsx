@@ -1,25 +1,17 @@
 /**
- * The controls: each reproduces a failure seen in the field, with one line on what sessionchart does about it.
- * Server-side ones change the token server through `/demo-api`; the rest act on this page's engine.
+ * The controls: each reproduces a failure seen in the field, with one line on what sessionchart does about it
+ * and, after a click, what came of it. Server-side ones change the token server through `/demo-api`; the rest
+ * act on this page's engine.
  */
-import { useState, type ReactNode } from 'react';
+import { useState } from 'react';
 import type { SessionEngine } from '../../src/index.js';
 import { tokenFingerprint } from '../../src/inspect/redact.js';
+import { CLOCK_AHEAD_MS, LATENCY_MS, LIFE_SECONDS } from '../settingLimits.js';
 import type { FailureMode, TokenServerSettings } from '../tokenServer.js';
-import { LEEWAY_MS, REFRESH_TIMEOUT_MS, RETRY, SLEEP_MS, demoApi, network$, signInAtServer, sleepLaptop } from './session.js';
+import { Control, NumberSetting, useOutcomes, type Outcome } from './ControlParts.js';
+import { LEEWAY_MS, REFRESH_TIMEOUT_MS, RETRY, SLEEP_MS, demoApi, network$, signInAtServer, sleepLaptop, topState, type MachineSnapshot } from './session.js';
 
-function Control({ title, note, outcome, children }: { title: string; note: ReactNode; outcome?: string; children: ReactNode }) {
-  return (
-    <div className="control">
-      <div className="row">
-        <label>{title}</label>
-        {children}
-      </div>
-      <div className="note">{note}</div>
-      {outcome ? <div className="outcome">{outcome}</div> : null}
-    </div>
-  );
-}
+const SKEW_SECONDS = { min: CLOCK_AHEAD_MS.min / 1000, max: CLOCK_AHEAD_MS.max / 1000 };
 
 const FAILURES: Array<{ mode: FailureMode; label: string; note: (settings: TokenServerSettings) => string }> = [
   { mode: 'none', label: 'answer', note: () => 'The server answers every refresh.' },
@@ -41,40 +33,32 @@ const FAILURES: Array<{ mode: FailureMode; label: string; note: (settings: Token
   },
 ];
 
-/** A number input that sends each valid value to the token server. */
-function NumberSetting({ id, value, onValue }: { id: string; value: number; onValue: (value: number) => void }) {
-  const [text, setText] = useState(String(value));
-  return (
-    <input
-      type="number"
-      data-testid={id}
-      value={text}
-      onChange={(event) => {
-        setText(event.target.value);
-        const parsed = Number(event.target.value);
-        if (event.target.value !== '' && Number.isFinite(parsed)) onValue(parsed);
-      }}
-    />
-  );
-}
+type Report = (text: string, lasts: Outcome['lasts']) => void;
 
-async function describeGetToken(call: () => Promise<string | null>): Promise<string> {
+/** The states of a session still trying to get a token: a failure is news until the session leaves them. */
+const TRYING = ['refreshing', 'offline', 'rotated'];
+
+/** What a getToken() call came to; the line lasts while the token it served is held, or the failure goes on. */
+async function reportGetToken(engine: SessionEngine, call: () => Promise<string | null>, report: Report) {
   const started = performance.now();
   try {
     const token = await call();
     const waited = Math.round(performance.now() - started);
-    if (token === null) return 'resolved null: no session';
-    return `${waited < 30 ? 'served at once' : `waited ${waited} ms`}: token #${tokenFingerprint(token)} (a fingerprint, not the token)`;
+    if (token === null) return report('resolved null: no session', (snapshot) => snapshot.context.session === null);
+    const held = engine.actor.getSnapshot().context.token;
+    const text = `${waited < 30 ? 'served at once' : `waited ${waited} ms`}: token #${tokenFingerprint(token)} (a fingerprint, not the token)`;
+    report(text, (snapshot) => snapshot.context.token === held);
   } catch (error) {
-    return `rejected with code "${(error as { code?: string }).code ?? 'unknown'}"`;
+    const code = (error as { code?: string }).code ?? 'unknown';
+    report(`rejected with code "${code}" in ${topState(engine.actor.getSnapshot())}`, (snapshot) => TRYING.includes(topState(snapshot)));
   }
 }
 
 export function Controls({ engine, initialSettings }: { engine: SessionEngine; initialSettings: TokenServerSettings }) {
   const [settings, setSettings] = useState(initialSettings);
   const [online, setOnline] = useState(network$.value);
-  const [outcomes, setOutcomes] = useState<Record<string, string>>({});
-  const report = (control: string, text: string) => setOutcomes((all) => ({ ...all, [control]: text }));
+  const { outcomes, report } = useOutcomes(engine.actor);
+  const sessionKey = (snapshot = engine.actor.getSnapshot()) => snapshot.context.session?.sessionKey ?? null;
   const change = (patch: Partial<TokenServerSettings>) => demoApi('/settings', patch).then(setSettings);
   const offsetS = settings.clockAheadMs / 1000;
 
@@ -82,16 +66,21 @@ export function Controls({ engine, initialSettings }: { engine: SessionEngine; i
     signInAtServer().then(
       (tokens) => {
         engine.signIn(tokens);
-        report('signIn', 'signed in: a new session');
+        const sid = sessionKey();
+        report('signIn', `signed in: session ${sid}`, (snapshot) => sessionKey(snapshot) === sid);
       },
-      (error: unknown) => report('signIn', `sign-in failed: ${error instanceof Error ? error.message : String(error)}`),
+      (error: unknown) =>
+        report('signIn', `sign-in failed: ${error instanceof Error ? error.message : String(error)}`, (snapshot) => sessionKey(snapshot) === null),
     );
   const rotate = async () => {
-    const sid = engine.getSnapshot().sessionKey;
-    if (sid === null) return report('rotate', 'no session to rotate');
+    const sid = sessionKey();
+    if (sid === null) return report('rotate', 'no session to rotate', (snapshot) => sessionKey(snapshot) === null);
     await demoApi('/rotate', { sid });
     engine.rotate();
-    report('rotate', `session ${sid} rotated: its token is gone; the next one belongs to a new session`);
+    // Lasts through the rotation and the session that replaces it.
+    const lasts = (snapshot: MachineSnapshot) =>
+      sessionKey(snapshot) === sid ? topState(snapshot) === 'rotated' : sessionKey(snapshot) !== null;
+    report('rotate', `session ${sid} rotated: its token was dropped at once; the next token belongs to a new session`, lasts);
   };
   const goOnline = (next: boolean) => {
     network$.next(next);
@@ -107,8 +96,8 @@ export function Controls({ engine, initialSettings }: { engine: SessionEngine; i
           <button data-testid="sign-in" onClick={signIn}>Sign in</button>
         </Control>
         <Control title="The app asks" note="A valid token is served at once, a stale one too (its refresh starts in the background); without one, callers wait for the one shared refresh." outcome={outcomes.getToken}>
-          <button data-testid="get-token" onClick={() => describeGetToken(() => engine.getToken()).then((text) => report('getToken', text))}>getToken()</button>
-          <button data-testid="force-refresh" onClick={() => describeGetToken(() => engine.getToken({ forceRefresh: true })).then((text) => report('getToken', text))}>forceRefresh</button>
+          <button data-testid="get-token" onClick={() => reportGetToken(engine, () => engine.getToken(), (text, lasts) => report('getToken', text, lasts))}>getToken()</button>
+          <button data-testid="force-refresh" onClick={() => reportGetToken(engine, () => engine.getToken({ forceRefresh: true }), (text, lasts) => report('getToken', text, lasts))}>forceRefresh</button>
         </Control>
         <Control title="Password change" note="rotate(): the old session's token is dropped at once and never served again; callers wait in rotated for the new session's token." outcome={outcomes.rotate}>
           <button data-testid="rotate" onClick={rotate}>Rotate the session</button>
@@ -120,11 +109,11 @@ export function Controls({ engine, initialSettings }: { engine: SessionEngine; i
 
       <div className="panel">
         <h2>Token server</h2>
-        <Control title="Token life (s)" note={`Refreshed min(15 s, life / 2) before expiry, so short tokens refresh at half-life instead of looping; not served in the last ${LEEWAY_MS / 1000} s. Applies to the next token.`}>
-          <NumberSetting id="life" value={settings.lifeSeconds} onValue={(lifeSeconds) => change({ lifeSeconds })} />
+        <Control title="Token life (s)" inputId="life" note={`Refreshed min(15 s, life / 2) before expiry, so short tokens refresh at half-life instead of looping; not served in the last ${LEEWAY_MS / 1000} s. Applies to the next token.`}>
+          <NumberSetting id="life" what="the token life" unit="s" range={LIFE_SECONDS} value={settings.lifeSeconds} onValue={(lifeSeconds) => change({ lifeSeconds })} />
         </Control>
-        <Control title="Latency (ms)" note="Callers holding a valid token never wait for it; during refreshing, every caller shares the one request.">
-          <NumberSetting id="latency" value={settings.latencyMs} onValue={(latencyMs) => change({ latencyMs })} />
+        <Control title="Latency (ms)" inputId="latency" note="Callers holding a valid token never wait for it; during refreshing, every caller shares the one request.">
+          <NumberSetting id="latency" what="the latency" unit="ms" range={LATENCY_MS} value={settings.latencyMs} onValue={(latencyMs) => change({ latencyMs })} />
         </Control>
         <Control title="Refreshes" note={FAILURES.find((f) => f.mode === settings.failure)?.note(settings)}>
           {FAILURES.map(({ mode, label }) => (
@@ -133,8 +122,8 @@ export function Controls({ engine, initialSettings }: { engine: SessionEngine; i
             </button>
           ))}
         </Control>
-        <Control title="Server clock (s ahead)" note={`The server's clock is ${offsetS === 0 ? 'right' : `${Math.abs(offsetS)} s ${offsetS > 0 ? 'ahead' : 'behind'}`}. Expiry is measured from receipt (exp − iat), so a token lives its full life here whatever that clock says. Applies to the next token.`}>
-          <NumberSetting id="skew" value={offsetS} onValue={(seconds) => change({ clockAheadMs: seconds * 1000 })} />
+        <Control title="Server clock (s ahead)" inputId="skew" note={`The server's clock is ${offsetS === 0 ? 'right' : `${Math.abs(offsetS)} s ${offsetS > 0 ? 'ahead' : 'behind'}`}. Expiry is measured from receipt (exp − iat), so a token lives its full life here whatever that clock says. Applies to the next token.`}>
+          <NumberSetting id="skew" what="the server clock's offset" unit="s" range={SKEW_SECONDS} value={offsetS} onValue={(seconds) => change({ clockAheadMs: seconds * 1000 })} />
         </Control>
       </div>
 
@@ -145,7 +134,7 @@ export function Controls({ engine, initialSettings }: { engine: SessionEngine; i
         </Control>
         <Control title="Laptop sleep" note={`A page cannot sleep the laptop, so this moves this page's Date.now() ${SLEEP_MS / 60_000} min ahead (every tab of the demo, and the token server's clock) while the timers keep their real delays, as after a real sleep, then fires resume$ like visibilitychange does. The expired token is never served: one refresh on wake.`}>
           <button data-testid="sleep" onClick={sleep}>Sleep {SLEEP_MS / 60_000} min</button>
-          <span className="note">slept {Math.round(settings.sleptMs / 60_000)} min so far</span>
+          <span className="slept">slept {Math.round(settings.sleptMs / 60_000)} min so far</span>
         </Control>
         <Control title="Another tab" note="Tabs of one origin share one session (BroadcastChannel): a new tab asks the others (restoring) before any request, one tab refreshes per token life under a Web Lock, sign-out and rotation reach every tab.">
           <button data-testid="open-tab" onClick={() => window.open(window.location.href, '_blank')}>Open another tab</button>

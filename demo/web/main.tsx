@@ -1,7 +1,8 @@
-/** Boots the demo page: the shared laptop clock first, then the engine, then React. */
+/** Boots the demo page: the shared laptop clock first, then the engine (recorded from its start), then React. */
 import { demoClock } from './clock.js';
 import { StrictMode } from 'react';
 import { createRoot } from 'react-dom/client';
+import { createActivityRecorder } from '../../src/viewer/index.js';
 import { App } from './App.js';
 import { createDemoEngine, demoApi } from './session.js';
 
@@ -9,10 +10,12 @@ async function boot() {
   const settings = await demoApi('/settings');
   // A tab opened after a "sleep" starts on the slept clock, like every other tab of the laptop.
   demoClock.setSlept(settings.sleptMs);
-  const engine = createDemoEngine();
+  // Recorded from the engine's first event, so the log starts with how this tab got its session.
+  const recorder = createActivityRecorder();
+  const engine = createDemoEngine(recorder.inspect);
   createRoot(document.getElementById('root')!).render(
     <StrictMode>
-      <App engine={engine} initialSettings={settings} />
+      <App engine={engine} recorder={recorder} initialSettings={settings} />
     </StrictMode>,
   );
 }

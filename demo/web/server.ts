@@ -6,6 +6,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { fileURLToPath } from 'node:url';
 import { createServer, type Plugin } from 'vite';
+import { CLOCK_AHEAD_MS, LATENCY_MS, LIFE_SECONDS, isWithin } from '../settingLimits.js';
 import { startTokenServer, type FailureMode, type TokenServer } from '../tokenServer.js';
 
 export interface DemoOptions {
@@ -36,18 +37,26 @@ async function readJson(request: IncomingMessage): Promise<Record<string, unknow
 const finite = (value: unknown, min: number, max: number) =>
   typeof value === 'number' && Number.isFinite(value) ? Math.min(max, Math.max(min, value)) : undefined;
 
+/** Applies a partial settings change, all or nothing: a value out of range is refused (400). */
+function changeSettings(tokens: TokenServer, body: Record<string, unknown>) {
+  const numbers = [
+    [body.lifeSeconds, LIFE_SECONDS, tokens.setLifeSeconds],
+    [body.latencyMs, LATENCY_MS, tokens.delayAnswers],
+    [body.clockAheadMs, CLOCK_AHEAD_MS, tokens.setClockAhead],
+  ] as const;
+  if (numbers.some(([value, range]) => value !== undefined && !isWithin(value, range))) {
+    throw new RangeError('a setting is out of range');
+  }
+  for (const [value, , apply] of numbers) if (value !== undefined) apply(value as number);
+  if (FAILURES.includes(body.failure as FailureMode)) tokens.failWith(body.failure as FailureMode);
+}
+
 /** `/demo-api/settings` (GET, POST a partial), `/demo-api/sleep` and `/demo-api/rotate` (POST). */
 async function handleApi(tokens: TokenServer, request: IncomingMessage, response: ServerResponse) {
   const route = request.url?.split('?')[0];
   const body = request.method === 'POST' ? await readJson(request) : {};
   if (route === '/settings' && request.method === 'POST') {
-    const life = finite(body.lifeSeconds, 2, 3_600);
-    const latency = finite(body.latencyMs, 0, 30_000);
-    const ahead = finite(body.clockAheadMs, -86_400_000, 86_400_000);
-    if (life !== undefined) tokens.setLifeSeconds(life);
-    if (latency !== undefined) tokens.delayAnswers(latency);
-    if (ahead !== undefined) tokens.setClockAhead(ahead);
-    if (FAILURES.includes(body.failure as FailureMode)) tokens.failWith(body.failure as FailureMode);
+    changeSettings(tokens, body);
   } else if (route === '/sleep' && request.method === 'POST') {
     tokens.sleep(finite(body.ms, 0, 86_400_000) ?? 0);
   } else if (route === '/rotate' && request.method === 'POST' && typeof body.sid === 'string') {

@@ -3,8 +3,17 @@
  * the Vite proxy (`/auth/token`), with a demo network switch (`network$`) and wake-ups (`wake$`).
  */
 import { BehaviorSubject, Subject, merge } from 'rxjs';
-import { AuthError, NetworkError, createSessionEngine, type RefreshContext, type SessionEngine, type TokenSet } from '../../src/index.js';
+import {
+  AuthError,
+  NetworkError,
+  createSessionEngine,
+  type RefreshContext,
+  type SessionEngine,
+  type SessionEngineOptions,
+  type TokenSet,
+} from '../../src/index.js';
 import { defaultResume$ } from '../../src/engine/environment.js';
+import { activePaths } from '../../src/viewer/index.js';
 import type { TokenResponse, TokenServerSettings } from '../tokenServer.js';
 import { demoClock } from './clock.js';
 
@@ -13,6 +22,10 @@ export const REFRESH_TIMEOUT_MS = 4_000;
 export const LEEWAY_MS = 2_000;
 export const RETRY = { baseMs: 1_000, maxMs: 8_000 };
 export const SLEEP_MS = 10 * 60_000;
+
+export type MachineSnapshot = ReturnType<SessionEngine['actor']['getSnapshot']>;
+/** The top-level state (`offline` for `offline.waiting`): what the demo's words are about. */
+export const topState = (snapshot: { value: unknown }): string => activePaths(snapshot.value)[0] ?? '';
 
 /** The demo's "network": false makes every request fail at once, as a browser without network does. */
 export const network$ = new BehaviorSubject(true);
@@ -74,8 +87,9 @@ export async function sleepLaptop(): Promise<TokenServerSettings> {
   return settings;
 }
 
-export function createDemoEngine(): SessionEngine {
+export function createDemoEngine(inspect: SessionEngineOptions['inspect']): SessionEngine {
   return createSessionEngine({
+    inspect,
     refresh,
     leewayMs: LEEWAY_MS,
     retry: RETRY,

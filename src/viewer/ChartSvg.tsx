@@ -6,13 +6,14 @@
 import { useId } from 'react';
 import type { ChartEdge, ChartLayout, ChartMarker, ChartState } from './graph.js';
 import { transitionKey } from './activity.js';
+import { CHART_MARGIN, STATE_LABEL_UNITS } from './framing.js';
 
 export interface ChartSvgProps {
   layout: ChartLayout;
   active: ReadonlySet<string>;
   lastTransitions: ReadonlySet<string>;
-  /** `fit` (default) scales the chart to the width of its container; `actual` draws it at its own size. */
-  size?: 'fit' | 'actual';
+  /** Screen px per chart unit; by default the chart fills its container's width. */
+  scale?: number;
 }
 
 const COLORS = {
@@ -27,6 +28,7 @@ const COLORS = {
   last: '#ea580c',
 };
 const LINE_HEIGHT = 13;
+const EDGE_LABEL_UNITS = 11;
 const FONT = 'ui-sans-serif, system-ui, -apple-system, "Segoe UI", sans-serif';
 
 function StateBox({ state, active }: { state: ChartState; active: boolean }) {
@@ -54,7 +56,7 @@ function StateBox({ state, active }: { state: ChartState; active: boolean }) {
         x={state.compound ? state.x + 12 : state.x + state.width / 2}
         y={state.compound ? state.y + 19 : state.y + state.height / 2 + 4.5}
         textAnchor={state.compound ? 'start' : 'middle'}
-        fontSize={13}
+        fontSize={STATE_LABEL_UNITS}
         fontWeight={active ? 700 : 500}
         fill={active && !isRoot ? COLORS.active : COLORS.text}
       >
@@ -98,9 +100,9 @@ function EdgeLabel({ edge, last }: { edge: ChartEdge; last: boolean }) {
   return (
     <g data-edge-label={edge.id}>
       <rect x={x - 2} y={y - 1} width={width + 4} height={height + 2} rx={3} fill="#ffffff" opacity={0.85} />
-      <text textAnchor="middle" fontSize={10.5} fontWeight={last ? 700 : 400} fill={last ? COLORS.last : COLORS.muted}>
+      <text textAnchor="middle" fontSize={EDGE_LABEL_UNITS} fontWeight={last ? 700 : 400} fill={last ? COLORS.last : COLORS.muted}>
         {edge.lines.map((line, index) => (
-          <tspan key={line} x={x + width / 2} y={y + 11 + index * LINE_HEIGHT}>
+          <tspan key={line} x={x + width / 2} y={y + 11.5 + index * LINE_HEIGHT}>
             {line}
           </tspan>
         ))}
@@ -109,22 +111,24 @@ function EdgeLabel({ edge, last }: { edge: ChartEdge; last: boolean }) {
   );
 }
 
-export function ChartSvg({ layout, active, lastTransitions, size = 'fit' }: ChartSvgProps) {
+export function ChartSvg({ layout, active, lastTransitions, scale }: ChartSvgProps) {
   const arrow = `${useId().replace(/:/g, '')}-arrow`;
   const isLast = (edge: ChartEdge) =>
     edge.eventTypes.some((eventType) => lastTransitions.has(transitionKey(edge.source, eventType, edge.target)));
   // The last step's arrows are drawn after the others, so they stay on top where routes cross.
   const edges = [...layout.edges].sort((a, b) => Number(isLast(a)) - Number(isLast(b)));
   const states = [...layout.states].sort((a, b) => a.depth - b.depth);
-  const margin = 4;
+  const margin = CHART_MARGIN;
+  const [width, height] = [layout.width + 2 * margin, layout.height + 2 * margin];
   return (
     <svg
-      viewBox={`${-margin} ${-margin} ${layout.width + 2 * margin} ${layout.height + 2 * margin}`}
-      width={size === 'fit' ? '100%' : layout.width + 2 * margin}
+      viewBox={`${-margin} ${-margin} ${width} ${height}`}
+      width={scale === undefined ? '100%' : width * scale}
+      height={scale === undefined ? undefined : height * scale}
       role="img"
       aria-label="statechart"
       fontFamily={FONT}
-      style={{ display: 'block' }}
+      style={{ display: 'block', margin: '0 auto' }}
     >
       <defs>
         {[

@@ -1,14 +1,18 @@
 /**
  * `<StatechartViewer machine actor expiresAt />`: any XState v5 machine drawn from its definition, with the
- * actor's active states and last transition highlighted live, the held token's remaining life, and a log of
- * the events the actor received. Tokens are never rendered: the log shows event types and session keys only.
+ * actor's active states and last transition highlighted live and kept in view, the held token's remaining
+ * life, and a log of the events the actor received. Tokens are never rendered: by itself the log shows event
+ * names, session keys and error codes only; a page's `describeEvent` must keep to that rule too.
  */
-import { useEffect, useState, type CSSProperties } from 'react';
+import { useEffect, useMemo, useState, type CSSProperties } from 'react';
 import type { AnyActorRef, AnyStateMachine } from 'xstate';
-import { ChartSvg } from './ChartSvg.js';
+import { ChartViewport } from './ChartViewport.js';
+import { EventLog } from './EventLog.js';
 import { layoutMachine, type ChartLayout } from './graph.js';
-import { useActorActivity, type LogEntry } from './activity.js';
+import { eventLabel, generatedInvokeIds } from './labels.js';
+import { useActorActivity, type ActivityRecorder } from './activity.js';
 import type { DescribeEvent } from './events.js';
+import { useNow } from './time.js';
 
 export interface StatechartViewerProps {
   /** The machine to draw: its definition (for example `sessionMachine`) or a `.provide()`d copy. */
@@ -17,10 +21,14 @@ export interface StatechartViewerProps {
   actor?: AnyActorRef;
   /** Local-clock ms expiry of the held token (or a getter for it); shows the remaining life, ticking. */
   expiresAt?: number | null | (() => number | null);
-  /** Custom log descriptions; it must not return secrets. */
+  /** The log's words for this machine's steps (what happened and why); it must not return secrets. */
   describeEvent?: DescribeEvent;
-  /** Log entries kept, default 50. */
+  /** A recorder given to the actor's `inspect` option when it was created: the log then starts at its start. */
+  recorder?: ActivityRecorder;
+  /** Log entries kept, default 50 (a `recorder` keeps its own count). */
   maxLogEntries?: number;
+  /** The height of the chart's viewport (and the log's), default `70vh`. */
+  chartHeight?: CSSProperties['height'];
   className?: string;
   style?: CSSProperties;
 }
@@ -52,18 +60,8 @@ function useChartLayout(machine: AnyStateMachine): { layout: ChartLayout | null;
   return result.machine === machine ? result : { layout: null, error: null };
 }
 
-/** Re-renders every `intervalMs`; the caller reads the clock itself, so a render for another reason is exact too. */
-function useTicking(intervalMs: number): void {
-  const [, setTick] = useState(0);
-  useEffect(() => {
-    const id = setInterval(() => setTick((tick) => tick + 1), intervalMs);
-    return () => clearInterval(id);
-  }, [intervalMs]);
-}
-
 function TokenLife({ expiresAt }: { expiresAt: number | null | (() => number | null) }) {
-  useTicking(200);
-  const now = Date.now();
+  const now = useNow(200);
   const at = typeof expiresAt === 'function' ? expiresAt() : expiresAt;
   // The bar's full length is the life the token had when this viewer first saw it.
   const [seen, setSeen] = useState<{ at: number | null; life: number }>({ at: null, life: 0 });
@@ -82,66 +80,26 @@ function TokenLife({ expiresAt }: { expiresAt: number | null | (() => number | n
   );
 }
 
-const clockTime = (ms: number) => new Date(ms).toTimeString().slice(0, 8);
-
-function EventLog({ log }: { log: readonly LogEntry[] }) {
-  return (
-    <ol
-      data-testid="event-log"
-      aria-label="event log"
-      style={{ listStyle: 'none', margin: 0, padding: 0, fontSize: 12.5, maxHeight: '75vh', overflowY: 'auto' }}
-    >
-      {log.length === 0 ? <li style={{ color: '#64748b' }}>no events yet</li> : null}
-      {log.map((entry) => (
-        <li
-          key={entry.id}
-          data-event-type={entry.event.type}
-          style={{ padding: '5px 0', borderBottom: '1px solid #e2e8f0', opacity: entry.changed ? 1 : 0.6 }}
-        >
-          <div>
-            <span style={{ color: '#64748b', fontVariantNumeric: 'tabular-nums' }}>{clockTime(entry.at)} </span>
-            <code style={{ fontWeight: 600 }}>{entry.event.type}</code>
-            {entry.count > 1 ? <span style={{ color: '#64748b' }}> ×{entry.count}</span> : null}
-            {entry.event.sessionKey ? <span style={{ color: '#0f766e' }}> session {entry.event.sessionKey}</span> : null}
-            {entry.event.errorCode ? <span style={{ color: '#b91c1c' }}> ({entry.event.errorCode})</span> : null}
-            <span style={{ color: entry.changed ? '#2563eb' : '#64748b' }}> → {entry.state}</span>
-          </div>
-          {entry.event.description ? <div style={{ color: '#475569' }}>{entry.event.description}</div> : null}
-        </li>
-      ))}
-    </ol>
-  );
-}
-
-export function StatechartViewer({ machine, actor, expiresAt, describeEvent, maxLogEntries, className, style }: StatechartViewerProps) {
+export function StatechartViewer(props: StatechartViewerProps) {
+  const { machine, actor, expiresAt, describeEvent, recorder, maxLogEntries, chartHeight = '70vh', className, style } = props;
   const { layout, error } = useChartLayout(machine);
-  const activity = useActorActivity(actor, { describeEvent, maxLogEntries });
-  const [size, setSize] = useState<'fit' | 'actual'>('fit');
+  const activity = useActorActivity(actor, { recorder, maxLogEntries });
+  const logicById = useMemo(() => generatedInvokeIds(machine.root), [machine]);
   return (
-    <div className={className} data-statechart-viewer={machine.id} style={{ display: 'flex', gap: 16, alignItems: 'flex-start', ...style }}>
-      <div style={{ flex: '3 1 0', minWidth: 0 }}>
+    <div className={className} data-statechart-viewer={machine.id} style={{ display: 'flex', flexWrap: 'wrap', gap: 16, alignItems: 'flex-start', ...style }}>
+      <div style={{ flex: '3 1 420px', minWidth: 0 }}>
         {layout ? (
-          <>
-            <button
-              type="button"
-              aria-pressed={size === 'actual'}
-              onClick={() => setSize(size === 'fit' ? 'actual' : 'fit')}
-              style={{ float: 'right', font: 'inherit', fontSize: 12, margin: '0 0 4px 8px' }}
-            >
-              {size === 'fit' ? 'Actual size' : 'Fit'}
-            </button>
-            <div style={size === 'actual' ? { overflow: 'auto', maxHeight: '80vh', clear: 'both' } : { clear: 'both' }}>
-              <ChartSvg layout={layout} active={activity.active} lastTransitions={activity.lastTransitions} size={size} />
-            </div>
-          </>
+          <ChartViewport layout={layout} active={activity.active} lastTransitions={activity.lastTransitions} height={chartHeight} />
         ) : (
           <p role="status">{error ? `The chart could not be laid out: ${String(error)}` : 'Laying out the chart…'}</p>
         )}
       </div>
-      {actor || expiresAt !== undefined ? (
-        <div style={{ flex: '1 1 0', minWidth: 220, maxWidth: 380 }}>
+      {actor || recorder || expiresAt !== undefined ? (
+        <div style={{ flex: '1 1 220px', minWidth: 220, maxWidth: 380 }}>
           {expiresAt !== undefined ? <TokenLife expiresAt={expiresAt} /> : null}
-          {actor ? <EventLog log={activity.log} /> : null}
+          {actor || recorder ? (
+            <EventLog log={activity.log} labelOf={(type) => eventLabel(type, logicById)} describeEvent={describeEvent} maxHeight={chartHeight} />
+          ) : null}
         </div>
       ) : null}
     </div>

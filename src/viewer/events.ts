@@ -1,9 +1,9 @@
 /**
- * What the viewer's event log may show of an event: its type, the session it is about, an error code and a
- * short description. Nothing else is ever read out of an event, so tokens (`user.signIn`, `tab.token`, a
- * refresh's result) cannot reach the page.
+ * What the viewer's event log shows of an event by itself: its readable name, the session it is about and an
+ * error code. Nothing else is read out of an event, so tokens (a sign-in's, a refresh's result) cannot reach
+ * the page. Words for a particular machine come from the page, through a `DescribeEvent`.
  */
-import type { EventObject } from 'xstate';
+import type { AnyMachineSnapshot, EventObject } from 'xstate';
 
 export interface LoggedEvent {
   type: string;
@@ -11,35 +11,30 @@ export interface LoggedEvent {
   sessionKey: string | null;
   /** A failed invoked actor's error `code` (`network`, `auth`...), when it has a plain one. */
   errorCode: string | null;
-  description: string | null;
 }
 
-/** Describes an event for the log; return undefined to fall back to the built-in descriptions. */
-export type DescribeEvent = (event: EventObject) => string | undefined;
+/** One event as the actor took it. The event and snapshots are the actor's own: they may hold secrets. */
+export interface LoggedStep {
+  event: EventObject;
+  /** The actor's snapshot after the event, and before it (undefined when the recorder saw none before). */
+  snapshot: AnyMachineSnapshot;
+  previous: AnyMachineSnapshot | undefined;
+  /** Whether the event took a transition. */
+  changed: boolean;
+  /** Date.now() when the actor had processed it. */
+  at: number;
+}
 
-/** sessionchart's events, as the session machine hears them. */
-export const SESSION_EVENT_DESCRIPTIONS: Readonly<Record<string, string>> = {
-  'xstate.init': 'the actor started',
-  'user.signIn': 'signIn(): a token to hold; another session key starts a new session',
-  'user.signOut': 'signOut(): the session ends at once, any refresh is aborted',
-  'user.rotate': 'rotate(): the session changed without a token; the old one is dropped',
-  'user.refresh': 'getToken({ forceRefresh: true }): one new token, shared by concurrent callers',
-  'user.request': 'getToken() found no servable token, or a stale one: a refresh is due',
-  'clock.check': 'a read compared the held token with the clock',
-  'timer.refreshDue': 'the refresh timer fired',
-  'timer.retryDue': 'the backoff wait is over: try again',
-  'env.online': 'online$: the network is back',
-  'env.offline': 'online$: the network is down, no attempts until it is back',
-  'env.wake': 'resume$: the page or the device woke up, the clock is read afresh',
-  'tab.token': 'another tab has a newer token of this session (or a newer session)',
-  'tab.signOut': 'another tab signed out',
-  'tab.rotate': 'another tab saw the session rotate',
-  'tab.hello': 'a new tab asks for the session',
-  'xstate.done.actor.refreshToken': 'the refresh answered with a token',
-  'xstate.error.actor.refreshToken': 'the refresh failed',
-  'xstate.done.actor.awaitRefreshTurn': "this tab's turn to refresh",
-  'xstate.done.actor.awaitOtherTabs': 'no other tab answered: signed out',
-};
+/** A step with the event's readable name, as the chart labels it: `done(refreshToken)`, `start`. */
+export interface DescribedStep extends LoggedStep {
+  label: string;
+}
+
+/**
+ * Says in users' words what a step did and why, for the log; undefined falls back to the event's name.
+ * It must not return secrets.
+ */
+export type DescribeEvent = (step: DescribedStep) => string | undefined;
 
 const PLAIN_CODE = /^[a-z][a-z_]{0,31}$/;
 /** Session keys are ids, not secrets; anything long enough to be a token is not shown. */
@@ -58,21 +53,11 @@ function sessionKeyOf(event: EventObject): string | null {
   return typeof key === 'string' && PLAIN_KEY.test(key) ? key : null;
 }
 
-function builtInDescription(type: string): string | null {
-  const known = SESSION_EVENT_DESCRIPTIONS[type];
-  if (known) return known;
-  const actorEvent = /^xstate\.(done|error)\.actor\.(.+)$/.exec(type);
-  if (actorEvent) return actorEvent[1] === 'done' ? `${actorEvent[2]} finished` : `${actorEvent[2]} failed`;
-  if (type.startsWith('xstate.after.')) return 'a delayed transition is due';
-  return null;
-}
-
-export function summarizeEvent(event: EventObject, describe?: DescribeEvent): LoggedEvent {
+export function summarizeEvent(event: EventObject): LoggedEvent {
   const code = fieldOf(fieldOf(event, 'error'), 'code');
   return {
     type: event.type,
     sessionKey: sessionKeyOf(event),
     errorCode: typeof code === 'string' && PLAIN_CODE.test(code) ? code : null,
-    description: describe?.(event) ?? builtInDescription(event.type),
   };
 }

@@ -64,7 +64,7 @@ export const stateKey = (node: AnyStateNode): string =>
   node.path.length > 0 ? node.path.join('.') : `#${node.machine.id}`;
 
 const CHAR_WIDTH = 7;
-const LABEL_CHAR_WIDTH = 6.2;
+const LABEL_CHAR_WIDTH = 6.5;
 const STATE_HEIGHT = 34;
 const TITLE_HEIGHT = 26;
 const INITIAL_SIZE = 10;

@@ -2,11 +2,13 @@
 import type { AnyStateNode } from 'xstate';
 
 /**
- * A readable event name: `done(refreshToken)` for `xstate.done.actor.refreshToken`, `always` for eventless.
- * `logicById` names the actor logic behind XState's generated invoke ids (`0.session.stale`).
+ * A readable event name: `done(refreshToken)` for `xstate.done.actor.refreshToken`, `always` for eventless,
+ * `start` for the actor's start. `logicById` names the actor logic behind XState's generated invoke ids
+ * (`0.session.stale`).
  */
 export function eventLabel(eventType: string, logicById: ReadonlyMap<string, string> = new Map()): string {
   if (eventType === '') return 'always';
+  if (eventType === 'xstate.init') return 'start';
   const actorEvent = /^xstate\.(done|error)\.actor\.(.+)$/.exec(eventType);
   if (actorEvent) return `${actorEvent[1]}(${logicById.get(actorEvent[2]!) ?? actorEvent[2]})`;
   const delayed = /^xstate\.after\.(\d+)\./.exec(eventType);

@@ -1,0 +1,95 @@
+/**
+ * The demo's words for the session machine's steps in the viewer's log: what happened and why, as a user of
+ * the page sees it. Only times, session keys and error messages (which never hold tokens) are read. A step
+ * with no words here (a state or event the machine gains later) falls back to the viewer's event name.
+ */
+import type { DescribeEvent, DescribedStep } from '../../src/viewer/index.js';
+import { topState, type MachineSnapshot } from './session.js';
+
+type Wording = (step: DescribedStep, context: MachineSnapshot['context']) => string;
+
+const contextOf = (snapshot: DescribedStep['snapshot']) => (snapshot as MachineSnapshot).context;
+const seconds = (ms: number) => `${Math.max(0, Math.round(ms / 1000))} s`;
+
+function expiresIn({ at }: DescribedStep, { token }: MachineSnapshot['context']): string {
+  return token ? `expires in ${seconds(token.expiresAt - at)}` : 'no token held';
+}
+
+function serving(step: DescribedStep, context: MachineSnapshot['context']): string {
+  return context.token && context.token.expiresAt > step.at
+    ? `serving the held token while it is valid (${expiresIn(step, context)})`
+    : 'no valid token to serve';
+}
+
+/** Where the step left the session, in words. */
+function outcome(step: DescribedStep, context: MachineSnapshot['context']): string {
+  switch (topState(step.snapshot)) {
+    case 'fresh':
+      return `the token is fresh, ${expiresIn(step, context)}`;
+    case 'stale':
+      return 'the token is due for refresh and still served';
+    case 'refreshing':
+      return 'asking the server for a new token';
+    case 'offline':
+      return `${context.online ? 'retrying after a backoff' : 'no attempts until the network is back'}; ${serving(step, context)}`;
+    case 'rotated':
+      return "nothing is served until the new session's token arrives";
+    case 'signedOut':
+      return 'signed out';
+    case 'restoring':
+      return 'asking the other tabs for their session';
+    default:
+      return `now in ${topState(step.snapshot)}`;
+  }
+}
+
+const sessionOf = (context: MachineSnapshot['context']) => context.session?.sessionKey ?? 'none';
+const changedOr = (step: DescribedStep, context: MachineSnapshot['context'], unchanged: string) =>
+  step.changed ? outcome(step, context) : unchanged;
+
+const WORDS: Record<string, Wording> = {
+  start: (step) => `this tab opened: ${topState(step.snapshot) === 'restoring' ? 'asking the other tabs for their session' : 'no session yet'}`,
+  'done(awaitOtherTabs)': () => 'no other tab had a session: signed out',
+  'tab.token': (step, context) =>
+    step.previous && topState(step.previous) === 'restoring'
+      ? `restored session ${sessionOf(context)} from another tab: token ${expiresIn(step, context)}`
+      : `another tab got a newer token: this tab takes it, ${expiresIn(step, context)}`,
+  'tab.hello': (_, context) =>
+    context.session ? 'a new tab asked for the session: this tab shares it' : 'a new tab asked for a session: this tab has none',
+  'user.signIn': (step, context) => `signed in: session ${sessionOf(context)}, token ${expiresIn(step, context)}`,
+  'user.signOut': () => 'signed out: the session is over, nothing is served',
+  'tab.signOut': () => 'another tab signed out: this tab too',
+  'user.rotate': () => "the session was rotated (a password change): its token is dropped, fetching the new session's",
+  'tab.rotate': () => 'another tab saw the session rotate: its token is dropped here too',
+  'user.refresh': (step, context) => `the app forced a refresh: ${changedOr(step, context, 'one is under way, it waits for that one')}`,
+  'user.request': (step, context) => `the app asked for a token it could not be served at once: ${changedOr(step, context, 'it waits')}`,
+  'clock.check': (step, context) => `a read compared the token with the clock: ${changedOr(step, context, 'nothing to do')}`,
+  'timer.refreshDue': (step, context) => `the refresh timer fired: ${outcome(step, context)}`,
+  'timer.retryDue': (step, context) => `the backoff wait is over: ${outcome(step, context)}`,
+  'env.offline': (step, context) =>
+    context.session ? `the network went down: ${serving(step, context)}, no attempts until it is back` : 'the network went down (no session)',
+  'env.online': (step, context) =>
+    step.previous && !contextOf(step.previous).online
+      ? `the network is back: ${outcome(step, context)}`
+      : 'the browser reports the network up, as it was: nothing to do',
+  'env.wake': (step, context) =>
+    `the page woke up (a return to this tab, or the end of a sleep): ${changedOr(step, context, 'nothing to do')}`,
+  'done(awaitRefreshTurn)': (step, context) => `this tab's turn to refresh: ${outcome(step, context)}`,
+  'done(refreshToken)': (step, context) => {
+    if (step.previous && topState(step.previous) === 'rotated') {
+      return `the new session's token arrived: session ${sessionOf(context)}, ${expiresIn(step, context)}`;
+    }
+    const before = step.previous && contextOf(step.previous).session?.sessionKey;
+    return before && before !== context.session?.sessionKey
+      ? `refresh answered with a new session ${sessionOf(context)} (the server rotated it): ${expiresIn(step, context)}`
+      : `refresh answered: new token, ${expiresIn(step, context)}`;
+  },
+  'error(refreshToken)': (step, context) => {
+    const why = context.error?.message ?? 'no reason given';
+    if (topState(step.snapshot) === 'signedOut') return `refresh refused (${why}): the session is over, signed out`;
+    const wait = context.retryAfterMs ? `; the server asks to wait ${seconds(context.retryAfterMs)}` : '';
+    return `refresh failed (${why}${wait}): ${outcome(step, context)}`;
+  },
+};
+
+export const describeSessionStep: DescribeEvent = (step) => WORDS[step.label]?.(step, contextOf(step.snapshot));
