@@ -1,14 +1,15 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { createActor, fromPromise, type Actor } from 'xstate';
+import { NetworkError } from '../../machines/errors.js';
+import { requestMachine } from '../../machines/requestMachine.js';
 import { sessionMachine } from '../../machines/sessionMachine.js';
-import type { HeldToken, RefreshInput } from '../../machines/types.js';
-import { NetworkError } from '../../src/errors.js';
-import { CONFIG, settle, token } from './machineHarness.js';
+import type { RefreshAnswer, RefreshInput } from '../../machines/types.js';
+import { CONFIG, requestStateOf, settle, token } from './machineHarness.js';
 
 /**
  * The machine as exported, before the runtime provides its effects (as drawn, inspected and walked by the model
  * tests): its own actors are inert placeholders that never fail, except the two waits a single tab does not need,
- * which resolve at once.
+ * which resolve at once. Its request child's refresh never settles and its timeout never fires.
  */
 
 const T = 1_000_000;
@@ -36,6 +37,7 @@ describe('the bare sessionMachine', () => {
     expect(actor.getSnapshot().value).toBe('refreshing');
     await settle();
     expect(actor.getSnapshot().value).toBe('refreshing');
+    expect(requestStateOf(actor.getSnapshot())).toBe('sending');
     expect(actor.getSnapshot().status).toBe('active');
   });
 
@@ -56,16 +58,20 @@ describe('the bare sessionMachine', () => {
     expect(actor.getSnapshot().status).toBe('active');
   });
 
-  it('backing off has no timer: only a refresh provided, it waits after a failure', async () => {
+  it('backing off has no timer: with only a failing refresh provided, it waits after the failure', async () => {
     const failing = sessionMachine.provide({
-      actors: { refreshToken: fromPromise<HeldToken, RefreshInput>(() => Promise.reject(new NetworkError())) },
+      actors: {
+        request: requestMachine.provide({
+          actors: { refreshToken: fromPromise<RefreshAnswer, RefreshInput>(() => Promise.reject(new NetworkError())) },
+        }),
+      },
     });
     actor = createActor(failing, { input: { config: CONFIG } }).start();
     actor.send({ type: 'user.signIn', token: token(T), now: T + 60_000 });
     await settle();
-    expect(actor.getSnapshot().value).toEqual({ offline: 'backingOff' });
+    expect(actor.getSnapshot().value).toEqual({ offline: { backingOff: 'open' } });
     await settle();
-    expect(actor.getSnapshot().value).toEqual({ offline: 'backingOff' });
+    expect(actor.getSnapshot().value).toEqual({ offline: { backingOff: 'open' } });
     expect(actor.getSnapshot().status).toBe('active');
   });
 });

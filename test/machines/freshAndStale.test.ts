@@ -18,13 +18,13 @@ function freshAt(now = T) {
 describe('fresh', () => {
   it('arms the refresh timer for the lead before expiry', () => {
     freshAt();
-    expect(m.refreshTimers).toEqual([DUE]);
+    expect(m.refreshTimers).toEqual([{ at: DUE, now: T }]);
   });
 
   it('arms it at half-life for a short token', () => {
     m = startMachine();
-    m.send({ type: 'user.signIn', token: token(T, { expiresAt: T + 20_000 }), now: T });
-    expect(m.refreshTimers).toEqual([T + 10_000]);
+    m.send({ type: 'user.signIn', token: token(T, { expiresAt: T + 20_000 }), now: T + 1_000 });
+    expect(m.refreshTimers).toEqual([{ at: T + 10_000, now: T + 1_000 }]);
   });
 
   it('settles when the timer says the refresh is due', () => {
@@ -37,14 +37,17 @@ describe('fresh', () => {
     freshAt();
     m.send({ type: 'timer.refreshDue', now: DUE - 1 });
     expect(m.value()).toBe('fresh');
-    expect(m.refreshTimers).toEqual([DUE, DUE]);
+    expect(m.refreshTimers).toEqual([
+      { at: DUE, now: T },
+      { at: DUE, now: DUE - 1 },
+    ]);
   });
 
   it('ignores a clock check while still fresh, without re-arming', () => {
     freshAt();
     m.send({ type: 'clock.check', now: DUE - 1 });
     expect(m.value()).toBe('fresh');
-    expect(m.refreshTimers).toEqual([DUE]);
+    expect(m.refreshTimers).toHaveLength(1);
   });
 
   it('moves on when a clock check finds it no longer fresh', () => {
@@ -55,22 +58,35 @@ describe('fresh', () => {
     freshAt();
     m.send({ type: 'clock.check', now: UNSERVABLE });
     expect(m.value()).toBe('refreshing');
+    expect(m.lastRefresh().input.reason).toBe('expired');
+  });
+
+  it('a wake that finds the token expired refreshes with reason resume', () => {
+    freshAt();
+    m.send({ type: 'env.wake', now: UNSERVABLE });
+    expect(m.value()).toBe('refreshing');
+    expect(m.lastRefresh().input.reason).toBe('resume');
   });
 
   it('re-arms its timer on wake while fresh, and settles otherwise', () => {
     freshAt();
     m.send({ type: 'env.wake', now: T + 1_000 });
     expect(m.value()).toBe('fresh');
-    expect(m.refreshTimers).toEqual([DUE, DUE]);
+    expect(m.refreshTimers.at(-1)).toEqual({ at: DUE, now: T + 1_000 });
     m.send({ type: 'env.wake', now: DUE });
     expect(m.value()).toBe('stale');
   });
 
-  it('a forced refresh starts one with reason forced', () => {
+  it('a forced refresh starts one with reason forced, satisfied by any token issued after the held one', () => {
     freshAt();
     m.send({ type: 'user.refresh', now: T + 1 });
     expect(m.value()).toBe('refreshing');
-    expect(m.lastRefresh().input.reason).toBe('forced');
+    expect(m.lastRefresh().input).toEqual({
+      session: m.context().session,
+      refreshToken: `r-${T}`,
+      reason: 'forced',
+      satisfiedAfter: T,
+    });
   });
 
   it('ignores a plain request', () => {
@@ -101,6 +117,14 @@ describe('stale', () => {
     await m.grantTurn();
     expect(m.value()).toBe('refreshing');
     expect(m.lastRefresh().input.reason).toBe('stale');
+  });
+
+  it('sends the refresh at the time its turn came: a refused one ends the session then', async () => {
+    staleAt();
+    await m.grantTurn(DUE + 500);
+    await m.refuse();
+    expect(m.value()).toBe('signedOut');
+    expect(m.context().endedAt).toBe(DUE + 500);
   });
 
   it('refreshes at once when a clock check finds the token no longer servable', () => {

@@ -1,9 +1,14 @@
-import { NEVER } from 'rxjs';
-import { createActor, fromCallback, fromEventObservable, fromPromise, type SnapshotFrom } from 'xstate';
+import { NEVER, Subject } from 'rxjs';
+import { createActor, fromCallback, fromEventObservable, fromPromise, type ActorRefFrom, type SnapshotFrom } from 'xstate';
+import { AuthError, NetworkError } from '../../machines/errors.js';
+import { requestMachine } from '../../machines/requestMachine.js';
 import { sessionMachine } from '../../machines/sessionMachine.js';
 import type {
-  HeldToken,
+  RefreshAnswer,
   RefreshInput,
+  RefreshTimerInput,
+  RequestEvent,
+  RequestTimerInput,
   RetryTimerInput,
   SessionConfig,
   SessionEvent,
@@ -11,7 +16,6 @@ import type {
   SessionToken,
   TabAnnouncement,
 } from '../../machines/types.js';
-import { AuthError, NetworkError } from '../../src/errors.js';
 
 /**
  * The bare statechart with every effect replaced by a recorder: a test sends events with explicit times and
@@ -23,7 +27,8 @@ export const CONFIG: SessionConfig = {
   refreshThresholdMs: 15_000,
   leewayMs: 5_000,
   retry: { baseMs: 1_000, maxMs: 30_000, factor: 2, jitter: false },
-  callersCutBackoff: true,
+  callersCutBackoff: false,
+  refreshTimeoutMs: 30_000,
   shareTabs: false,
 };
 
@@ -43,36 +48,74 @@ export function token(issuedAt: number, overrides: Partial<SessionToken> = {}): 
 
 export const sessionOf = (sessionKey: string, startedAt: number): SessionInfo => ({ sessionKey, userId: 'u1', startedAt });
 
+/** One call of the request child's `refreshToken`: what it was sent with, its signal, and its outcome to pick. */
 export interface RefreshCall {
   readonly input: RefreshInput;
   readonly signal: AbortSignal;
-  resolve(token: HeldToken): void;
+  resolve(answer: RefreshAnswer): void;
   reject(error: unknown): void;
 }
 
-/** A settled promise's callbacks, XState's done/error events and the assigns after them: a few microtasks. */
+/** One `waitForTimeout` of the request child: its input, and a way to make it fire. */
+export interface RequestTimeout {
+  readonly input: RequestTimerInput;
+  fire(now: number): void;
+  /** Whether the child still listens to it: leaving `sending` stops the timer. */
+  armed(): boolean;
+}
+
+/** A settled promise's callbacks, XState's done/error events, the child's report and the assigns after them. */
 export const settle = () => new Promise<void>((resolve) => setTimeout(resolve, 0));
+
+/** The state of a session machine's request child: `idle` or `sending`. */
+export const requestStateOf = (snapshot: SnapshotFrom<typeof sessionMachine>) =>
+  (snapshot.children.request as ActorRefFrom<typeof requestMachine> | undefined)?.getSnapshot().value;
+
+/** The request child with its two effects recorded: every refresh it starts and every timeout it arms. */
+export function recordingRequestMachine() {
+  const refreshes: RefreshCall[] = [];
+  const timeouts: RequestTimeout[] = [];
+  const machine = requestMachine.provide({
+    actors: {
+      refreshToken: fromPromise<RefreshAnswer, RefreshInput>(
+        ({ input, signal }) => new Promise((resolve, reject) => refreshes.push({ input, signal, resolve, reject })),
+      ),
+      waitForTimeout: fromEventObservable<RequestEvent, RequestTimerInput>(({ input }) => {
+        const timer = new Subject<RequestEvent>();
+        timeouts.push({
+          input,
+          fire: (now) => timer.next({ type: 'timer.requestTimeout', now }),
+          armed: () => timer.observed,
+        });
+        return timer;
+      }),
+    },
+  });
+  const lastRefresh = (): RefreshCall => {
+    const call = refreshes.at(-1);
+    if (!call) throw new Error('no refresh was started');
+    return call;
+  };
+  return { machine, refreshes, timeouts, lastRefresh };
+}
 
 export function startMachine({
   shareTabs = false,
   online,
-  callersCutBackoff = true,
+  callersCutBackoff = false,
 }: { shareTabs?: boolean; online?: boolean; callersCutBackoff?: boolean } = {}) {
-  const refreshes: RefreshCall[] = [];
-  const refreshTimers: number[] = [];
+  const request = recordingRequestMachine();
+  const refreshTimers: RefreshTimerInput[] = [];
   const retryTimers: RetryTimerInput[] = [];
   const told: TabAnnouncement[] = [];
-  const turns: Array<() => void> = [];
+  const turns: Array<(now?: number) => void> = [];
   const restores: Array<() => void> = [];
 
   const machine = sessionMachine.provide({
     actors: {
-      refreshToken: fromPromise<HeldToken, RefreshInput>(
-        ({ input, signal }) =>
-          new Promise((resolve, reject) => refreshes.push({ input, signal, resolve, reject })),
-      ),
-      waitForRefresh: fromEventObservable<SessionEvent, { at: number }>(({ input }) => {
-        refreshTimers.push(input.at);
+      request: request.machine,
+      waitForRefresh: fromEventObservable<SessionEvent, RefreshTimerInput>(({ input }) => {
+        refreshTimers.push(input);
         return NEVER;
       }),
       waitForRetry: fromEventObservable<SessionEvent, RetryTimerInput>(({ input }) => {
@@ -80,32 +123,39 @@ export function startMachine({
         return NEVER;
       }),
       // Held until the test lets it go, so `stale` can be seen handling events.
-      awaitRefreshTurn: fromPromise<void>(() => new Promise<void>((resolve) => turns.push(resolve))),
+      awaitRefreshTurn: fromPromise<number, { now: number }>(
+        ({ input }) => new Promise<number>((resolve) => turns.push((now = input.now) => resolve(now))),
+      ),
       awaitOtherTabs: fromPromise<void>(() => new Promise<void>((resolve) => restores.push(resolve))),
       syncTabs: fromCallback<TabAnnouncement>(({ receive }) => receive((announcement) => told.push(announcement))),
     },
   });
   const actor = createActor(machine, { input: { config: { ...CONFIG, shareTabs, callersCutBackoff }, online } }).start();
   const snapshot = (): SnapshotFrom<typeof sessionMachine> => actor.getSnapshot();
+  const { refreshes, timeouts: requestTimeouts, lastRefresh } = request;
+
+  /** Settles the last refresh and lets the child's report reach the machine. */
+  const settleLast = async (outcome: (call: RefreshCall) => void) => {
+    outcome(lastRefresh());
+    await settle();
+  };
 
   return {
     actor,
     snapshot,
     context: () => snapshot().context,
     value: () => snapshot().value,
+    requestState: () => requestStateOf(snapshot()),
     send: (event: SessionEvent) => actor.send(event),
     refreshes,
+    requestTimeouts,
     refreshTimers,
     retryTimers,
     told,
-    lastRefresh(): RefreshCall {
-      const call = refreshes.at(-1);
-      if (!call) throw new Error('no refresh was started');
-      return call;
-    },
-    /** Lets `stale` start its refresh. */
-    grantTurn: async () => {
-      turns.shift()?.();
+    lastRefresh,
+    /** Lets `stale` start its refresh, at `now` (by default the time `stale` was entered at). */
+    grantTurn: async (now?: number) => {
+      turns.shift()?.(now);
       await settle();
     },
     /** Ends `restoring` as if no tab answered. */
@@ -116,19 +166,21 @@ export function startMachine({
     signIn(now: number, overrides: Partial<SessionToken> = {}) {
       actor.send({ type: 'user.signIn', token: token(now, overrides), now });
     },
-    /** Resolves the last refresh with a token issued at `now`. */
-    async answer(now: number, overrides: Partial<SessionToken> = {}) {
-      const t = token(now, overrides);
-      this.lastRefresh().resolve(t);
-      await settle();
-      return t;
+    /**
+     * Answers the last refresh with a token issued at `issuedAt` (the request's start, as the runtime counts it),
+     * received at `receivedAt` (by default the same instant).
+     */
+    async answer(issuedAt: number, overrides: Partial<SessionToken> = {}, receivedAt = issuedAt) {
+      const answered = token(issuedAt, overrides);
+      await settleLast((call) => call.resolve({ token: answered, receivedAt }));
+      return answered;
     },
-    async fail(error: unknown = new NetworkError()) {
-      this.lastRefresh().reject(error);
+    fail: (error: unknown = new NetworkError()) => settleLast((call) => call.reject(error)),
+    refuse: () => settleLast((call) => call.reject(new AuthError())),
+    /** Fires the timeout of the request in flight. */
+    async timeOut(now: number) {
+      requestTimeouts.at(-1)?.fire(now);
       await settle();
-    },
-    async refuse() {
-      await this.fail(new AuthError());
     },
     stop: () => actor.stop(),
   };

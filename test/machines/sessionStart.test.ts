@@ -8,14 +8,16 @@ let m: MachineHarness;
 afterEach(() => m.stop());
 
 describe('boot', () => {
-  it('a single tab starts signed out, online, asking nobody', () => {
+  it('a single tab starts signed out, online, asking nobody, its request child idle', () => {
     m = startMachine();
     expect(m.value()).toBe('signedOut');
+    expect(m.requestState()).toBe('idle');
     expect(m.told).toEqual([]);
     expect(m.context()).toMatchObject({
       session: null,
       token: null,
       refreshToken: undefined,
+      droppedToken: null,
       online: true,
       attempt: 0,
       reason: 'expired',
@@ -68,6 +70,16 @@ describe('sign-in', () => {
     expect(m.context().token).toEqual(token(T + 10_000));
   });
 
+  it('of the very token held keeps the expiry measured when it first came', () => {
+    m = startMachine();
+    m.signIn(T);
+    // The same string seen again later (an SDK's cache): a later issue time would extend its life.
+    m.signIn(T + 30_000, { accessToken: `a-${T}` });
+    expect(m.context().token).toMatchObject({ accessToken: `a-${T}`, issuedAt: T, expiresAt: T + 60_000 });
+    expect(m.context().refreshToken).toBe(`r-${T + 30_000}`);
+    expect(m.refreshTimers.at(-1)).toEqual({ at: T + 45_000, now: T + 30_000 });
+  });
+
   it('of another session starts a new one', () => {
     m = startMachine();
     m.signIn(T);
@@ -107,6 +119,7 @@ describe('settling judges a new token by the clock of the event that brought it'
     m = startMachine();
     m.send({ type: 'user.signIn', token: token(T), now: T + 55_000 });
     expect(m.value()).toBe('refreshing');
+    expect(m.requestState()).toBe('sending');
     expect(m.lastRefresh().input.reason).toBe('expired');
   });
 
@@ -134,12 +147,16 @@ describe('sign-out', () => {
     expect(m.told).toEqual([{ type: 'announce.signOut', sessionKey: '', at: T }]);
   });
 
-  it('aborts a refresh in flight', () => {
+  it('aborts a refresh in flight, whose late answer never arrives', async () => {
     m = startMachine();
     m.send({ type: 'user.signIn', token: token(T), now: T + 60_000 });
     const { signal } = m.lastRefresh();
     m.send({ type: 'user.signOut', now: T + 60_001 });
     expect(signal.aborted).toBe(true);
+    expect(m.requestState()).toBe('idle');
+    await m.answer(T + 60_000);
+    expect(m.value()).toBe('signedOut');
+    expect(m.context()).toMatchObject({ session: null, token: null, refreshToken: undefined, lastRefreshAt: null });
   });
 });
 
