@@ -184,6 +184,8 @@ export const sessionMachine = setup({
         'request.done': [
           // Sent for a session a sign-in has since replaced: neither of its tokens is of any use now.
           { guard: not('isForCurrentSession'), target: 'settling' },
+          // No new token is a failed attempt: firm, as for any failure, when a signal started it (`isFirmWait`).
+          { guard: and(['isHeldTokenAgain', 'isFirmWait']), target: 'offline.backingOff.firm', actions: 'recordNoNewToken' },
           { guard: 'isHeldTokenAgain', target: 'offline.backingOff.open', actions: 'recordNoNewToken' },
           { guard: 'isSameSession', target: 'announcing', actions: 'storeToken' },
           { target: 'announcing', actions: 'startSession' },
