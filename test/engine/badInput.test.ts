@@ -1,5 +1,5 @@
 import { describe, expect, it, vi } from 'vitest';
-import { InvalidTokenError, type SessionInfo, type TokenSet } from '../../src/index.js';
+import { InvalidTokenError, type NetworkError, type SessionInfo, type TokenSet } from '../../src/index.js';
 import { T0, createHarness, flush, rejectionOf, useEngineClock } from '../support/engineHarness.js';
 import { signJwt } from '../support/tokens.js';
 
@@ -84,14 +84,17 @@ describe('refresh resolving a malformed token', () => {
     },
   );
 
-  it('a caller waiting for it gets a network rejection, not a session end', async () => {
+  it('a caller waiting for it is rejected with the same invalid_token the snapshot records, not a session end', async () => {
     const h = createHarness();
     h.signIn();
     vi.setSystemTime(T0 + 70_000);
     const result = h.getToken();
     await flush();
-    h.lastCall().resolve({});
-    expect((await rejectionOf(result)).code).toBe('network');
+    h.lastCall().resolve({}); // as a refresh that read a snake-case access_token by mistake resolves
+    const rejection = await rejectionOf(result);
+    expect(rejection).toBeInstanceOf(InvalidTokenError);
+    expect(rejection.code).toBe('invalid_token');
+    expect(h.engine.getSnapshot().error?.code).toBe(rejection.code);
     expect(h.engine.getSnapshot().sessionKey).toBe('s1');
   });
 });
@@ -109,6 +112,21 @@ describe('refresh throwing something that is not a SessionError', () => {
     expect(h.engine.getSnapshot().status).toBe('offline');
     await vi.advanceTimersByTimeAsync(1_000);
     expect(h.calls).toHaveLength(2);
+  });
+
+  it("a bug in the app's refresh is reported in the NetworkError's own message", async () => {
+    const h = createHarness();
+    h.signIn();
+    vi.setSystemTime(T0 + 70_000);
+    const result = h.getToken();
+    await flush();
+    const bug = new TypeError("Cannot read properties of undefined (reading 'access_token')");
+    h.lastCall().fail(bug);
+    const rejection = (await rejectionOf(result)) as NetworkError;
+    expect(rejection.code).toBe('network');
+    expect(rejection.message).toContain(bug.message);
+    expect(rejection.cause).toBe(bug);
+    expect(h.engine.getSnapshot().error).toBe(rejection);
   });
 });
 

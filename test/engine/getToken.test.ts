@@ -1,5 +1,5 @@
 import { describe, expect, it, vi } from 'vitest';
-import { AuthError } from '../../src/index.js';
+import { AuthError, NetworkError } from '../../src/index.js';
 import { T0, createHarness, flush, rejectionOf, track, useEngineClock } from '../support/engineHarness.js';
 
 useEngineClock();
@@ -85,20 +85,35 @@ describe('getToken without a valid token', () => {
     expect(await h.getToken()).toBe(accessToken);
   });
 
-  it('cuts a backoff wait short: a caller starts an attempt at once', async () => {
-    const h = createHarness({ retry: { baseMs: 60_000, jitter: false } });
+  it('during a backoff, rejects with code network at once and sends nothing; the backoff decides', async () => {
+    const h = createHarness({ retry: { baseMs: 60_000, maxMs: 60_000, jitter: false } });
     h.signIn();
     vi.setSystemTime(T0 + 70_000);
     const first = h.getToken();
     await flush();
-    h.lastCall().fail();
+    const fault = new NetworkError('upstream 503');
+    h.lastCall().fail(fault);
     await rejectionOf(first);
 
-    const second = h.getToken();
-    await flush();
+    const second = (await rejectionOf(h.getToken())) as NetworkError;
+    expect(second.code).toBe('network');
+    expect(second.cause).toBe(fault);
+    await vi.advanceTimersByTimeAsync(59_999);
+    expect(h.calls).toHaveLength(1);
+    await vi.advanceTimersByTimeAsync(1);
     expect(h.calls).toHaveLength(2);
+  });
+
+  it('waits for a request already in flight, even during an outage', async () => {
+    const h = createHarness();
+    h.signIn();
+    vi.setSystemTime(T0 + 70_000);
+    const first = h.getToken();
+    h.online$.next(false);
+    const second = h.getToken();
     const { accessToken } = h.lastCall().respond();
-    expect(await second).toBe(accessToken);
+    expect(await Promise.all([first, second])).toEqual([accessToken, accessToken]);
+    expect(h.calls).toHaveLength(1);
   });
 
   it('resolves null after an AuthError and the session ends', async () => {

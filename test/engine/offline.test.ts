@@ -62,19 +62,19 @@ describe('network down (online$ false)', () => {
     expect(h.calls).toHaveLength(1);
   });
 
-  it('a failure while the network is down waits for online$ instead of a backoff timer', async () => {
-    const h = createHarness({ online: false, retry: { jitter: false } });
+  it('a request that fails after the network went down waits for online$ once its backoff has passed', async () => {
+    const h = createHarness({ retry: { jitter: false } });
     h.signIn();
-    vi.setSystemTime(T0 + 70_000);
-    await h.getToken().catch(() => null);
-    await flush();
-    for (const call of h.calls.filter((c) => !c.settled)) call.fail();
-    const made = h.calls.length;
+    await vi.advanceTimersByTimeAsync(45_000);
+    h.online$.next(false);
+    h.lastCall().fail();
     await vi.advanceTimersByTimeAsync(600_000);
-    expect(h.calls).toHaveLength(made);
+    expect(h.calls).toHaveLength(1);
+    expect(h.engine.getSnapshot().status).toBe('offline');
     h.online$.next(true);
     await flush();
-    expect(h.calls).toHaveLength(made + 1);
+    expect(h.calls).toHaveLength(2);
+    expect(h.lastCall().ctx.reason).toBe('resume');
   });
 });
 
@@ -135,18 +135,6 @@ describe('failed refreshes', () => {
     expect(h.calls).toHaveLength(3);
   });
 
-  it('let a caller with no valid token cut a backoff short', async () => {
-    const h = createHarness({ retry: { jitter: false, baseMs: 10_000 } });
-    h.signIn();
-    await vi.advanceTimersByTimeAsync(60_000);
-    h.lastCall().fail();
-    await flush();
-    const waiting = h.engine.getToken();
-    expect(h.calls).toHaveLength(2);
-    const { accessToken } = h.lastCall().respond();
-    expect(await waiting).toBe(accessToken);
-  });
-
   it('never sign out on network faults, and the backoff resets after a success', async () => {
     const h = createHarness({ retry: { jitter: false } });
     h.signIn();
@@ -170,12 +158,10 @@ describe('failed refreshes', () => {
   });
 });
 
-/** `retry.callersCutBackoff: false`: callers with no valid token are told at once; the backoff decides. */
-describe('callers that may not cut the backoff short', () => {
-  const calm = () => createHarness({ retry: { jitter: false, callersCutBackoff: false } });
-
+/** By default callers with no valid token are told at once and send nothing: the backoff decides. */
+describe('callers keep to the backoff', () => {
   it('reject with NetworkError at once during a Retry-After, and the one retry comes when it has passed', async () => {
-    const h = calm();
+    const h = createHarness({ retry: { jitter: false } });
     h.signIn();
     vi.setSystemTime(T0 + 58_000); // the token is inside its leeway and the timer slept
     const first = h.getToken();
@@ -194,7 +180,7 @@ describe('callers that may not cut the backoff short', () => {
   });
 
   it('reject with NetworkError at once while online$ is false, without a request', async () => {
-    const h = calm();
+    const h = createHarness();
     h.signIn();
     h.online$.next(false);
     vi.setSystemTime(T0 + 58_000);
@@ -207,7 +193,7 @@ describe('callers that may not cut the backoff short', () => {
   });
 
   it('still get a held valid token at once, and a forced refresh still tries', async () => {
-    const h = calm();
+    const h = createHarness();
     const { accessToken } = h.signIn();
     h.online$.next(false);
     expect(await h.getToken()).toBe(accessToken);
@@ -215,5 +201,34 @@ describe('callers that may not cut the backoff short', () => {
     expect(h.calls).toHaveLength(1);
     const next = h.lastCall().respond();
     expect(await forced).toBe(next.accessToken);
+  });
+});
+
+/** `retry.callersCutBackoff: true` keeps v0.1's behaviour: a caller with no valid token starts an attempt at once. */
+describe('callers that may cut the backoff short', () => {
+  const eager = () => createHarness({ retry: { jitter: false, baseMs: 10_000, callersCutBackoff: true } });
+
+  it('a caller during a backoff starts an attempt at once', async () => {
+    const h = eager();
+    h.signIn();
+    await vi.advanceTimersByTimeAsync(60_000);
+    h.lastCall().fail();
+    await flush();
+    const waiting = h.getToken();
+    expect(h.calls).toHaveLength(2);
+    expect(h.lastCall().ctx.reason).toBe('retry');
+    const { accessToken } = h.lastCall().respond();
+    expect(await waiting).toBe(accessToken);
+  });
+
+  it('a caller while online$ is false starts an attempt at once', async () => {
+    const h = eager();
+    h.signIn();
+    h.online$.next(false);
+    vi.setSystemTime(T0 + 58_000);
+    const waiting = h.getToken();
+    expect(h.calls).toHaveLength(1);
+    const { accessToken } = h.lastCall().respond();
+    expect(await waiting).toBe(accessToken);
   });
 });

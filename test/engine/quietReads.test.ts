@@ -5,43 +5,54 @@ import { T0, createHarness, useEngineClock } from '../support/engineHarness.js';
 useEngineClock();
 
 /**
- * Reads of a token that is fresh by the clock send the machine nothing (no clock.check): `fresh` would ignore
- * it, so an inspector shows only events that can matter. Once the clock says otherwise, a read moves it on.
+ * Reads send the machine nothing while the token is fresh by the clock (no clock.check): `fresh` would ignore
+ * it, so an inspector shows only events that can matter. getSnapshot never sends anything (React calls it
+ * during render); a getToken once the clock says otherwise moves the machine on.
  */
-describe('reads of a fresh token', () => {
+describe('reads', () => {
   function inspected() {
-    const checks: number[] = [];
+    const events: Array<{ type: string; now?: number }> = [];
     const h = createHarness({
       inspect: (event: InspectionEvent) => {
-        if (event.type === '@xstate.event' && event.event.type === 'clock.check') checks.push(event.event.now);
+        // Events to the session machine itself (the root), not those it sends its children.
+        if (event.type === '@xstate.event' && event.actorRef.sessionId === event.rootId) events.push(event.event);
       },
     });
-    return { h, checks };
+    return { h, events };
   }
 
   it('getToken, getSnapshot and peekToken send no event while the token is fresh', async () => {
-    const { h, checks } = inspected();
+    const { h, events } = inspected();
     const { accessToken } = h.signIn({ sid: 's1' });
+    events.length = 0;
     expect(await h.getToken()).toBe(accessToken);
     expect(h.engine.getSnapshot().status).toBe('fresh');
     expect(h.peekToken()).toBe(accessToken);
-    expect(checks).toEqual([]);
+    expect(events).toEqual([]);
   });
 
-  it('a read after the clock passed the refresh lead checks the clock and finds the token stale', () => {
-    const { h, checks } = inspected();
+  it('getSnapshot is a pure read: past the refresh lead it says stale and sends the machine nothing', () => {
+    const { h, events } = inspected();
     h.signIn({ sid: 's1' });
+    events.length = 0;
+    const notified = vi.fn();
+    h.engine.actor.subscribe(notified);
     vi.setSystemTime(T0 + 45_000); // a sleep: the timer did not fire
     expect(h.engine.getSnapshot().status).toBe('stale');
-    expect(checks).toEqual([T0 + 45_000]);
+    vi.setSystemTime(T0 + 70_000); // expired: never reported fresh either
+    expect(h.engine.getSnapshot().status).toBe('stale');
+    expect(events).toEqual([]);
+    expect(notified).not.toHaveBeenCalled();
+    expect(h.engine.actor.getSnapshot().value).toBe('fresh');
   });
 
   it('a getToken after the clock passed the refresh lead serves the stale token and starts one refresh', async () => {
-    const { h, checks } = inspected();
+    const { h, events } = inspected();
     const { accessToken } = h.signIn({ sid: 's1' });
+    events.length = 0;
     vi.setSystemTime(T0 + 45_000);
     expect(await h.getToken()).toBe(accessToken);
-    expect(checks).toEqual([T0 + 45_000]);
+    expect(events[0]).toEqual({ type: 'clock.check', now: T0 + 45_000 });
     expect(h.calls).toHaveLength(1);
   });
 });

@@ -34,15 +34,15 @@ describe('background refresh with nobody asking', () => {
     expect(h.lastCall().ctx.reason).toBe('stale');
   });
 
-  it('schedules the next refresh from the receipt of the new token', async () => {
+  it("schedules the next refresh from the start of the request that fetched the token, not its receipt", async () => {
     const h = createHarness();
     h.signIn({ life: 60 });
     await vi.advanceTimersByTimeAsync(45_000);
     await vi.advanceTimersByTimeAsync(3_000); // the server answers 3 s later
     h.lastCall().respond({ life: 60 });
     await flush();
-    expect(h.engine.getSnapshot()).toMatchObject({ expiresAt: T0 + 108_000, lastRefreshAt: T0 + 48_000 });
-    expect(await countsAround(h, 93_000)).toEqual([1, 2]);
+    expect(h.engine.getSnapshot()).toMatchObject({ expiresAt: T0 + 105_000, issuedAt: T0 + 45_000, lastRefreshAt: T0 + 48_000 });
+    expect(await countsAround(h, 90_000)).toEqual([1, 2]);
   });
 
   it('keeps serving the held token while the refresh is in flight', async () => {

@@ -1,6 +1,14 @@
 import { describe, expect, it, vi } from 'vitest';
 import { AuthError, type SessionInfo } from '../../src/index.js';
-import { T0, createHarness, flush, track, useEngineClock, type Harness } from '../support/engineHarness.js';
+import {
+  T0,
+  createHarness,
+  flush,
+  track,
+  useEngineClock,
+  type Harness,
+  type RefreshCall,
+} from '../support/engineHarness.js';
 
 useEngineClock();
 
@@ -13,27 +21,29 @@ function watch(h: Harness) {
 }
 
 describe('signIn with another session while refreshing', () => {
-  it('aborts the old refresh, serves the new token at once and emits the new session', async () => {
+  it('serves the new token at once and emits the new session; the old request runs on, its answer unused', async () => {
     const h = createHarness();
-    h.signIn({ sid: 's1' });
+    h.signIn({ sid: 's1', refreshToken: 'rt-1' });
     await vi.advanceTimersByTimeAsync(45_000);
     const old = h.lastCall();
     const seen = watch(h);
 
-    const { accessToken } = h.signIn({ sid: 's2' });
-    expect(old.ctx.signal.aborted).toBe(true);
+    const { accessToken } = h.signIn({ sid: 's2', refreshToken: 'rt-b1' });
+    expect(old.ctx.signal.aborted).toBe(false);
     expect(h.peekToken()).toBe(accessToken);
-    expect(h.engine.getSnapshot()).toMatchObject({ status: 'fresh', sessionKey: 's2' });
+    expect(h.engine.getSnapshot().sessionKey).toBe('s2');
     expect(seen.sessions.map((s) => s?.sessionKey)).toEqual(['s1', 's2']);
 
-    // The old request answers late, even with a token of its own session: it is never served.
-    const late = old.respond({ sid: 's1' });
+    // The old request answers late, even with a token of its own session: neither of its tokens is used.
+    const late = old.respond({ sid: 's1', refreshToken: 'rt-2' });
     await flush();
     expect(h.peekToken()).toBe(accessToken);
     expect(await h.getToken()).toBe(accessToken);
-    expect(h.engine.getSnapshot().sessionKey).toBe('s2');
+    expect(h.engine.getSnapshot()).toMatchObject({ status: 'fresh', sessionKey: 's2' });
     expect(seen.tokens).not.toContain(late.accessToken);
     expect(seen.sessions).toHaveLength(2);
+    await vi.advanceTimersByTimeAsync(45_000);
+    expect(h.lastCall().ctx).toMatchObject({ refreshToken: 'rt-b1', session: { sessionKey: 's2' } });
   });
 });
 
@@ -75,26 +85,48 @@ describe('rotate()', () => {
     expect(seen.tokens).toEqual([held.accessToken, null, accessToken]);
   });
 
-  it('aborts the refresh in flight and never serves its late result', async () => {
+  it('lets the refresh in flight finish, keeps its refresh token, never serves its access token, then fetches', async () => {
     const h = createHarness();
-    const held = h.signIn({ sid: 's1' });
+    const held = h.signIn({ sid: 's1', refreshToken: 'rt-1' });
     await vi.advanceTimersByTimeAsync(45_000);
-    const old = h.lastCall();
+    const inFlight = h.lastCall();
     const seen = watch(h);
 
     h.engine.rotate();
-    expect(old.ctx.signal.aborted).toBe(true);
-    await flush();
-    expect(h.calls).toHaveLength(2);
-    const late = old.respond({ sid: 's1' });
-    await flush();
+    expect(inFlight.ctx.signal.aborted).toBe(false);
     expect(h.peekToken()).toBeNull();
     expect(h.engine.getSnapshot().status).toBe('rotated');
+    const waiting = track(h.getToken());
+    await flush();
+    expect(h.calls).toHaveLength(1); // the rotation waits: one request in flight at most
 
-    const { accessToken } = h.lastCall().respond({ sid: 's2' });
-    expect(await h.getToken()).toBe(accessToken);
-    expect(seen.tokens).not.toContain(late.accessToken);
+    const before = inFlight.respond({ sid: 's1', refreshToken: 'rt-2' });
+    await flush();
+    expect(h.calls).toHaveLength(2);
+    expect(h.lastCall().ctx).toMatchObject({ reason: 'rotated', refreshToken: 'rt-2' });
+    expect(h.peekToken()).toBeNull();
+    expect(waiting.settled).toBe(false);
+
+    const { accessToken } = h.lastCall().respond({ sid: 's2', refreshToken: 'rt-3' });
+    await flush();
+    expect(waiting.value).toBe(accessToken);
+    expect(seen.tokens).not.toContain(before.accessToken);
     expect(seen.tokens.slice(1)).not.toContain(held.accessToken);
+  });
+
+  it('an answer that is the dropped token itself is a failed attempt, never served', async () => {
+    const h = createHarness({ retry: { jitter: false } });
+    const held = h.signIn({ sid: 's1' });
+    h.engine.rotate();
+    await flush();
+    h.lastCall().resolve(held); // a caching server answers with the token the rotation dropped
+    await flush();
+    expect(h.peekToken()).toBeNull();
+    expect(h.engine.getSnapshot()).toMatchObject({ status: 'rotated' });
+    expect(h.engine.getSnapshot().error?.code).toBe('invalid_token');
+    await vi.advanceTimersByTimeAsync(1_000);
+    expect(h.calls).toHaveLength(2);
+    expect(h.lastCall().ctx.reason).toBe('rotated');
   });
 
   it('lets a second rotate() join the rotation under way instead of aborting its request', async () => {
@@ -167,23 +199,23 @@ describe('rotate()', () => {
 describe('late results of aborted requests', () => {
   it('are ignored whatever order they arrive in', async () => {
     const h = createHarness();
-    h.signIn({ sid: 's1' });
     const tokens: Array<string | null> = [];
     h.engine.token$.subscribe((token) => tokens.push(token));
-    await vi.advanceTimersByTimeAsync(45_000);
-    const first = h.lastCall();
-    h.engine.rotate(); // aborts `first`, starts the rotated fetch
-    await flush();
-    const second = h.lastCall();
-    h.engine.signOut(); // aborts `second`
+    const aborted: RefreshCall[] = [];
+    for (const sid of ['s1', 's2']) {
+      h.signIn({ sid });
+      await vi.advanceTimersByTimeAsync(45_000);
+      aborted.push(h.lastCall());
+      h.engine.signOut(); // aborts the refresh in flight
+    }
     h.signIn({ sid: 's3' });
     await vi.advanceTimersByTimeAsync(45_000);
     const current = h.lastCall();
-    expect([first, second].every((call) => call.ctx.signal.aborted)).toBe(true);
+    expect(aborted.every((call) => call.ctx.signal.aborted)).toBe(true);
 
-    const lateSecond = second.respond({ sid: 's2' });
+    const lateSecond = aborted[1]!.respond({ sid: 's2' });
     const fresh = current.respond({ sid: 's3' });
-    const lateFirst = first.respond({ sid: 's1' });
+    const lateFirst = aborted[0]!.respond({ sid: 's1' });
     await flush();
     expect(h.peekToken()).toBe(fresh.accessToken);
     expect(h.engine.getSnapshot()).toMatchObject({ status: 'fresh', sessionKey: 's3' });

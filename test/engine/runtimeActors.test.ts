@@ -186,7 +186,7 @@ describe('the request child, as the runtime provides it', () => {
       return new Promise<RefreshAnswer>((resolve, reject) => pending.push({ resolve, reject }));
     };
     const run = invoke(actors({ refreshToken }).request, { timeoutMs: 30_000 });
-    run.send({ type: 'request.send', request: input() });
+    run.send({ type: 'request.send', request: input(), now: T0 });
     return { run, signals, pending };
   }
 
@@ -203,13 +203,14 @@ describe('the request child, as the runtime provides it', () => {
     const refused = new AuthError();
     pending[0]!.reject(refused);
     await vi.advanceTimersByTimeAsync(0);
-    run.send({ type: 'request.send', request: input({ reason: 'retry' }) });
+    run.send({ type: 'request.send', request: input({ reason: 'retry' }), now: T0 + 1_000 });
     pending[1]!.reject(new Error('socket hang up'));
     await vi.advanceTimersByTimeAsync(0);
     const [first, second] = run.events() as Array<Extract<SessionEvent, { type: 'request.failed' }>>;
-    expect(first).toEqual({ type: 'request.failed', error: refused, request: input() });
+    // A failed answer carries the time its request was sent.
+    expect(first).toEqual({ type: 'request.failed', error: refused, request: input(), now: T0 });
     expect(second?.error.code).toBe('network');
-    expect(second?.request.reason).toBe('retry');
+    expect(second).toMatchObject({ request: { reason: 'retry' }, now: T0 + 1_000 });
     run.stop();
   });
 
@@ -222,7 +223,7 @@ describe('the request child, as the runtime provides it', () => {
     expect(signals[0]!.aborted).toBe(true);
     const [failure] = run.events() as Array<Extract<SessionEvent, { type: 'request.failed' }>>;
     expect(failure?.error).toBeInstanceOf(NetworkError);
-    expect(failure?.request).toEqual(input());
+    expect(failure).toMatchObject({ request: input(), now: T0 + 30_000 });
     pending[0]!.resolve({ token, receivedAt: T0 + 31_000 });
     await vi.advanceTimersByTimeAsync(0);
     expect(run.events()).toHaveLength(1);

@@ -72,33 +72,44 @@ describe('laptop sleep (the clock jumps, timers do not fire)', () => {
     expect(h.calls).toHaveLength(2);
   });
 
-  it('getSnapshot after a sleep never says fresh for a stale or expired token', async () => {
+  it('getSnapshot after a sleep never says fresh for a stale or expired token; the next getToken moves on', async () => {
     const stale = createHarness();
     const expired = createHarness();
-    stale.signIn();
+    const held = stale.signIn();
     expired.signIn();
     expect(stale.engine.getSnapshot().status).toBe('fresh');
     vi.setSystemTime(T0 + 50_000);
     expect(stale.engine.getSnapshot().status).toBe('stale');
+    expect(await stale.getToken()).toBe(held.accessToken);
+    expect(stale.engine.getSnapshot().status).toBe('refreshing');
     vi.setSystemTime(T0 + 70_000);
+    expect(expired.engine.getSnapshot().status).toBe('stale');
+    const waiting = track(expired.getToken());
     expect(expired.engine.getSnapshot().status).toBe('refreshing');
+    expect(expired.lastCall().ctx.reason).toBe('expired');
+    await flush();
+    expect(waiting.settled).toBe(false);
   });
 });
 
 describe('clock skew between this device and the token server', () => {
-  it('a local clock 10 min fast does not loop: one request per token life over an hour', async () => {
+  it('a local clock 10 min fast: a sign-in token looks expired, so one refresh, then one request per token life', async () => {
     const h = createHarness();
-    h.signIn({ skewMs: -600_000 });
-    expect(h.engine.getSnapshot()).toMatchObject({ status: 'fresh', expiresAt: T0 + 60_000 });
     h.reply = (call) => call.respond({ skewMs: -600_000 });
+    h.signIn({ skewMs: -600_000 }); // its exp, read on this clock, passed 9 minutes ago
+    expect(h.calls).toHaveLength(1);
+    expect(h.calls[0]?.ctx.reason).toBe('expired');
+    await flush();
+    // The answer's life counts from the request's start, and the offset it measured is kept.
+    expect(h.engine.getSnapshot()).toMatchObject({ status: 'fresh', expiresAt: T0 + 60_000 });
     await vi.advanceTimersByTimeAsync(HOUR);
-    expect(h.calls).toHaveLength(HOUR / 45_000);
+    expect(h.calls).toHaveLength(1 + HOUR / 45_000);
   });
 
   it('a local clock 10 min slow never serves a token past its server-side expiry', async () => {
     const h = createHarness({ retry: { jitter: false } });
     const { accessToken } = h.signIn({ skewMs: 600_000 });
-    expect(h.engine.getSnapshot().expiresAt).toBe(T0 + 60_000); // receivedAt + (exp - iat)
+    expect(h.engine.getSnapshot().expiresAt).toBe(T0 + 60_000); // an iat in the future reveals the slow clock
     h.reply = (call) => call.fail();
 
     await vi.advanceTimersByTimeAsync(54_999);

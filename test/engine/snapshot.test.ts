@@ -52,32 +52,40 @@ describe('getSnapshot', () => {
     expect(h.engine.getSnapshot()).toEqual({
       status: 'signedOut',
       sessionKey: null,
+      session: null,
       expiresAt: null,
+      issuedAt: null,
       error: null,
       lastRefreshAt: null,
     });
   });
 
-  it('reports the session key, the local expiry and the last refresh; the key stays across refreshes', async () => {
+  it('reports the session, the local issue and expiry times and the last refresh; the session stays across refreshes', async () => {
     const h = createHarness();
-    h.signIn({ sid: 'sess-42' });
+    h.signIn({ sid: 'sess-42', sub: 'user-4' });
+    const session = { sessionKey: 'sess-42', userId: 'user-4', startedAt: T0 };
     expect(h.engine.getSnapshot()).toEqual({
       status: 'fresh',
       sessionKey: 'sess-42',
+      session,
       expiresAt: T0 + 60_000,
+      issuedAt: T0,
       error: null,
       lastRefreshAt: null,
     });
+    const first = h.engine.getSnapshot().session;
 
-    h.reply = (call) => call.respond({ sid: 'sess-42' });
+    h.reply = (call) => call.respond({ sid: 'sess-42', sub: 'user-4' });
     for (let i = 1; i <= 10; i += 1) {
       await vi.advanceTimersByTimeAsync(45_000);
       expect(h.engine.getSnapshot()).toMatchObject({
         status: 'fresh',
         sessionKey: 'sess-42',
         expiresAt: T0 + i * 45_000 + 60_000,
+        issuedAt: T0 + i * 45_000,
         lastRefreshAt: T0 + i * 45_000,
       });
+      expect(h.engine.getSnapshot().session).toBe(first);
     }
   });
 
