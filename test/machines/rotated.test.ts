@@ -1,40 +1,40 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { NetworkError } from '../../src/errors.js';
-import { sessionOf, startMachine, token, type MachineHarness } from './machineHarness.js';
+import { AuthError, NetworkError } from '../../machines/errors.js';
+import { CONFIG, startMachine, token, type MachineHarness } from './machineHarness.js';
 
-/** `rotate()`: the session changed without a token; nothing is served until the new session's token comes. */
+/**
+ * `rotate()`: the session changed without a token. The access token is dropped at once, the refresh token kept,
+ * and `rotated.fetching` fetches the new session's token, after the request in flight if there is one.
+ */
 
 const T = 1_000_000;
 const ROTATED = T + 10_000;
 let m: MachineHarness;
 afterEach(() => m.stop());
 
-function rotatedAt(callersCutBackoff = true) {
-  m = startMachine({ callersCutBackoff });
+function signedInAt() {
+  m = startMachine();
   m.signIn(T, { refreshToken: 'r1' });
   m.told.length = 0;
+}
+
+function rotatedAt() {
+  signedInAt();
   m.send({ type: 'user.rotate', now: ROTATED });
   expect(m.value()).toEqual({ rotated: 'fetching' });
 }
 
-async function failedRotation(online = true, callersCutBackoff = true) {
-  rotatedAt(callersCutBackoff);
-  if (!online) m.send({ type: 'env.offline' });
-  else await m.fail();
-}
-
 describe('user.rotate', () => {
-  it('drops the access token, tells the tabs and fetches with the refresh token', () => {
-    rotatedAt();
-    expect(m.context()).toMatchObject({ token: null, refreshToken: 'r1', rotatedAt: ROTATED });
+  it('drops the access token, keeps the refresh token, tells the tabs and fetches with it', () => {
+    signedInAt();
+    const held = m.context().token;
+    m.send({ type: 'user.rotate', now: ROTATED });
+    expect(m.context()).toMatchObject({ token: null, droppedToken: held, refreshToken: 'r1', rotatedAt: ROTATED });
     expect(m.told).toEqual([{ type: 'announce.rotate', sessionKey: 's1', at: ROTATED }]);
     expect(m.snapshot().hasTag('fetching')).toBe(true);
-    expect(m.lastRefresh().input).toEqual({
-      session: m.context().session,
-      refreshToken: 'r1',
-      reason: 'rotated',
-      satisfiedAfter: ROTATED,
-    });
+    expect(m.refreshes.map((call) => call.input)).toEqual([
+      { session: m.context().session, refreshToken: 'r1', reason: 'rotated', satisfiedAfter: ROTATED },
+    ]);
   });
 
   it('does nothing without a session', () => {
@@ -42,6 +42,16 @@ describe('user.rotate', () => {
     m.send({ type: 'user.rotate', now: T });
     expect(m.value()).toBe('signedOut');
     expect(m.told).toEqual([]);
+  });
+
+  it('with the network down waits for it, sending nothing', () => {
+    signedInAt();
+    m.send({ type: 'env.offline' });
+    m.send({ type: 'user.rotate', now: ROTATED });
+    expect(m.value()).toEqual({ rotated: 'waiting' });
+    expect(m.context()).toMatchObject({ token: null, refreshToken: 'r1' });
+    expect(m.snapshot().hasTag('awaitingNetwork')).toBe(true);
+    expect(m.refreshes).toHaveLength(0);
   });
 
   it('a second notice joins the rotation under way instead of restarting it', () => {
@@ -56,18 +66,89 @@ describe('user.rotate', () => {
   });
 });
 
+describe('user.rotate while a request is out: rotated.awaitingRequest', () => {
+  /** A refresh of an expired token sent at SENT with `r-T`, then the rotation. */
+  const SENT = T + 60_000;
+  function awaitingAt() {
+    m = startMachine();
+    m.send({ type: 'user.signIn', token: token(T), now: SENT });
+    m.send({ type: 'user.rotate', now: SENT + 100 });
+    expect(m.value()).toEqual({ rotated: 'awaitingRequest' });
+  }
+
+  it('drops the token but lets the request run, sending no second one', () => {
+    awaitingAt();
+    expect(m.lastRefresh().signal.aborted).toBe(false);
+    expect(m.refreshes).toHaveLength(1);
+    expect(m.context().token).toBeNull();
+    expect(m.snapshot().hasTag('fetching')).toBe(true);
+    m.send({ type: 'user.refresh', now: SENT + 200 });
+    m.send({ type: 'user.request', now: SENT + 200 });
+    expect(m.refreshes).toHaveLength(1);
+  });
+
+  it("keeps the answer's refresh token, never its access token, then fetches with the new refresh token", async () => {
+    awaitingAt();
+    await m.answer(SENT, { refreshToken: 'r-new' }, SENT + 500);
+    expect(m.value()).toEqual({ rotated: 'fetching' });
+    expect(m.context()).toMatchObject({ token: null, refreshToken: 'r-new', lastRefreshAt: null });
+    expect(m.refreshes.map((call) => call.input.refreshToken)).toEqual([`r-${T}`, 'r-new']);
+    expect(m.lastRefresh().input).toMatchObject({ reason: 'rotated', satisfiedAfter: SENT + 100 });
+  });
+
+  it('with the network down by the answer, keeps its refresh token and waits', async () => {
+    awaitingAt();
+    m.send({ type: 'env.offline' });
+    await m.answer(SENT, { refreshToken: 'r-new' });
+    expect(m.value()).toEqual({ rotated: 'waiting' });
+    expect(m.context()).toMatchObject({ token: null, refreshToken: 'r-new' });
+    expect(m.refreshes).toHaveLength(1);
+  });
+
+  it('a failed request backs off the rotation; a refused one signs out', async () => {
+    awaitingAt();
+    await m.fail(new NetworkError());
+    expect(m.value()).toEqual({ rotated: { backingOff: 'open' } });
+    expect(m.context().attempt).toBe(1);
+    m.stop();
+    awaitingAt();
+    await m.fail(new AuthError());
+    expect(m.value()).toBe('signedOut');
+  });
+
+  it('tab.rotate of this session also waits for the request', () => {
+    m = startMachine();
+    m.send({ type: 'user.signIn', token: token(T), now: SENT });
+    m.send({ type: 'tab.rotate', sessionKey: 's1', at: SENT + 100 });
+    expect(m.value()).toEqual({ rotated: 'awaitingRequest' });
+    expect(m.lastRefresh().signal.aborted).toBe(false);
+    expect(m.context()).toMatchObject({ token: null, rotatedAt: SENT + 100 });
+  });
+});
+
 describe('rotated.fetching', () => {
-  it("adopts the answer as the new session's first token", async () => {
+  it("adopts the answer as the new session's first token, with its refresh token", async () => {
     rotatedAt();
-    const answer = await m.answer(ROTATED + 500, { sessionKey: 's2', refreshToken: 'r2' });
+    const before = m.context().session;
+    const answered = await m.answer(ROTATED, { sessionKey: 's2', refreshToken: 'r2' }, ROTATED + 500);
     expect(m.value()).toBe('fresh');
+    expect(m.context().session).not.toBe(before);
     expect(m.context()).toMatchObject({
       session: { sessionKey: 's2', startedAt: ROTATED + 500 },
-      token: answer,
+      token: answered,
       refreshToken: 'r2',
+      droppedToken: null,
       rotatedAt: null,
       lastRefreshAt: ROTATED + 500,
     });
+  });
+
+  it('an answer that is the dropped token is a failed attempt: nothing served, its refresh token kept', async () => {
+    rotatedAt();
+    await m.answer(ROTATED, { accessToken: `a-${T}`, refreshToken: 'r2' });
+    expect(m.value()).toEqual({ rotated: { backingOff: 'open' } });
+    expect(m.context()).toMatchObject({ token: null, refreshToken: 'r2', attempt: 1 });
+    expect(m.context().error?.code).toBe('invalid_token');
   });
 
   it('an auth failure ends the session', async () => {
@@ -78,101 +159,37 @@ describe('rotated.fetching', () => {
   });
 
   it('a network fault backs off, counted, with the rotation kept', async () => {
-    await failedRotation();
-    expect(m.value()).toEqual({ rotated: 'backingOff' });
+    rotatedAt();
+    await m.fail();
+    expect(m.value()).toEqual({ rotated: { backingOff: 'open' } });
     expect(m.snapshot().hasTag('awaitingNetwork')).toBe(true);
     expect(m.snapshot().hasTag('fetching')).toBe(false);
-    expect(m.context()).toMatchObject({ attempt: 1, rotatedAt: ROTATED, token: null });
-    expect(m.retryTimers).toEqual([{ attempt: 1, retry: m.context().config.retry, retryAfterMs: undefined }]);
+    expect(m.context()).toMatchObject({ attempt: 1, rotatedAt: ROTATED, token: null, refreshToken: 'r1' });
+    expect(m.retryTimers).toEqual([{ attempt: 1, retry: CONFIG.retry, retryAfterMs: undefined }]);
   });
 
-  it('a fault while the network is known to be down waits', async () => {
+  it('a timeout is a network fault, the fetch aborted', async () => {
+    rotatedAt();
+    const { signal } = m.lastRefresh();
+    await m.timeOut(ROTATED + 30_000);
+    expect(signal.aborted).toBe(true);
+    expect(m.value()).toEqual({ rotated: { backingOff: 'open' } });
+  });
+
+  it('a Retry-After makes the backoff firm', async () => {
+    rotatedAt();
+    await m.fail(new NetworkError(undefined, { retryAfterMs: 5_000 }));
+    expect(m.value()).toEqual({ rotated: { backingOff: 'firm' } });
+    expect(m.retryTimers[0]!.retryAfterMs).toBe(5_000);
+  });
+
+  it('going offline lets the fetch run on', async () => {
     rotatedAt();
     m.send({ type: 'env.offline' });
-    expect(m.value()).toEqual({ rotated: 'waiting' });
-    m.send({ type: 'user.request', now: ROTATED + 1 });
-    await m.fail(new NetworkError());
-    expect(m.value()).toEqual({ rotated: 'waiting' });
-    expect(m.context().attempt).toBe(1);
-  });
-});
-
-describe('rotated.backingOff and rotated.waiting fetch again', () => {
-  it.each(['timer.retryDue', 'user.request', 'user.refresh', 'env.wake'] as const)(
-    'backingOff: %s',
-    async (type) => {
-      await failedRotation();
-      m.send({ type, now: ROTATED + 1_000 });
-      expect(m.value()).toEqual({ rotated: 'fetching' });
-      expect(m.refreshes).toHaveLength(2);
-    },
-  );
-
-  it.each(['user.request', 'user.refresh', 'env.wake'] as const)('waiting: %s', async (type) => {
-    await failedRotation(false);
-    expect(m.value()).toEqual({ rotated: 'waiting' });
-    expect(m.snapshot().hasTag('awaitingNetwork')).toBe(true);
-    m.send({ type, now: ROTATED + 1_000 });
     expect(m.value()).toEqual({ rotated: 'fetching' });
-    expect(m.context().online).toBe(false);
-  });
-
-  it('waiting: env.online marks the network up and fetches', async () => {
-    await failedRotation(false);
-    m.send({ type: 'env.online', now: ROTATED + 1_000 });
-    expect(m.value()).toEqual({ rotated: 'fetching' });
-    expect(m.context().online).toBe(true);
-  });
-
-  it('backingOff: env.offline waits', async () => {
-    await failedRotation();
-    m.send({ type: 'env.offline' });
-    expect(m.value()).toEqual({ rotated: 'waiting' });
-    expect(m.context().online).toBe(false);
-  });
-
-  it('waiting ignores the timer', async () => {
-    await failedRotation(false);
-    m.send({ type: 'timer.retryDue', now: ROTATED + 1_000 });
-    expect(m.value()).toEqual({ rotated: 'waiting' });
-  });
-});
-
-describe('tokens arriving while rotated', () => {
-  it('a sign-in starts a new session even with the old key', () => {
-    rotatedAt();
-    const old = m.context().session;
-    m.signIn(ROTATED + 1);
-    expect(m.value()).toBe('fresh');
-    expect(m.context().session).not.toBe(old);
-    expect(m.context().session).toEqual({ sessionKey: 's1', userId: 'u1', startedAt: ROTATED + 1 });
-  });
-
-  it("another tab's token minted after the rotation is the new session's", () => {
-    rotatedAt();
-    const theirs = sessionOf('s2', ROTATED + 1);
-    m.send({ type: 'tab.token', token: token(ROTATED + 1, { sessionKey: 's2' }), session: theirs, now: ROTATED + 2 });
-    expect(m.value()).toBe('fresh');
-    expect(m.context().session).toBe(theirs);
-  });
-
-  it('a token minted at or before the rotation is never taken', () => {
-    rotatedAt();
-    for (const issuedAt of [ROTATED, ROTATED - 5_000]) {
-      m.send({ type: 'tab.token', token: token(issuedAt), session: sessionOf('s1', T), now: ROTATED + 1 });
-    }
-    expect(m.value()).toEqual({ rotated: 'fetching' });
-    expect(m.context().token).toBeNull();
-  });
-});
-
-describe('rotated, with callers that may not cut the backoff short', () => {
-  it.each([true, false])('a request waits for the retry timer (online: %s)', async (online) => {
-    await failedRotation(online, false);
-    m.send({ type: 'user.request', now: ROTATED + 1_000 });
-    expect(m.value()).toEqual({ rotated: online ? 'backingOff' : 'waiting' });
-    expect(m.refreshes).toHaveLength(1);
-    m.send({ type: online ? 'timer.retryDue' : 'env.wake', now: ROTATED + 2_000 });
-    expect(m.value()).toEqual({ rotated: 'fetching' });
+    expect(m.lastRefresh().signal.aborted).toBe(false);
+    await m.answer(ROTATED, { sessionKey: 's2' });
+    expect(m.value()).toEqual({ offline: 'waiting' });
+    expect(m.context().session?.sessionKey).toBe('s2');
   });
 });

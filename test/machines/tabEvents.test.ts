@@ -26,6 +26,13 @@ describe('tab.token', () => {
     expect(m.told).toEqual([]);
   });
 
+  it('of the very token held (issued later by its clock) keeps the expiry measured when it first came', () => {
+    m = startMachine();
+    m.signIn(T);
+    m.send({ ...tabToken(T + 10_000), token: token(T + 10_000, { accessToken: `a-${T}` }) });
+    expect(m.context().token).toMatchObject({ accessToken: `a-${T}`, issuedAt: T, expiresAt: T + 60_000 });
+  });
+
   it('ignores an older token of this session', () => {
     m = startMachine();
     m.signIn(T);
@@ -80,6 +87,15 @@ describe('tab.signOut and tab.rotate', () => {
     expect(m.told).toEqual([]);
   });
 
+  it('a sign-out of this session aborts the request in flight', () => {
+    m = startMachine();
+    m.send({ type: 'user.signIn', token: token(T), now: T + 60_000 });
+    const { signal } = m.lastRefresh();
+    m.send({ type: 'tab.signOut', sessionKey: 's1', at: T + 60_001 });
+    expect(signal.aborted).toBe(true);
+    expect(m.requestState()).toBe('idle');
+  });
+
   it('a sign-out of another session changes nothing', () => {
     m = startMachine();
     m.signIn(T);
@@ -95,6 +111,16 @@ describe('tab.signOut and tab.rotate', () => {
     expect(m.value()).toEqual({ rotated: 'fetching' });
     expect(m.context()).toMatchObject({ token: null, rotatedAt: T + 3_000 });
     expect(m.told).toEqual([]);
+  });
+
+  it('a rotation of this session with the network down waits for it', () => {
+    m = startMachine();
+    m.signIn(T);
+    m.send({ type: 'env.offline' });
+    m.send({ type: 'tab.rotate', sessionKey: 's1', at: T + 3_000 });
+    expect(m.value()).toEqual({ rotated: 'waiting' });
+    expect(m.context().token).toBeNull();
+    expect(m.refreshes).toHaveLength(0);
   });
 
   it('a rotation of another session changes nothing', () => {
