@@ -44,6 +44,13 @@ export function settlingReason(event: AnyEvent): RefreshReason {
   return 'expired';
 }
 
+/**
+ * The same session as another tab knows it: its key and when it started. A session started anew under the same
+ * key (a sign-in again, a rotation that kept the key) is another one, and so are the tokens issued for it.
+ */
+const isSameInstance = (held: SessionInfo | null, other: SessionInfo) =>
+  held !== null && held.sessionKey === other.sessionKey && held.startedAt === other.startedAt;
+
 export const guards = {
   sharesTabs: ({ context }: Args) => context.config.shareTabs,
   isNetworkDown: ({ context }: Args) => !context.online,
@@ -73,15 +80,16 @@ export const guards = {
     context.reason === 'resume',
   /** Another tab's newer token of this very session. */
   isNewerTokenOfSession: ({ context, event }: Args) =>
-    guards.isSameSession({ context, event }) && isNewer(tokenOf(event), context.token),
+    isSameInstance(context.session, (event as { session: SessionInfo }).session) && isNewer(tokenOf(event), context.token),
   /**
-   * Another tab's session that started after ours (or after our last sign-out): a sign-in or rotation there.
-   * Tabs share one clock, so start times order sessions; late messages of older sessions are ignored.
+   * Another tab's session that started after ours (or after our last sign-out): a sign-in or rotation there,
+   * under another key or the same one. Tabs share one clock, so start times order sessions; late messages of
+   * older sessions, a rotated-away one of the same key included, are ignored.
    */
   isNewerSession: ({ context, event }: Args) => {
     const session = (event as { session: SessionInfo }).session;
     if (context.session !== null) {
-      return session.sessionKey !== context.session.sessionKey && session.startedAt > context.session.startedAt;
+      return !isSameInstance(context.session, session) && session.startedAt > context.session.startedAt;
     }
     return context.endedAt === null || session.startedAt > context.endedAt;
   },

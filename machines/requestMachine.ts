@@ -60,12 +60,13 @@ export const requestMachine = setup({
           input: ({ context }) => context.request!,
           onDone: {
             target: 'idle',
-            actions: sendParent(({ context, event }): SessionEvent => ({
-              type: 'request.done',
-              token: event.output.token,
-              request: context.request!,
-              now: event.output.receivedAt,
-            })),
+            actions: sendParent(({ context, event }): SessionEvent => {
+              const answer = event.output;
+              const request = context.request!;
+              return 'token' in answer
+                ? { type: 'request.done', token: answer.token, request, now: answer.receivedAt }
+                : { type: 'request.failed', error: toRefreshFailure(answer.error), request, now: answer.receivedAt };
+            }),
           },
           onError: {
             target: 'idle',

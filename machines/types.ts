@@ -85,11 +85,12 @@ export interface RefreshInput {
   satisfiedAfter: number;
 }
 
-/** What the runtime's `refreshToken` actor resolves: the parsed token and when the answer arrived. */
-export interface RefreshAnswer {
-  token: HeldToken;
-  receivedAt: number;
-}
+/**
+ * What the runtime's `refreshToken` actor resolves: the parsed token, or why there is none, and when the answer
+ * arrived (a failure's time matters: a session it ends is ended as of then). An actor that rejects instead fails
+ * as of when its request was sent.
+ */
+export type RefreshAnswer = { token: HeldToken; receivedAt: number } | { error: unknown; receivedAt: number };
 
 export interface RefreshTimerInput {
   /** Local-clock ms when the refresh is due, and the time it was armed at: the timer waits the difference. */

@@ -21,22 +21,20 @@ export const newSessionKey = (): string => `session-${globalThis.crypto.randomUU
 
 /**
  * Calls the user's `refresh` and parses its answer, its life counted from the moment the request was sent.
- * Anything `refresh` throws (or returns that is not a token set) becomes a typed failure.
+ * Anything `refresh` throws (or returns that is not a token set) becomes a typed failure, with its time.
  */
 export function createTokenFetcher(refresh: RefreshFunction, sessionKeyClaims: readonly string[], clock: EngineClock) {
   return async (input: RefreshInput, signal: AbortSignal): Promise<RefreshAnswer> => {
     const sentAt = clock.now();
-    let set: unknown;
     try {
-      set = await refresh({ session: input.session, refreshToken: input.refreshToken, reason: input.reason, signal });
+      const set = await refresh({ session: input.session, refreshToken: input.refreshToken, reason: input.reason, signal });
+      const token = parseRefreshAnswer(set, { at: sentAt, fromWall: clock.fromWall, keyClaims: sessionKeyClaims });
+      // An opaque token that fetches a rotated session needs an identity of its own.
+      const named = token.sessionKey === null && input.reason === 'rotated' ? { ...token, sessionKey: newSessionKey() } : token;
+      return { token: named, receivedAt: clock.now() };
     } catch (error) {
-      throw toRefreshFailure(error);
+      return { error: toRefreshFailure(error), receivedAt: clock.now() };
     }
-    const receivedAt = clock.now();
-    const token = parseRefreshAnswer(set, { at: sentAt, fromWall: clock.fromWall, keyClaims: sessionKeyClaims });
-    // An opaque token that fetches a rotated session needs an identity of its own.
-    const named = token.sessionKey === null && input.reason === 'rotated' ? { ...token, sessionKey: newSessionKey() } : token;
-    return { token: named, receivedAt };
   };
 }
 

@@ -126,14 +126,12 @@ export function createTabActors(channelName: string, config: SessionConfig, fetc
     // The stored refresh token is the newest of this session: a rotated-away one is never sent again.
     const refreshToken =
       newest && newest.sessionKey === input.session?.sessionKey ? (newest.refreshToken ?? input.refreshToken) : input.refreshToken;
-    let answer: RefreshAnswer;
-    try {
-      answer = await fetchToken({ ...input, refreshToken }, signal);
-    } catch (error) {
-      if (!signal.aborted) await recordFailure(input, error);
-      throw error;
-    }
+    const answer = await fetchToken({ ...input, refreshToken }, signal);
     if (signal.aborted) throw new AbortError('The refresh was abandoned');
+    if (!('token' in answer)) {
+      await recordFailure(input, answer.error);
+      return answer;
+    }
     const { token } = answer;
     const sessionKey = token.sessionKey ?? input.session?.sessionKey;
     if (sessionKey) await keepNewest(store, { ...token, refreshToken: token.refreshToken ?? refreshToken, sessionKey });

@@ -1,23 +1,18 @@
 import fc from 'fast-check';
 import { describe, it, vi } from 'vitest';
 import { AuthError, NetworkError } from '../../src/errors.js';
-import { isFresh } from '../../machines/tokenMath.js';
-import { resolveConfig } from '../../src/engine/engine.js';
 import type { TokenSet } from '../../src/types.js';
-import { DEFAULT_SESSION_KEY_CLAIMS, parseTokenSet } from '../../src/engine/claims.js';
+import { DEFAULT_SESSION_KEY_CLAIMS, parseRefreshAnswer } from '../../src/engine/claims.js';
 import type { SessionInfo, SessionToken } from '../../machines/types.js';
-import {
-  InvariantHarness,
-  flushMicrotasks,
-  tokenSetFor,
-  type RefreshAnswer,
-  type RefreshCall,
-} from '../support/invariantHarness.js';
+import { InvariantHarness, flushMicrotasks, type RefreshAnswer, type RefreshCall } from '../support/invariantHarness.js';
+import { afterStop, listenerThatThrows, type ListenerKind } from '../support/engineUse.js';
 
 /**
  * Random command sequences on a real engine, with the refresh answers released in an order fast-check's
- * scheduler picks (late answers of aborted requests included), checking the contract's six invariants
- * after every command. 1,000 runs; SESSIONCHART_PROPERTY_RUNS=<n> runs n (mutation testing uses a few), set to
+ * scheduler picks (late answers of aborted requests included, some never answered), checking the contract's
+ * eight invariants after every command. The commands include network drops and rotations during a request,
+ * hung requests, sane and senseless Retry-After values, clock jumps both ways, storms of online and wake
+ * signals, listeners that throw, and use after stop. 1,000 runs; SESSIONCHART_PROPERTY_RUNS=<n> runs n (mutation testing uses a few), set to
  * anything else 10,000.
  */
 
@@ -25,7 +20,6 @@ const RUNS_SET = process.env.SESSIONCHART_PROPERTY_RUNS;
 const RUNS = RUNS_SET ? Number.parseInt(RUNS_SET, 10) || 10_000 : 1_000;
 const T0 = Date.UTC(2025, 0, 1, 12, 0, 0);
 const FAKED = ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'Date'] as const;
-const config = resolveConfig({ refresh: () => Promise.reject(new Error('unused')) });
 
 const token = fc.record({
   session: fc.constantFrom('same' as const, 'other' as const),
@@ -47,10 +41,17 @@ const outcome = fc.oneof(
   },
   {
     arbitrary: fc
-      .option(fc.integer({ min: 1, max: 90_000 }), { nil: undefined })
+      .oneof(
+        fc.constant(undefined),
+        fc.integer({ min: 1, max: 90_000 }),
+        // What a Retry-After date parsed with Number, or a server's garbage, makes of it: never a loop.
+        fc.constantFrom(Number.NaN, -5_000, 0, Number.POSITIVE_INFINITY, 1e12),
+      )
       .map((retryAfterMs) => ({ kind: 'network' as const, retryAfterMs })),
     weight: 2,
   },
+  // A request that never answers: only refreshTimeoutMs ends it.
+  { arbitrary: fc.constant({ kind: 'hang' as const }), weight: 1 },
   { arbitrary: fc.constant({ kind: 'thrown' as const }), weight: 1 },
   { arbitrary: fc.constant({ kind: 'auth' as const }), weight: 1 },
 );
@@ -70,6 +71,15 @@ const command = fc.oneof(
   { arbitrary: fc.constant({ type: 'resume' as const }), weight: 1 },
   // Laptop sleep: the clock jumps, timers do not run; up to past any token's expiry.
   { arbitrary: fc.integer({ min: 1, max: 200_000 }).map((ms) => ({ type: 'sleep' as const, ms })), weight: 2 },
+  // The wall clock set back (by hand, or a time sync): real time goes on.
+  { arbitrary: fc.integer({ min: 1, max: 3_600_000 }).map((ms) => ({ type: 'clockBack' as const, ms })), weight: 1 },
+  { arbitrary: fc.integer({ min: 2, max: 200 }).map((n) => ({ type: 'networkStorm' as const, n })), weight: 1 },
+  { arbitrary: fc.integer({ min: 2, max: 200 }).map((n) => ({ type: 'wakeStorm' as const, n })), weight: 1 },
+  {
+    arbitrary: fc.constantFrom<ListenerKind>('subscribe', 'session$', 'token$').map((kind) => ({ type: 'throwingListener' as const, kind })),
+    weight: 1,
+  },
+  { arbitrary: fc.constant({ type: 'stop' as const }), weight: 1 },
   { arbitrary: fc.integer({ min: 1, max: 60_000 }).map((ms) => ({ type: 'advance' as const, ms })), weight: 3 },
   { arbitrary: fc.constant({ type: 'settle' as const }), weight: 6 },
   // Other tabs of the origin: a newer token of this session, a replay of any token held before (older, or
@@ -96,13 +106,13 @@ const sessionKeyFor = (choice: Pick<TokenChoice, 'session' | 'opaque'>, current:
       ? null
       : `p${(keys += 1)}`;
 
-function answerOf(choice: Outcome, call: RefreshCall): RefreshAnswer {
+function answerOf(choice: Outcome, call: RefreshCall, harness: InvariantHarness): RefreshAnswer {
   switch (choice.kind) {
     case 'token': {
       // An opaque answer of the same session names none: the engine keeps the session it asked for.
       const sessionKey =
         choice.session === 'same' && choice.opaque ? null : sessionKeyFor(choice, call.ctx.session?.sessionKey);
-      return { kind: 'token', ...tokenSetFor({ ...choice, sessionKey }) };
+      return { kind: 'token', ...harness.mint({ ...choice, sessionKey }) };
     }
     case 'garbage': {
       const values = {
@@ -115,6 +125,8 @@ function answerOf(choice: Outcome, call: RefreshCall): RefreshAnswer {
     }
     case 'network':
       return { kind: 'error', error: new NetworkError(undefined, { retryAfterMs: choice.retryAfterMs }), auth: false };
+    case 'hang':
+      throw new Error('a hung request is never answered');
     case 'thrown':
       return { kind: 'error', error: new TypeError('fetch failed'), auth: false };
     case 'auth':
@@ -126,43 +138,50 @@ const SESSION_BOUNDARIES = new Set(['signIn', 'signOut', 'rotate', 'tabSignOut',
 
 type HeldMessage = { token: SessionToken; session: SessionInfo };
 
-/** Another tab's token message: the token as that tab would hold it, registered as issued now. */
+/** Another tab's token message: the token as that tab would hold it (just refreshed), registered as issued now. */
 function tabMessage(harness: InvariantHarness, choice: TokenChoice, session: SessionInfo): HeldMessage {
-  const { set, lifeMs } = tokenSetFor({ ...choice, sessionKey: session.sessionKey });
-  harness.register(set.accessToken, { expiresAt: Date.now() + lifeMs, sessionKey: session.sessionKey });
-  const held = parseTokenSet(set, Date.now(), DEFAULT_SESSION_KEY_CLAIMS);
+  const { set, lifeMs } = harness.mint({ ...choice, sessionKey: session.sessionKey });
+  harness.register(set.accessToken, { expiresAt: harness.realNow() + lifeMs, sessionKey: session.sessionKey });
+  const held = parseRefreshAnswer(set, { at: harness.realNow(), fromWall: (t) => t, keyClaims: DEFAULT_SESSION_KEY_CLAIMS });
   return { token: { ...held, sessionKey: session.sessionKey }, session };
 }
 
+/** Returns false when the engine is gone (stopped) and the run is over. */
 async function perform(
   c: Command,
   harness: InvariantHarness,
   scheduler: fc.Scheduler,
   history: HeldMessage[],
-): Promise<void> {
+): Promise<boolean | void> {
   const { engine } = harness;
   // Tabs order sessions and tokens by their shared clock, to the millisecond: a session boundary (sign-in,
   // sign-out, rotation) and the tokens before it are never in the same millisecond in a browser.
-  if (SESSION_BOUNDARIES.has(c.type)) vi.setSystemTime(Date.now() + 1);
+  if (SESSION_BOUNDARIES.has(c.type)) harness.sleep(1);
+  // Messages of other tabs carry times on the engine's clock, as the tab layer turns them (see harness.realNow).
+  const now = harness.realNow();
   const session = engine.actor.getSnapshot().context.session;
   switch (c.type) {
     case 'tabToken':
-      if (session) engine.actor.send({ type: 'tab.token', ...tabMessage(harness, c, session), now: Date.now() });
+      // Another tab's message is a copy, never the very object this engine holds; in `rotated` it is the new
+      // session's first token (the rotation's identity change).
+      if (engine.actor.getSnapshot().matches('rotated')) harness.allow({ identity: true });
+      if (session) engine.actor.send({ type: 'tab.token', ...tabMessage(harness, c, { ...session }), now });
       return;
     case 'tabReplay': {
       const past = history[c.pick % Math.max(history.length, 1)];
-      if (past) engine.actor.send({ type: 'tab.token', ...past, now: Date.now() });
+      if (engine.actor.getSnapshot().matches('rotated')) harness.allow({ identity: true });
+      if (past) engine.actor.send({ type: 'tab.token', token: past.token, session: { ...past.session }, now });
       return;
     }
     case 'tabSignOut':
       if (!session) return;
       harness.allow({ signOut: true });
       harness.kill();
-      return engine.actor.send({ type: 'tab.signOut', sessionKey: session.sessionKey, at: Date.now() });
+      return engine.actor.send({ type: 'tab.signOut', sessionKey: session.sessionKey, at: now });
     case 'tabRotate':
       if (!session) return;
       harness.kill();
-      return engine.actor.send({ type: 'tab.rotate', sessionKey: session.sessionKey, at: Date.now() });
+      return engine.actor.send({ type: 'tab.rotate', sessionKey: session.sessionKey, at: now });
     case 'tabNewSession': {
       harness.allow({ identity: true });
       harness.kill();
@@ -170,9 +189,10 @@ async function perform(
       // Within the same millisecond the engine cannot tell, so the clock moves on by one.
       const { endedAt } = engine.actor.getSnapshot().context;
       const latest = Math.max(session?.startedAt ?? 0, endedAt ?? 0);
-      if (Date.now() <= latest) vi.setSystemTime(latest + 1);
-      const started: SessionInfo = { sessionKey: `tab${(keys += 1)}`, userId: 'user-1', startedAt: Date.now() };
-      return engine.actor.send({ type: 'tab.token', ...tabMessage(harness, c, started), now: Date.now() });
+      if (now <= latest) harness.sleep(latest + 1 - now);
+      const startedAt = harness.realNow();
+      const started: SessionInfo = { sessionKey: `tab${(keys += 1)}`, userId: 'user-1', startedAt };
+      return engine.actor.send({ type: 'tab.token', ...tabMessage(harness, c, started), now: startedAt });
     }
     case 'getToken':
       return void harness.getToken();
@@ -180,16 +200,8 @@ async function perform(
       return void harness.getToken(true);
     case 'peek':
       return void engine.peekToken();
-    case 'read': {
-      const snapshot = engine.getSnapshot();
-      const held = engine.actor.getSnapshot().context.token;
-      if (snapshot.status === 'fresh' && !isFresh(held, Date.now(), config)) {
-        harness.violations.push(
-          `getSnapshot() says fresh for a token the clock says is not [during ${describeCommand(c)}]`,
-        );
-      }
-      return;
-    }
+    case 'read':
+      return harness.checkSnapshot();
     case 'signIn':
       harness.allow({ identity: true });
       return void harness.signIn({
@@ -218,10 +230,29 @@ async function perform(
     case 'resume':
       return harness.resume$.next();
     case 'sleep':
-      vi.setSystemTime(Date.now() + c.ms);
+      return harness.sleep(c.ms);
+    case 'clockBack':
+      return harness.setClockBack(c.ms);
+    case 'networkStorm':
+    case 'wakeStorm': {
+      // However many signals arrive at once, at most one attempt starts (one per backoff step).
+      const before = harness.calls.length;
+      for (let i = 0; i < c.n; i += 1) {
+        if (c.type === 'wakeStorm') harness.resume$.next();
+        else harness.online$.next(!harness.online$.value);
+      }
+      const started = harness.calls.length - before;
+      if (started > 1) harness.violations.push(`${describeCommand(c)} started ${started} requests`);
       return;
+    }
+    case 'throwingListener':
+      return listenerThatThrows(engine, c.kind);
+    case 'stop':
+      harness.stop();
+      harness.violations.push(...(await afterStop(engine, harness.calls.length, () => harness.calls.length)));
+      return false;
     case 'advance':
-      await vi.advanceTimersByTimeAsync(c.ms);
+      await harness.advance(c.ms);
       return;
     case 'settle':
       if (scheduler.count() > 0) await scheduler.waitOne();
@@ -230,7 +261,7 @@ async function perform(
 }
 
 describe('the engine under random commands and refresh answers in random order', () => {
-  it(`keeps the six invariants (${RUNS} runs)`, { timeout: RUNS * 200 }, async () => {
+  it(`keeps the eight invariants (${RUNS} runs)`, { timeout: RUNS * 200 }, async () => {
     const seen = { commands: 0, refreshes: 0, aborted: 0 };
     await fc.assert(
       fc.asyncProperty(
@@ -244,14 +275,16 @@ describe('the engine under random commands and refresh answers in random order',
           vi.useFakeTimers({ toFake: [...FAKED] });
           vi.setSystemTime(T0);
           let answered = 0;
+          const listenerErrors: unknown[] = [];
           const harness: InvariantHarness = new InvariantHarness({
-            engine: { retry: { callersCutBackoff } },
+            engine: { retry: { callersCutBackoff }, onError: (error) => listenerErrors.push(error) },
             answer: (call): Promise<TokenSet> => {
               const choice = outcomes[answered++ % outcomes.length]!;
+              if (choice.kind === 'hang') return new Promise<never>(() => {});
               const label = `refresh #${answered} (${call.ctx.reason}) -> ${choice.kind}`;
               return scheduler
                 .schedule(Promise.resolve(label), label)
-                .then(() => harness.release(call, answerOf(choice, call)));
+                .then(() => harness.release(call, answerOf(choice, call, harness)));
             },
           });
           // Every token the engine held, with its session: what a late or replayed tab message could carry.
@@ -264,11 +297,18 @@ describe('the engine under random commands and refresh answers in random order',
           try {
             for (const c of [{ type: 'signIn' as const, ...first }, ...commands]) {
               harness.begin(describeCommand(c));
-              await perform(c, harness, scheduler, history);
+              const goesOn = await perform(c, harness, scheduler, history);
+              if (goesOn === false) break;
               await flushMicrotasks();
               harness.checkSettledWithoutWaiting();
               harness.end();
               if (harness.violations.length > 0) break;
+            }
+            // Only the listeners this run made throw reach onError, and nothing else does.
+            for (const error of listenerErrors) {
+              if (!(error instanceof Error && error.message === 'a listener that throws')) {
+                harness.violations.push(`onError got ${String(error)}`);
+              }
             }
           } finally {
             seen.commands += commands.length + 1;

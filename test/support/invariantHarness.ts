@@ -159,16 +159,21 @@ export class InvariantHarness {
     return this.realNow() - this.sleptMs;
   }
 
-  /** Laptop sleep: the clock jumps, no timer runs. */
+  /**
+   * Laptop sleep: the clock jumps, no timer runs. The engine reads its clock at once (as any read would), so
+   * its clock and `realNow()` agree: what the engine sees of clock moves is then exactly what happened.
+   */
   sleep(ms: number): void {
     this.sleptMs += ms;
     vi.setSystemTime(Date.now() + ms);
+    this.engine.peekToken();
   }
 
-  /** The wall clock is set back; real time goes on. */
+  /** The wall clock is set back; real time goes on, and so does the engine's clock once it reads it. */
   setClockBack(ms: number): void {
     this.setBackMs += ms;
     vi.setSystemTime(Date.now() - ms);
+    this.engine.peekToken();
   }
 
   /** Time passes, timers run. */
@@ -367,7 +372,9 @@ export class InvariantHarness {
     if (this.tokens.has(set.accessToken)) return set;
     const otherSession = answer.sessionKey !== null && answer.sessionKey !== call.ctx.session?.sessionKey;
     const token = { expiresAt: this.realNow() + answer.lifeMs, sessionKey: answer.sessionKey };
-    if (current && (otherSession || call.ctx.reason === 'rotated')) {
+    // The engine drops an answer for a session a sign-in has replaced since the request was sent.
+    const forHeldSession = call.ctx.session === this.engine.actor.getSnapshot().context.session;
+    if (current && forHeldSession && (otherSession || call.ctx.reason === 'rotated')) {
       this.allow({ identity: true });
       // A rotation by the server: the old session is gone, the answer is the new one's first token.
       if (otherSession) this.kill();

@@ -81,7 +81,9 @@ export function serializeModel(model: ModelState): string {
     ended: endedAt === null ? null : Math.min(now - endedAt, 1),
     timer: timer ? [timer.kind, timer.at - now] : null,
     // Whether the request out is for the session held now, and sent the refresh token held now.
-    request: request ? [request.request.session === session, request.request.refreshToken === refreshToken] : null,
+    request: request
+      ? [request.request.session === session, request.request.refreshToken === refreshToken, machine.context.reason]
+      : null,
   });
 }
 

@@ -86,7 +86,6 @@ export type ModelEffect =
 /** The request the machine's child would have out: what it was sent with, and when it times out. */
 export interface ModelRequest {
   readonly request: RefreshInput;
-  readonly sentAt: number;
   readonly timeoutAt: number;
 }
 
@@ -235,7 +234,7 @@ class Step {
       if (command.type === 'request.abort') this.request = null;
       else if (!this.request) {
         const { request, now } = command;
-        this.request = { request, sentAt: now, timeoutAt: now + this.model.config.refreshTimeoutMs };
+        this.request = { request, timeoutAt: now + this.model.config.refreshTimeoutMs };
       }
     }
   }
@@ -334,8 +333,7 @@ const handlers: Handlers = {
       const { code, error } = failureOf(outcome);
       const retryAfterMs = (error as { retryAfterMs?: number }).retryAfterMs;
       step.effect = { kind: 'error', code, ...(retryAfterMs === undefined ? {} : { retryAfterMs }) };
-      const sentAt = step.request!.sentAt;
-      step.report((request) => ({ type: 'request.failed', error, request, now: sentAt }));
+      step.report((request) => ({ type: 'request.failed', error, request, now: step.now }));
     }
     step.yieldTurnIfStale();
   },
