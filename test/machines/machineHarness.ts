@@ -140,6 +140,13 @@ export function startMachine({
     await settle();
   };
 
+  /**
+   * Fails the last refresh as the runtime does, resolving the failure with the time it came; without `failedAt`,
+   * by rejecting (an actor that rejects fails as of when its request was sent).
+   */
+  const fail = (error: unknown = new NetworkError(), failedAt?: number) =>
+    settleLast((call) => (failedAt === undefined ? call.reject(error) : call.resolve({ error, receivedAt: failedAt })));
+
   return {
     actor,
     snapshot,
@@ -175,8 +182,8 @@ export function startMachine({
       await settleLast((call) => call.resolve({ token: answered, receivedAt }));
       return answered;
     },
-    fail: (error: unknown = new NetworkError()) => settleLast((call) => call.reject(error)),
-    refuse: () => settleLast((call) => call.reject(new AuthError())),
+    fail,
+    refuse: (failedAt?: number) => fail(new AuthError(), failedAt),
     /** Fires the timeout of the request in flight. */
     async timeOut(now: number) {
       requestTimeouts.at(-1)?.fire(now);

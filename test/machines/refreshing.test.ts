@@ -103,13 +103,20 @@ describe('its answer', () => {
 });
 
 describe('its failure', () => {
-  it('an AuthError ends the session as of when the request was sent, keeps the error and tells the tabs', async () => {
+  it('an AuthError ends the session as of when it came, keeps the error and tells the tabs', async () => {
     refreshingAt();
     const error = new AuthError();
-    await m.fail(error);
+    await m.fail(error, EXPIRED + 800);
     expect(m.value()).toBe('signedOut');
-    expect(m.context()).toMatchObject({ session: null, token: null, refreshToken: undefined, error, endedAt: EXPIRED });
-    expect(m.told.at(-1)).toEqual({ type: 'announce.signOut', sessionKey: 's1', at: EXPIRED });
+    expect(m.context()).toMatchObject({ session: null, token: null, refreshToken: undefined, error });
+    expect(m.context().endedAt).toBe(EXPIRED + 800);
+    expect(m.told.at(-1)).toEqual({ type: 'announce.signOut', sessionKey: 's1', at: EXPIRED + 800 });
+  });
+
+  it('a refresh actor that rejects fails as of when its request was sent', async () => {
+    refreshingAt();
+    await m.refuse();
+    expect(m.context().endedAt).toBe(EXPIRED);
   });
 
   it.each([

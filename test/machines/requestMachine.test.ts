@@ -111,6 +111,18 @@ describe('a failed refresh is reported typed', () => {
     expect(h.state()).toBe('idle');
   });
 
+  it('a failure the refresh resolved with its time: typed, as of that time', async () => {
+    const h = sending();
+    const thrown = new TypeError('fetch failed');
+    h.lastRefresh().resolve({ error: thrown, receivedAt: SENT + 700 });
+    await settle();
+    const report = firstFailure(h.reports);
+    expect(report).toMatchObject({ type: 'request.failed', request: REQUEST, now: SENT + 700 });
+    expect(report.error.code).toBe('network');
+    expect(report.error.cause).toBe(thrown);
+    expect(h.state()).toBe('idle');
+  });
+
   it('an error of another build of the package by its code', async () => {
     const h = sending();
     const foreign = Object.assign(new Error('refused'), { code: 'auth' });

@@ -1,5 +1,4 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { AuthError } from '../../machines/errors.js';
 import { sessionOf, startMachine, token, type MachineHarness } from './machineHarness.js';
 
 /**
@@ -94,11 +93,12 @@ describe('a sign-in of another session', () => {
     expect(m.refreshTimers.at(-1)).toEqual({ at: SENT + 46_000, now: SENT + 2_000 });
   });
 
-  it("does not end on the old session's refusal", async () => {
+  it("does not end on the old session's refusal: the new session's token is judged when it came", async () => {
     const session = replacedAt();
-    await m.fail(new AuthError());
+    await m.refuse(SENT + 2_000);
     expect(m.value()).toBe('fresh');
     expect(m.context()).toMatchObject({ session, attempt: 0, error: null });
+    expect(m.refreshTimers.at(-1)).toEqual({ at: SENT + 46_000, now: SENT + 2_000 });
   });
 });
 
@@ -106,7 +106,7 @@ describe("another tab's token while the request is out", () => {
   it('of this session is stored; the answer neither replaces it nor its refresh token', async () => {
     refreshingAt();
     const theirs = token(SENT + 500, { refreshToken: 'r-tab' });
-    m.send({ type: 'tab.token', token: theirs, session: sessionOf('s1', T), now: SENT + 600 });
+    m.send({ type: 'tab.token', token: theirs, session: m.context().session!, now: SENT + 600 });
     expect(m.value()).toBe('refreshing');
     await m.answer(SENT, { refreshToken: 'r-answer' }, SENT + 1_000);
     expect(m.context().token).toEqual(theirs);

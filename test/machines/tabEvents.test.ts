@@ -64,6 +64,19 @@ describe('tab.token', () => {
     expect(m.context().session?.sessionKey).toBe('s1');
   });
 
+  it('adopts a session another tab started anew under the same key, and ignores an older one of that key', () => {
+    m = startMachine();
+    m.signIn(T);
+    const before = m.context().session;
+    m.send(tabToken(T + 2_000, 's1', T - 1));
+    expect(m.context().session).toBe(before);
+    expect(m.context().token).toEqual(token(T));
+    const anew = tabToken(T + 2_000, 's1', T + 2_000);
+    m.send(anew);
+    expect(m.context().session).toBe(anew.session);
+    expect(m.context().token).toEqual(anew.token);
+  });
+
   it('after a sign-out, adopts only a session started after it', () => {
     m = startMachine();
     m.signIn(T);

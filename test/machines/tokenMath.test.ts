@@ -8,6 +8,7 @@ import {
   retryDelayMs,
 } from '../../machines/tokenMath.js';
 import type { HeldToken, RetryPolicy, SessionConfig } from '../../machines/types.js';
+import { CONFIG } from './machineHarness.js';
 
 /** A token held from `issuedAt` to `expiresAt` (local ms). */
 const held = (issuedAt: number, expiresAt: number): HeldToken => ({
@@ -19,14 +20,8 @@ const held = (issuedAt: number, expiresAt: number): HeldToken => ({
   userId: null,
 });
 
-const retry: RetryPolicy = { baseMs: 1_000, maxMs: 30_000, factor: 2, jitter: false };
-const config = (refreshThresholdMs = 15_000, leewayMs = 5_000): SessionConfig => ({
-  refreshThresholdMs,
-  leewayMs,
-  retry,
-  callersCutBackoff: true,
-  shareTabs: false,
-});
+const retry: RetryPolicy = CONFIG.retry;
+const config = (refreshThresholdMs = 15_000, leewayMs = 5_000): SessionConfig => ({ ...CONFIG, refreshThresholdMs, leewayMs });
 
 describe('token life and refresh lead', () => {
   it('measures the life from issue to expiry', () => {
@@ -113,5 +108,13 @@ describe('retryDelayMs: capped exponential backoff with equal jitter and Retry-A
   it("never waits less than the server's Retry-After, and no more when it is shorter", () => {
     expect(retryDelayMs(1, retry, 7_000, never)).toBe(7_000);
     expect(retryDelayMs(3, retry, 500, never)).toBe(4_000);
+  });
+
+  it('waits at most an hour for a Retry-After that asks for more', () => {
+    expect(retryDelayMs(1, retry, 10 * 3_600_000, never)).toBe(3_600_000);
+  });
+
+  it.each([Number.NaN, -7_000, 0, Number.POSITIVE_INFINITY])('ignores a Retry-After of %s', (retryAfterMs) => {
+    expect(retryDelayMs(3, retry, retryAfterMs, never)).toBe(4_000);
   });
 });

@@ -1,0 +1,174 @@
+import { describe, expect, it } from 'vitest';
+import { AuthError, NetworkError } from '../../machines/errors.js';
+import { updates } from '../../machines/logic.js';
+import { answered, context, failed, heldToken as token, requestOf, session } from './logicFixtures.js';
+
+/** The session machine's context updates, called directly as pure functions of (context, event). */
+
+const reset = { attempt: 0, retryAfterMs: undefined, error: null };
+/** Three failed attempts behind, the last with a Retry-After. */
+const failing = context({ attempt: 3, retryAfterMs: 9_000, error: new NetworkError(), lastRefreshAt: 500 });
+
+describe('startSession: the first token of a new session object', () => {
+  it('from a sign-in: named by the token, with its own refresh token', () => {
+    const t = token({ sessionKey: 's2', userId: 'u2', refreshToken: 'r2' });
+    const update = updates.startSession({ context: failing, event: { type: 'user.signIn', token: t as never, now: 7_000 } });
+    expect(update).toEqual({
+      ...reset,
+      session: { sessionKey: 's2', userId: 'u2', startedAt: 7_000 },
+      token: t,
+      refreshToken: 'r2',
+      droppedToken: null,
+      rotatedAt: null,
+      lastRefreshAt: 500,
+    });
+  });
+
+  it("from a sign-in without a refresh token never sends the old session's", () => {
+    const update = updates.startSession({ context: failing, event: { type: 'user.signIn', token: token() as never, now: 1 } });
+    expect(update.refreshToken).toBeUndefined();
+  });
+
+  it("from another tab: that tab's session object", () => {
+    const theirs = session('s2', 4_000);
+    const event = { type: 'tab.token' as const, token: token({ sessionKey: 's2' }) as never, session: theirs, now: 5 };
+    expect(updates.startSession({ context: failing, event }).session).toBe(theirs);
+  });
+
+  it("from an answer (the server's rotation): the answer's refresh token and time", () => {
+    const event = answered(failing, token({ sessionKey: 's9', refreshToken: 'r9', issuedAt: 7_000 }), 8_000);
+    expect(updates.startSession({ context: failing, event })).toMatchObject({
+      ...reset,
+      refreshToken: 'r9',
+      lastRefreshAt: 8_000,
+      session: { sessionKey: 's9', startedAt: 8_000 },
+    });
+  });
+
+  it('names a keyless token by the current session, else by the time', () => {
+    const keyless = token({ sessionKey: null });
+    expect(updates.startSession({ context: failing, event: answered(failing, keyless, 8_000) }).session?.sessionKey).toBe('s1');
+    const none = context({ session: null });
+    expect(updates.startSession({ context: none, event: answered(none, keyless, 8_000) }).session?.sessionKey).toBe(
+      'session-8000',
+    );
+  });
+});
+
+describe('storeToken: a newer token of the same session', () => {
+  it('from an answer: stored, attempts reset, the refresh time recorded', () => {
+    const t = token({ accessToken: 'a2', issuedAt: 8_000, expiresAt: 68_000, refreshToken: 'r2' });
+    expect(updates.storeToken({ context: failing, event: answered(failing, t, 8_500) })).toEqual({
+      ...reset,
+      token: t,
+      refreshToken: 'r2',
+      lastRefreshAt: 8_500,
+    });
+  });
+
+  it('from an answer older than a token that came meanwhile: the held token stays', () => {
+    const held = context({ token: token({ accessToken: 'a-signed-in', issuedAt: 9_000 }) });
+    const update = updates.storeToken({ context: held, event: answered(held, token({ accessToken: 'a2', issuedAt: 8_000 })) });
+    expect(update.token).toBe(held.token);
+  });
+
+  it("from another tab: its refresh token, else the held one; the refresh time kept", () => {
+    const tab = (refreshToken?: string) => ({
+      type: 'tab.token' as const,
+      token: token({ accessToken: 'a2', issuedAt: 2_000, refreshToken }) as never,
+      session: session(),
+      now: 9,
+    });
+    expect(updates.storeToken({ context: failing, event: tab('r2') })).toMatchObject({ refreshToken: 'r2', lastRefreshAt: 500 });
+    expect(updates.storeToken({ context: failing, event: tab() }).refreshToken).toBe('r1');
+  });
+
+  it('of the very token string held keeps the times measured when it first came', () => {
+    const again = token({ issuedAt: 30_000, expiresAt: 90_000, serverOffsetMs: 42, refreshToken: 'r2' });
+    const update = updates.storeToken({ context: context(), event: { type: 'user.signIn', token: again as never, now: 30_000 } });
+    expect(update.token).toEqual({ ...again, issuedAt: 1_000, expiresAt: 61_000, serverOffsetMs: null });
+  });
+});
+
+describe("refreshTokenAfter: an answer's refresh token replaces the one its request sent, while that one is held", () => {
+  const keep = (held = context(), event = answered(held, token({ refreshToken: 'r-answer' }))) =>
+    updates.keepRefreshToken({ context: held, event });
+
+  it('replaces it when the request sent the refresh token held', () => {
+    expect(keep()).toEqual({ refreshToken: 'r-answer' });
+  });
+
+  it('keeps a refresh token that came since the request was sent', () => {
+    const sent = context();
+    const since = context({ refreshToken: 'r-since' });
+    expect(keep(since, answered(sent, token({ refreshToken: 'r-answer' }), 5_000, requestOf(sent)))).toEqual({
+      refreshToken: 'r-since',
+    });
+  });
+
+  it('keeps the held one when the answer brings none', () => {
+    const held = context();
+    expect(keep(held, answered(held, token({ refreshToken: undefined })))).toEqual({ refreshToken: 'r1' });
+  });
+});
+
+describe('dropToken, endSession', () => {
+  it('dropToken forgets the access token, keeping it as the dropped one, and records the rotation time', () => {
+    const held = context();
+    expect(updates.dropToken({ context: held, event: { type: 'user.rotate', now: 6_000 } })).toEqual({
+      token: null,
+      droppedToken: held.token,
+      rotatedAt: 6_000,
+    });
+  });
+
+  it('endSession clears the session and keeps the error that ended it, as of its time', () => {
+    const error = new AuthError();
+    expect(updates.endSession({ context: failing, event: failed(failing, error, 4_000) })).toEqual({
+      ...reset,
+      error,
+      session: null,
+      token: null,
+      refreshToken: undefined,
+      droppedToken: null,
+      rotatedAt: null,
+      endedAt: 4_000,
+    });
+    expect(updates.endSession({ context: failing, event: { type: 'user.signOut', now: 2 } })).toMatchObject({
+      error: null,
+      endedAt: 2,
+    });
+  });
+});
+
+describe('recordFailure, recordNoNewToken: a failed attempt', () => {
+  it("recordFailure counts it and keeps a sane Retry-After", () => {
+    const error = new NetworkError(undefined, { retryAfterMs: 4_000 });
+    expect(updates.recordFailure({ context: failing, event: failed(failing, error) })).toEqual({ attempt: 4, error, retryAfterMs: 4_000 });
+    const auth = new AuthError();
+    expect(updates.recordFailure({ context: failing, event: failed(failing, auth) })).toEqual({
+      attempt: 4,
+      error: auth,
+      retryAfterMs: undefined,
+    });
+  });
+
+  it('recordFailure caps a Retry-After at an hour and drops one that is not finite and positive', () => {
+    const after = (retryAfterMs: number) =>
+      updates.recordFailure({ context: failing, event: failed(failing, new NetworkError(undefined, { retryAfterMs })) })
+        .retryAfterMs;
+    expect(after(10 * 3_600_000)).toBe(3_600_000);
+    expect([after(Number.NaN), after(-5), after(0), after(Number.POSITIVE_INFINITY)]).toEqual([
+      undefined,
+      undefined,
+      undefined,
+      undefined,
+    ]);
+  });
+
+  it("recordNoNewToken counts it as an InvalidTokenError, no Retry-After, the answer's refresh token kept", () => {
+    const update = updates.recordNoNewToken({ context: failing, event: answered(failing, token({ refreshToken: 'r2' })) });
+    expect(update).toMatchObject({ attempt: 4, retryAfterMs: undefined, refreshToken: 'r2' });
+    expect(update.error?.code).toBe('invalid_token');
+  });
+});
