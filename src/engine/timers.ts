@@ -5,16 +5,18 @@ export const MAX_TIMER_DELAY_MS = 2 ** 31 - 1;
 
 /**
  * Emits once after `ms` of timer time, then completes. A duration, not a wall-clock deadline: a clock set back
- * or forward does not move it. Waits longer than a timer can hold are taken in steps.
+ * or forward does not move it. Waits longer than a timer can hold are taken in steps. It emits `now(due)`: a
+ * timer never fires early, so the clock has reached at least the time it was armed at plus `ms`.
  */
-export function afterDelay(ms: number, now: () => number): Observable<number> {
+export function afterDelay(ms: number, now: (atLeast?: number) => number): Observable<number> {
   return new Observable<number>((subscriber) => {
+    const due = now() + ms;
     let step: Subscription;
     const wait = (left: number) => {
       const delay = Math.min(Math.max(left, 0), MAX_TIMER_DELAY_MS);
       step = timer(delay).subscribe(() => {
         if (left > delay) return wait(left - delay);
-        subscriber.next(now());
+        subscriber.next(now(due));
         subscriber.complete();
       });
     };

@@ -44,6 +44,19 @@ describe('createEngineClock', () => {
     expect(clock.toWall(1_000_000)).toBe(300_000);
   });
 
+  it('counts a set-back made between two reads once a timer proves how much time has passed', () => {
+    const wall = wallAt(1_000_000);
+    const clock = createEngineClock(wall.read);
+    // 10 s pass unread, then the clock is set back 10 min: the next read sees only 590 s of it.
+    wall.set(1_010_000 - 600_000);
+    expect(clock.now()).toBe(1_010_000 - 10_000);
+    // A 45 s timer armed at 1_000_000 fires 35 s later by the wall: 45 s have passed.
+    wall.set(1_045_000 - 600_000);
+    expect(clock.now(1_045_000)).toBe(1_045_000);
+    expect(clock.toWall(1_045_000)).toBe(1_045_000 - 600_000);
+    expect(clock.now(1_000_000)).toBe(1_045_000); // a floor already passed changes nothing
+  });
+
   it('reads Date.now by default (so fake timers drive it)', () => {
     vi.useFakeTimers({ toFake: ['Date'] });
     try {

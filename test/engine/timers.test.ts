@@ -55,6 +55,19 @@ describe('afterDelay', () => {
     expect(forward.seen).toEqual([T0 + 601_000]);
   });
 
+  it('tells the clock when it fires what time it has at least reached: when it was armed plus the delay', () => {
+    const asked: Array<number | undefined> = [];
+    const now = (atLeast?: number) => {
+      asked.push(atLeast);
+      return Math.max(Date.now(), atLeast ?? -Infinity);
+    };
+    const r = record(afterDelay(1_000, now));
+    vi.setSystemTime(T0 - 600_000); // set back while it waits, unseen by any read
+    vi.advanceTimersByTime(1_000);
+    expect(asked).toEqual([undefined, T0 + 1_000]);
+    expect(r.seen).toEqual([T0 + 1_000]);
+  });
+
   it('takes waits beyond what setTimeout holds in steps', () => {
     expect(MAX_TIMER_DELAY_MS).toBe(2_147_483_647);
     const r = record(afterDelay(MAX_TIMER_DELAY_MS + 1_000, Date.now));
