@@ -207,10 +207,20 @@ describe('the request child, as the runtime provides it', () => {
     pending[1]!.reject(new Error('socket hang up'));
     await vi.advanceTimersByTimeAsync(0);
     const [first, second] = run.events() as Array<Extract<SessionEvent, { type: 'request.failed' }>>;
-    // A failed answer carries the time its request was sent.
+    // A fetch that rejects fails as of when its request was sent.
     expect(first).toEqual({ type: 'request.failed', error: refused, request: input(), now: T0 });
     expect(second?.error.code).toBe('network');
     expect(second).toMatchObject({ request: { reason: 'retry' }, now: T0 + 1_000 });
+    run.stop();
+  });
+
+  it("reports a failure the fetch resolved with at the time that answer came", async () => {
+    const { run, pending } = requestChild();
+    pending[0]!.resolve({ error: new AuthError(), receivedAt: T0 + 4_000 });
+    await vi.advanceTimersByTimeAsync(0);
+    expect(run.events()).toEqual([
+      { type: 'request.failed', error: expect.any(AuthError), request: input(), now: T0 + 4_000 },
+    ]);
     run.stop();
   });
 

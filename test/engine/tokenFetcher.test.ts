@@ -4,7 +4,7 @@ import { DEFAULT_SESSION_KEY_CLAIMS } from '../../src/engine/claims.js';
 import { createEngineClock } from '../../src/engine/clock.js';
 import { AuthError, InvalidTokenError, NetworkError } from '../../src/errors.js';
 import type { RefreshContext, TokenSet } from '../../src/types.js';
-import type { RefreshInput } from '../../machines/types.js';
+import type { HeldToken, RefreshAnswer, RefreshInput } from '../../machines/types.js';
 import { signJwt } from '../support/tokens.js';
 
 /** The request child's `refreshToken`: the user's `refresh`, its failures typed, its answer parsed. */
@@ -58,26 +58,37 @@ describe('createTokenFetcher', () => {
     });
   });
 
+  /** The failure a fetch resolved with (a fetch never rejects: its failures carry their time). */
+  async function failureOf(answer: Promise<RefreshAnswer>) {
+    const settled = await answer;
+    if (!('error' in settled)) throw new Error('expected a failure');
+    return settled;
+  }
+
   it('types what refresh throws: auth stays auth, anything else is a network fault naming its cause', async () => {
     const auth = new AuthError();
-    await expect(fetcher(() => Promise.reject(auth))(input(), signal())).rejects.toBe(auth);
+    expect((await failureOf(fetcher(() => Promise.reject(auth))(input(), signal()))).error).toBe(auth);
     const bug = new TypeError("Cannot read properties of undefined (reading 'access_token')");
-    const failure = fetcher(() => Promise.reject(bug))(input(), signal());
-    await expect(failure).rejects.toBeInstanceOf(NetworkError);
-    await expect(failure).rejects.toMatchObject({ cause: bug });
-    await expect(failure).rejects.toThrow(bug.message);
+    const { error } = await failureOf(fetcher(() => Promise.reject(bug))(input(), signal()));
+    expect(error).toBeInstanceOf(NetworkError);
+    expect(error).toMatchObject({ cause: bug });
+    expect((error as Error).message).toContain(bug.message);
   });
 
-  it('rejects an answer that is no token set with InvalidTokenError', async () => {
-    await expect(fetcher(async () => ({}) as TokenSet)(input(), signal())).rejects.toBeInstanceOf(InvalidTokenError);
+  it('resolves an answer that is no token set as an InvalidTokenError, with the time it came', async () => {
+    const slow = fetcher(() => new Promise((resolve) => setTimeout(() => resolve({} as TokenSet), 2_000)));
+    const answer = failureOf(slow(input(), signal()));
+    await vi.advanceTimersByTimeAsync(2_000);
+    expect(await answer).toMatchObject({ error: expect.any(InvalidTokenError), receivedAt: T0 + 2_000 });
   });
 
   it("gives an opaque token of a rotated session an identity of its own, and keeps other tokens' keys", async () => {
     const opaque = fetcher(async () => ({ accessToken: 'opaque', expiresIn: 60 }));
-    expect((await opaque(input({ reason: 'rotated' }), signal())).token.sessionKey).toMatch(/^session-[0-9a-f-]{36}$/);
-    expect((await opaque(input({ reason: 'expired' }), signal())).token.sessionKey).toBeNull();
+    const keyOf = async (answer: Promise<RefreshAnswer>) => ((await answer) as { token: HeldToken }).token.sessionKey;
+    expect(await keyOf(opaque(input({ reason: 'rotated' }), signal()))).toMatch(/^session-[0-9a-f-]{36}$/);
+    expect(await keyOf(opaque(input({ reason: 'expired' }), signal()))).toBeNull();
     const named = fetcher(async () => ({ accessToken: 'opaque', expiresIn: 60, sessionKey: 'given' }));
-    expect((await named(input({ reason: 'rotated' }), signal())).token.sessionKey).toBe('given');
+    expect(await keyOf(named(input({ reason: 'rotated' }), signal()))).toBe('given');
   });
 
   it('new session keys are unique', () => {

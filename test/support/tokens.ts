@@ -18,12 +18,14 @@ export interface MintOptions {
   sub?: string;
   /** Server clock minus local clock, ms. */
   skewMs?: number;
+  /** Seconds since the server minted it (a token from an SDK's cache or a store), so `iat` is in the past. */
+  ageS?: number;
   refreshToken?: string;
 }
 
-/** A freshly minted token set, as an auth server with the given skew would issue it now. */
-export function mint({ life = 60, sid = 's1', sub = 'user-1', skewMs = 0, refreshToken }: MintOptions = {}): TokenSet {
-  const iat = Math.floor((Date.now() + skewMs) / 1000);
+/** A token set as an auth server with the given skew would issue it now (or `ageS` seconds ago). */
+export function mint({ life = 60, sid = 's1', sub = 'user-1', skewMs = 0, ageS = 0, refreshToken }: MintOptions = {}): TokenSet {
+  const iat = Math.floor((Date.now() + skewMs) / 1000) - ageS;
   const claims: Record<string, unknown> = { sub, iat, exp: iat + life, jti: randomUUID() };
   if (sid !== null) claims.sid = sid;
   return { accessToken: signJwt(claims), ...(refreshToken ? { refreshToken } : {}) };
