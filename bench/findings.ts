@@ -95,11 +95,11 @@ export function findingsOf({ hotPath, herd, ours, backoff, coreBytes, coreParts 
         'measure from the time the request was sent (the token was minted after it), which is never late.',
     );
   }
-  if (coreBytes !== null && coreParts !== null && coreBytes > 25_000) {
+  if (coreBytes !== null && coreParts !== null && coreBytes > 28_000) {
     const all = [...coreParts.values()].reduce((a, b) => a + b, 0);
     const share = (...parts: string[]) => `${((parts.reduce((sum, p) => sum + (coreParts.get(p) ?? 0), 0) / all) * 100).toFixed(0)} %`;
     found.push(
-      `**The core entry is ${(coreBytes / 1000).toFixed(2)} kB min+gzip, over its 25 kB budget**, with no adapter in it. ` +
+      `**The core entry is ${(coreBytes / 1000).toFixed(2)} kB min+gzip, over its 28 kB budget**, with no adapter in it. ` +
         `Of the minified bytes XState is ${share('pkg:xstate')}, RxJS with the tslib its default ESM build imports ` +
         `${share('pkg:rxjs', 'pkg:tslib')}, jose ${share('pkg:jose')}, idb-keyval ${share('pkg:idb-keyval')} and ` +
         `sessionchart's own code ${share('own code')}. \`test/size.test.ts\` fails until the core shrinks or the budget changes.`,

@@ -8,7 +8,7 @@ import type { RunResult } from './simulate.js';
 
 /** A heap that moves less than this over the second half of the run (after JIT warm-up) is flat. */
 export const HEAP_FLAT_KB = 512;
-const CORE_BUDGET_BYTES = 25_000;
+const CORE_BUDGET_BYTES = 28_000;
 
 const sum = (runs: RunResult[], pick: (r: RunResult) => number) => runs.reduce((total, r) => total + pick(r), 0);
 const ns = (opsPerSecond: number) => `${(1e9 / opsPerSecond).toFixed(0)} ns`;
@@ -89,11 +89,11 @@ function simulatorTargets(results: RunResult[][]): TargetCheck[] {
 
 function sizeTargets(sizes: SizeRow[] | null): TargetCheck[] {
   const core = sizes?.find((row) => row.name === 'sessionchart');
-  if (!core) return [{ target: 'core entry at most 25 kB min+gzip', measured: 'not measured (no dist/)', met: false }];
+  if (!core) return [{ target: 'core entry at most 28 kB min+gzip', measured: 'not measured (no dist/)', met: false }];
   const within = sizes!.filter((row) => row.passed).length;
   return [
     {
-      target: 'core entry at most 25 kB min+gzip',
+      target: 'core entry at most 28 kB min+gzip',
       measured: `${(core.size / 1000).toFixed(2)} kB`,
       met: core.size <= CORE_BUDGET_BYTES,
       note: 'see "Bundle size per entry point" for what it is made of',

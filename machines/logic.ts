@@ -65,8 +65,14 @@ export const guards = {
   },
   /** The answer to a request sent for the session held now (not one a sign-in has since replaced). */
   isForCurrentSession: ({ context, event }: Args) => requestOf(event).session === context.session,
-  /** The answer is the access token already held: no new token (a caching server, a replayed response). */
-  isHeldTokenAgain: ({ context, event }: Args) => tokenOf(event).accessToken === context.token?.accessToken,
+  /**
+   * The answer is the access token that was held when the request was sent: no new token (a caching server, a
+   * replayed response). The same token another tab has handed over meanwhile is no failure.
+   */
+  isHeldTokenAgain: ({ context, event }: Args) =>
+    context.token !== null &&
+    tokenOf(event).accessToken === context.token.accessToken &&
+    context.token.issuedAt <= requestOf(event).satisfiedAfter,
   /** The answer is the token a rotation dropped: never the new session's. */
   isDroppedToken: ({ context, event }: Args) => tokenOf(event).accessToken === context.droppedToken?.accessToken,
   isAuthFailure: ({ event }: Args) => errorOf(event)?.code === 'auth',

@@ -3,7 +3,7 @@ import { NEVER } from 'rxjs';
 import { NetworkError, toRefreshFailure } from './errors.js';
 import type { RefreshAnswer, RefreshInput, RequestEvent, RequestTimerInput, SessionEvent } from './types.js';
 
-interface RequestContext {
+export interface RequestContext {
   readonly timeoutMs: number;
   /** What the request in flight was sent with; its answer goes back to the session machine with it. */
   readonly request: RefreshInput | null;

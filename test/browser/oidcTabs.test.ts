@@ -174,7 +174,9 @@ describe('tabs of one origin on oidc-provider (sessionchart/oauth in Chromium)',
       await server.restart();
     }
 
-    // A read without a valid token starts an attempt at once; every tab adopts its answer.
+    // Callers keep to the backoff: the next attempt comes with a retry timer (30 s at most), and every tab adopts
+    // its answer.
+    await advance(30_000);
     const after = await untilAll((r) => r.status === 'fresh' && r.peek !== null);
     await expectServedAccepted(after);
     expect(server.refreshes().slice(logged)).toEqual([{ refreshToken: signedIn.refreshToken, ok: true }]);
