@@ -1,6 +1,13 @@
 import { describe, expect, it, vi } from 'vitest';
 import { InvalidTokenError, type NetworkError, type SessionInfo, type TokenSet } from '../../src/index.js';
-import { T0, createHarness, flush, rejectionOf, useEngineClock } from '../support/engineHarness.js';
+import {
+  T0,
+  callerWaitingOnRefresh,
+  createHarness,
+  flush,
+  rejectionOf,
+  useEngineClock,
+} from '../support/engineHarness.js';
 import { signJwt } from '../support/tokens.js';
 
 useEngineClock();
@@ -85,11 +92,7 @@ describe('refresh resolving a malformed token', () => {
   );
 
   it('a caller waiting for it is rejected with the same invalid_token the snapshot records, not a session end', async () => {
-    const h = createHarness();
-    h.signIn();
-    vi.setSystemTime(T0 + 70_000);
-    const result = h.getToken();
-    await flush();
+    const { h, result } = await callerWaitingOnRefresh();
     h.lastCall().resolve({}); // as a refresh that read a snake-case access_token by mistake resolves
     const rejection = await rejectionOf(result);
     expect(rejection).toBeInstanceOf(InvalidTokenError);
@@ -101,11 +104,7 @@ describe('refresh resolving a malformed token', () => {
 
 describe('refresh throwing something that is not a SessionError', () => {
   it('is a network fault: the session stays and retries go on', async () => {
-    const h = createHarness({ retry: { jitter: false } });
-    h.signIn();
-    vi.setSystemTime(T0 + 70_000);
-    const result = h.getToken();
-    await flush();
+    const { h, result } = await callerWaitingOnRefresh({ retry: { jitter: false } });
     h.lastCall().fail(new Error('boom'));
     expect((await rejectionOf(result)).code).toBe('network');
     expect(h.engine.getSnapshot().error?.code).toBe('network');
@@ -115,11 +114,7 @@ describe('refresh throwing something that is not a SessionError', () => {
   });
 
   it("a bug in the app's refresh is reported in the NetworkError's own message", async () => {
-    const h = createHarness();
-    h.signIn();
-    vi.setSystemTime(T0 + 70_000);
-    const result = h.getToken();
-    await flush();
+    const { h, result } = await callerWaitingOnRefresh();
     const bug = new TypeError("Cannot read properties of undefined (reading 'access_token')");
     h.lastCall().fail(bug);
     const rejection = (await rejectionOf(result)) as NetworkError;

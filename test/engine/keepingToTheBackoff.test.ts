@@ -28,6 +28,21 @@ function outage(h: Harness, error: () => unknown = () => new NetworkError()) {
   h.reply = (call) => call.fail(error());
 }
 
+/** Signed in; the device went offline; the token expired while it slept. */
+function deviceOffline(h: Harness) {
+  h.signIn({ sid: 's1' });
+  h.online$.next(false);
+  vi.setSystemTime(T0 + 70_000);
+}
+
+/** `count` signals, one a millisecond. */
+async function storm(count: number, signal: (index: number) => void) {
+  for (let index = 0; index < count; index += 1) {
+    signal(index);
+    await vi.advanceTimersByTimeAsync(1);
+  }
+}
+
 /** Calls getToken `perSecond` times a second for `durationMs`; every call settles at once or after its attempt. */
 async function callers(h: Harness, durationMs: number, perSecond: number) {
   const every = 1_000 / perSecond;
@@ -51,9 +66,7 @@ describe('callers with no valid token during an outage', () => {
 
   it('send nothing at all while the device is offline, and one request when it is back', async () => {
     const h = createHarness();
-    h.signIn({ sid: 's1' });
-    h.online$.next(false);
-    vi.setSystemTime(T0 + 70_000);
+    deviceOffline(h);
     await callers(h, 3 * MINUTE, 100);
     expect(h.calls).toHaveLength(0);
     h.online$.next(true);
@@ -68,10 +81,7 @@ describe('storms of signals during an outage start at most one attempt per backo
     const h = createHarness({ retry: { jitter: false } });
     outage(h);
     await h.getToken().catch(() => null); // attempt 1 fails: a 1 s step, which a signal may cut short
-    for (let flip = 0; flip < 1_000; flip += 1) {
-      h.online$.next(flip % 2 === 1);
-      await vi.advanceTimersByTimeAsync(1);
-    }
+    await storm(1_000, (flip) => h.online$.next(flip % 2 === 1));
     expect(h.calls).toHaveLength(2);
     expect(h.lastCall().ctx.reason).toBe('resume');
     // That attempt (at 1 ms) was a signal's: its step of 2 s is waited out whatever else arrives.
@@ -86,23 +96,15 @@ describe('storms of signals during an outage start at most one attempt per backo
     const h = createHarness({ retry: { jitter: false } });
     outage(h);
     await h.getToken().catch(() => null);
-    for (let wake = 0; wake < 1_000; wake += 1) {
-      h.resume$.next();
-      await vi.advanceTimersByTimeAsync(1);
-    }
+    await storm(1_000, () => h.resume$.next());
     expect(h.calls).toHaveLength(2);
     expect(h.lastCall().ctx.reason).toBe('resume');
   });
 
   it('1,000 wake events with the device offline: none', async () => {
     const h = createHarness();
-    h.signIn({ sid: 's1' });
-    h.online$.next(false);
-    vi.setSystemTime(T0 + 70_000);
-    for (let wake = 0; wake < 1_000; wake += 1) {
-      h.resume$.next();
-      await vi.advanceTimersByTimeAsync(1);
-    }
+    deviceOffline(h);
+    await storm(1_000, () => h.resume$.next());
     expect(h.calls).toHaveLength(0);
   });
 });

@@ -1,29 +1,17 @@
 import { BehaviorSubject, Observable, Subject } from 'rxjs';
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { assign, createActor, sendTo, setup, type AnyActorLogic } from 'xstate';
 import { runtimeActors, type RuntimeActorOptions } from '../../src/engine/actors.js';
 import { createEngineClock } from '../../src/engine/clock.js';
 import { AuthError, NetworkError } from '../../src/errors.js';
 import type { HeldToken, RefreshAnswer, RefreshInput, RequestCommand, SessionEvent } from '../../machines/types.js';
+import { T0, refreshInput, useEngineClock } from '../support/engineHarness.js';
 
 /** The runtime behind the machine's named effects: the refresh call, the timers, the network and wake events. */
 
-const T0 = Date.UTC(2025, 0, 1);
 const retry = { baseMs: 1_000, maxMs: 30_000, factor: 2, jitter: true };
 
-beforeEach(() => {
-  vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'Date'] });
-  vi.setSystemTime(T0);
-});
-afterEach(() => vi.useRealTimers());
-
-const input = (overrides: Partial<RefreshInput> = {}): RefreshInput => ({
-  session: { sessionKey: 's1', userId: 'u1', startedAt: T0 },
-  refreshToken: 'r1',
-  reason: 'expired',
-  satisfiedAfter: 0,
-  ...overrides,
-});
+useEngineClock();
 
 const actors = (overrides: Partial<RuntimeActorOptions> = {}) =>
   runtimeActors({
@@ -186,7 +174,7 @@ describe('the request child, as the runtime provides it', () => {
       return new Promise<RefreshAnswer>((resolve, reject) => pending.push({ resolve, reject }));
     };
     const run = invoke(actors({ refreshToken }).request, { timeoutMs: 30_000 });
-    run.send({ type: 'request.send', request: input(), now: T0 });
+    run.send({ type: 'request.send', request: refreshInput(), now: T0 });
     return { run, signals, pending };
   }
 
@@ -194,7 +182,7 @@ describe('the request child, as the runtime provides it', () => {
     const { run, pending } = requestChild();
     pending[0]!.resolve({ token, receivedAt: T0 + 3_000 });
     await vi.advanceTimersByTimeAsync(0);
-    expect(run.events()).toEqual([{ type: 'request.done', token, request: input(), now: T0 + 3_000 }]);
+    expect(run.events()).toEqual([{ type: 'request.done', token, request: refreshInput(), now: T0 + 3_000 }]);
     run.stop();
   });
 
@@ -203,12 +191,12 @@ describe('the request child, as the runtime provides it', () => {
     const refused = new AuthError();
     pending[0]!.reject(refused);
     await vi.advanceTimersByTimeAsync(0);
-    run.send({ type: 'request.send', request: input({ reason: 'retry' }), now: T0 + 1_000 });
+    run.send({ type: 'request.send', request: refreshInput({ reason: 'retry' }), now: T0 + 1_000 });
     pending[1]!.reject(new Error('socket hang up'));
     await vi.advanceTimersByTimeAsync(0);
     const [first, second] = run.events() as Array<Extract<SessionEvent, { type: 'request.failed' }>>;
     // A fetch that rejects fails as of when its request was sent.
-    expect(first).toEqual({ type: 'request.failed', error: refused, request: input(), now: T0 });
+    expect(first).toEqual({ type: 'request.failed', error: refused, request: refreshInput(), now: T0 });
     expect(second?.error.code).toBe('network');
     expect(second).toMatchObject({ request: { reason: 'retry' }, now: T0 + 1_000 });
     run.stop();
@@ -219,7 +207,7 @@ describe('the request child, as the runtime provides it', () => {
     pending[0]!.resolve({ error: new AuthError(), receivedAt: T0 + 4_000 });
     await vi.advanceTimersByTimeAsync(0);
     expect(run.events()).toEqual([
-      { type: 'request.failed', error: expect.any(AuthError), request: input(), now: T0 + 4_000 },
+      { type: 'request.failed', error: expect.any(AuthError), request: refreshInput(), now: T0 + 4_000 },
     ]);
     run.stop();
   });
@@ -233,7 +221,7 @@ describe('the request child, as the runtime provides it', () => {
     expect(signals[0]!.aborted).toBe(true);
     const [failure] = run.events() as Array<Extract<SessionEvent, { type: 'request.failed' }>>;
     expect(failure?.error).toBeInstanceOf(NetworkError);
-    expect(failure).toMatchObject({ request: input(), now: T0 + 30_000 });
+    expect(failure).toMatchObject({ request: refreshInput(), now: T0 + 30_000 });
     pending[0]!.resolve({ token, receivedAt: T0 + 31_000 });
     await vi.advanceTimersByTimeAsync(0);
     expect(run.events()).toHaveLength(1);

@@ -1,30 +1,18 @@
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { createTokenFetcher, newSessionKey } from '../../src/engine/actors.js';
 import { DEFAULT_SESSION_KEY_CLAIMS } from '../../src/engine/claims.js';
 import { createEngineClock } from '../../src/engine/clock.js';
 import { AuthError, InvalidTokenError, NetworkError } from '../../src/errors.js';
 import type { RefreshContext, TokenSet } from '../../src/types.js';
-import type { HeldToken, RefreshAnswer, RefreshInput } from '../../machines/types.js';
+import type { HeldToken, RefreshAnswer } from '../../machines/types.js';
+import { T0, refreshInput, useEngineClock } from '../support/engineHarness.js';
 import { signJwt } from '../support/tokens.js';
 
 /** The request child's `refreshToken`: the user's `refresh`, its failures typed, its answer parsed. */
 
-const T0 = Date.UTC(2025, 0, 1);
 const S = T0 / 1000;
 
-beforeEach(() => {
-  vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'Date'] });
-  vi.setSystemTime(T0);
-});
-afterEach(() => vi.useRealTimers());
-
-const input = (overrides: Partial<RefreshInput> = {}): RefreshInput => ({
-  session: { sessionKey: 's1', userId: 'u1', startedAt: T0 },
-  refreshToken: 'r1',
-  reason: 'expired',
-  satisfiedAfter: 0,
-  ...overrides,
-});
+useEngineClock();
 
 const signal = () => new AbortController().signal;
 
@@ -38,8 +26,8 @@ describe('createTokenFetcher', () => {
     await fetcher(async (ctx) => {
       calls.push(ctx);
       return { accessToken: 'opaque', expiresIn: 60 };
-    })(input({ reason: 'forced' }), given);
-    expect(calls).toEqual([{ session: input().session, refreshToken: 'r1', reason: 'forced', signal: given }]);
+    })(refreshInput({ reason: 'forced' }), given);
+    expect(calls).toEqual([{ session: refreshInput().session, refreshToken: 'r1', reason: 'forced', signal: given }]);
   });
 
   it("counts the answer's life from when the request was sent, and says when it arrived", async () => {
@@ -50,7 +38,7 @@ describe('createTokenFetcher', () => {
           setTimeout(() => resolve({ accessToken: signJwt({ sid: 's1', iat: S + 7, exp: S + 67 }) }), 7_000),
         ),
     );
-    const answer = slow(input(), signal());
+    const answer = slow(refreshInput(), signal());
     await vi.advanceTimersByTimeAsync(7_000);
     expect(await answer).toMatchObject({
       token: { issuedAt: T0, expiresAt: T0 + 60_000, serverOffsetMs: 7_000, sessionKey: 's1' },
@@ -67,9 +55,9 @@ describe('createTokenFetcher', () => {
 
   it('types what refresh throws: auth stays auth, anything else is a network fault naming its cause', async () => {
     const auth = new AuthError();
-    expect((await failureOf(fetcher(() => Promise.reject(auth))(input(), signal()))).error).toBe(auth);
+    expect((await failureOf(fetcher(() => Promise.reject(auth))(refreshInput(), signal()))).error).toBe(auth);
     const bug = new TypeError("Cannot read properties of undefined (reading 'access_token')");
-    const { error } = await failureOf(fetcher(() => Promise.reject(bug))(input(), signal()));
+    const { error } = await failureOf(fetcher(() => Promise.reject(bug))(refreshInput(), signal()));
     expect(error).toBeInstanceOf(NetworkError);
     expect(error).toMatchObject({ cause: bug });
     expect((error as Error).message).toContain(bug.message);
@@ -77,7 +65,7 @@ describe('createTokenFetcher', () => {
 
   it('resolves an answer that is no token set as an InvalidTokenError, with the time it came', async () => {
     const slow = fetcher(() => new Promise((resolve) => setTimeout(() => resolve({} as TokenSet), 2_000)));
-    const answer = failureOf(slow(input(), signal()));
+    const answer = failureOf(slow(refreshInput(), signal()));
     await vi.advanceTimersByTimeAsync(2_000);
     expect(await answer).toMatchObject({ error: expect.any(InvalidTokenError), receivedAt: T0 + 2_000 });
   });
@@ -85,10 +73,10 @@ describe('createTokenFetcher', () => {
   it("gives an opaque token of a rotated session an identity of its own, and keeps other tokens' keys", async () => {
     const opaque = fetcher(async () => ({ accessToken: 'opaque', expiresIn: 60 }));
     const keyOf = async (answer: Promise<RefreshAnswer>) => ((await answer) as { token: HeldToken }).token.sessionKey;
-    expect(await keyOf(opaque(input({ reason: 'rotated' }), signal()))).toMatch(/^session-[0-9a-f-]{36}$/);
-    expect(await keyOf(opaque(input({ reason: 'expired' }), signal()))).toBeNull();
+    expect(await keyOf(opaque(refreshInput({ reason: 'rotated' }), signal()))).toMatch(/^session-[0-9a-f-]{36}$/);
+    expect(await keyOf(opaque(refreshInput({ reason: 'expired' }), signal()))).toBeNull();
     const named = fetcher(async () => ({ accessToken: 'opaque', expiresIn: 60, sessionKey: 'given' }));
-    expect(await keyOf(named(input({ reason: 'rotated' }), signal()))).toBe('given');
+    expect(await keyOf(named(refreshInput({ reason: 'rotated' }), signal()))).toBe('given');
   });
 
   it('new session keys are unique', () => {

@@ -6,6 +6,7 @@ import {
   NetworkError,
   type GetTokenOptions,
   type RefreshContext,
+  type RefreshInput,
   type SessionEngine,
   type SessionEngineOptions,
   type TokenSet,
@@ -78,6 +79,15 @@ export function useEngineClock(): void {
     }
   });
 }
+
+/** What the session machine sends a refresh with, for tests of the runtime's actors on their own. */
+export const refreshInput = (overrides: Partial<RefreshInput> = {}): RefreshInput => ({
+  session: { sessionKey: 's1', userId: 'u1', startedAt: T0 },
+  refreshToken: 'r1',
+  reason: 'expired',
+  satisfiedAfter: 0,
+  ...overrides,
+});
 
 /** Lets promises and XState's microtasks run without moving the fake clock or firing any fake timer. */
 export async function flush(): Promise<void> {
@@ -220,4 +230,14 @@ export function createHarness(options: HarnessOptions = {}): Harness {
   };
   harnesses.push(harness);
   return harness;
+}
+
+/** Signed in, the token expired while timers slept, and a caller now waits on the refresh that started. */
+export async function callerWaitingOnRefresh(options: HarnessOptions = {}) {
+  const h = createHarness(options);
+  h.signIn();
+  vi.setSystemTime(T0 + 70_000);
+  const result = h.getToken();
+  await flush();
+  return { h, result };
 }
