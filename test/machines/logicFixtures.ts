@@ -1,3 +1,5 @@
+import { createActor } from 'xstate';
+import { sessionMachine } from '../../machines/sessionMachine.js';
 import type { HeldToken, RefreshInput, SessionContext, SessionInfo } from '../../machines/types.js';
 import { CONFIG } from './machineHarness.js';
 
@@ -15,21 +17,15 @@ export const heldToken = (overrides: Partial<HeldToken> = {}): HeldToken => ({
 
 export const session = (sessionKey = 's1', startedAt = 1_000): SessionInfo => ({ sessionKey, userId: 'u1', startedAt });
 
+/** The machine's own starting context (signed out, online, no attempts), so fixtures keep to its shape. */
+const initial = createActor(sessionMachine, { input: { config: CONFIG } }).getSnapshot().context;
+
 /** Signed in to `s1` with a 60 s token from 1 s and refresh token `r1`. */
 export const context = (overrides: Partial<SessionContext> = {}): SessionContext => ({
-  config: CONFIG,
+  ...initial,
   session: session(),
   token: heldToken(),
   refreshToken: 'r1',
-  droppedToken: null,
-  online: true,
-  attempt: 0,
-  retryAfterMs: undefined,
-  reason: 'expired',
-  error: null,
-  lastRefreshAt: null,
-  rotatedAt: null,
-  endedAt: null,
   ...overrides,
 });
 

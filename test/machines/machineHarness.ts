@@ -194,3 +194,11 @@ export function startMachine({
 }
 
 export type MachineHarness = ReturnType<typeof startMachine>;
+
+/** A machine signed in at `sentAt` with a token issued at `issuedAt`, past its leeway: its refresh is out. */
+export function startRefreshing(issuedAt: number, sentAt: number, options?: Parameters<typeof startMachine>[0]) {
+  const harness = startMachine(options);
+  harness.send({ type: 'user.signIn', token: token(issuedAt), now: sentAt });
+  if (harness.value() !== 'refreshing') throw new Error(`not refreshing but ${JSON.stringify(harness.value())}`);
+  return harness;
+}

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { NetworkError } from '../../machines/errors.js';
-import { CONFIG, startMachine, token, type MachineHarness } from './machineHarness.js';
+import { CONFIG, startMachine, startRefreshing, token, type MachineHarness } from './machineHarness.js';
 
 /**
  * `offline`: `waiting` while the network is down, `backingOff` after a failed attempt. Each backoff step ends
@@ -22,8 +22,7 @@ function waitingAt(callersCutBackoff = false) {
 
 /** The refresh of an expired token failed with `error`. */
 async function backingOffAfter(error: unknown = new NetworkError(), callersCutBackoff = false) {
-  m = startMachine({ callersCutBackoff });
-  m.send({ type: 'user.signIn', token: token(T), now: EXPIRED });
+  m = startRefreshing(T, EXPIRED, { callersCutBackoff });
   await m.fail(error);
 }
 
@@ -33,13 +32,6 @@ describe('offline.waiting', () => {
     expect(m.snapshot().hasTag('awaitingNetwork')).toBe(true);
     expect(m.snapshot().hasTag('fetching')).toBe(false);
     expect(m.retryTimers).toEqual([]);
-  });
-
-  it('ignores wake signals: the network is still down', () => {
-    waitingAt();
-    m.send({ type: 'env.wake', now: EXPIRED });
-    expect(m.value()).toEqual({ offline: 'waiting' });
-    expect(m.refreshes).toHaveLength(0);
   });
 
   it('env.online with the token still fresh goes back to fresh, sending nothing', () => {
@@ -58,9 +50,12 @@ describe('offline.waiting', () => {
     expect(m.lastRefresh().input.reason).toBe('resume');
   });
 
-  it('a caller leaves it alone', () => {
+  it.each([
+    ['a wake signal (the network is still down)', 'env.wake'],
+    ['a caller (callers keep to the network)', 'user.request'],
+  ] as const)('ignores %s', (_, type) => {
     waitingAt();
-    m.send({ type: 'user.request', now: EXPIRED });
+    m.send({ type, now: EXPIRED });
     expect(m.value()).toEqual({ offline: 'waiting' });
     expect(m.refreshes).toHaveLength(0);
   });
@@ -126,16 +121,20 @@ describe('offline.backingOff.open: no Retry-After, the failed attempt not starte
     expect(m.value()).toEqual({ offline: { backingOff: 'open' } });
   });
 
-  it('a signal while the token is fresh again goes to fresh, sending nothing', async () => {
-    await backingOffAfter();
-    // Another tab's token of this session arrives meanwhile; a forced refresh of it fails.
-    m.send({ type: 'tab.token', token: token(EXPIRED), session: m.context().session!, now: EXPIRED });
-    m.send({ type: 'user.refresh', now: EXPIRED + 1 });
-    await m.fail();
-    m.send({ type: 'env.wake', now: EXPIRED + 1_000 });
-    expect(m.value()).toBe('fresh');
-    expect(m.refreshes).toHaveLength(2);
-  });
+  it.each(['env.wake', 'env.online', 'timer.retryDue'] as const)(
+    '%s while the token is fresh again goes to fresh, sending nothing',
+    async (type) => {
+      await backingOffAfter();
+      // Another tab's token of this session arrives meanwhile; a forced refresh of it fails.
+      m.send({ type: 'tab.token', token: token(EXPIRED), session: m.context().session!, now: EXPIRED });
+      m.send({ type: 'user.refresh', now: EXPIRED + 1 });
+      await m.fail();
+      expect(m.value()).toEqual({ offline: { backingOff: 'open' } });
+      m.send({ type, now: EXPIRED + 1_000 });
+      expect(m.value()).toBe('fresh');
+      expect(m.refreshes).toHaveLength(2);
+    },
+  );
 
   it("a resume attempt's failure makes the next step firm: a storm of signals costs one attempt per step", async () => {
     await backingOffAfter();
@@ -187,30 +186,27 @@ describe('offline.backingOff.firm', () => {
 });
 
 describe('callers during a backoff', () => {
-  it.each([
+  /** A failure that leaves the backoff step open, and one whose Retry-After makes it firm. */
+  const steps = [
     ['open', new NetworkError()],
     ['firm', new NetworkError(undefined, { retryAfterMs: 7_000 })],
-  ])('keep to it in %s by default', async (step, error) => {
+  ] as const;
+
+  it.each(steps)('keep to it in %s by default', async (step, error) => {
     await backingOffAfter(error);
     m.send({ type: 'user.request', now: EXPIRED + 1 });
     expect(m.value()).toEqual({ offline: { backingOff: step } });
     expect(m.refreshes).toHaveLength(1);
   });
 
-  it.each([
-    ['open', new NetworkError()],
-    ['firm', new NetworkError(undefined, { retryAfterMs: 7_000 })],
-  ])('cut it short in %s with callersCutBackoff, reason retry', async (_, error) => {
+  it.each(steps)('cut it short in %s with callersCutBackoff, reason retry', async (_, error) => {
     await backingOffAfter(error, true);
     m.send({ type: 'user.request', now: EXPIRED + 1 });
     expect(m.value()).toBe('refreshing');
     expect(m.lastRefresh().input.reason).toBe('retry');
   });
 
-  it.each([
-    ['open', new NetworkError()],
-    ['firm', new NetworkError(undefined, { retryAfterMs: 7_000 })],
-  ])('a forced refresh is sent in %s', async (_, error) => {
+  it.each(steps)('a forced refresh is sent in %s', async (_, error) => {
     await backingOffAfter(error);
     m.send({ type: 'user.refresh', now: EXPIRED + 1 });
     expect(m.value()).toBe('refreshing');

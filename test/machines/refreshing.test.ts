@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { AbortError, AuthError, InvalidTokenError, NetworkError } from '../../machines/errors.js';
-import { CONFIG, startMachine, token, type MachineHarness } from './machineHarness.js';
+import { CONFIG, startRefreshing, token, type MachineHarness } from './machineHarness.js';
 
 /** `refreshing`: the one request in flight, what its answer or failure leads to, and what it ignores meanwhile. */
 
@@ -11,9 +11,7 @@ afterEach(() => m.stop());
 
 /** Signed in at EXPIRED with a token past its leeway: the refresh is sent at once, at EXPIRED. */
 function refreshingAt() {
-  m = startMachine();
-  m.send({ type: 'user.signIn', token: token(T), now: EXPIRED });
-  expect(m.value()).toBe('refreshing');
+  m = startRefreshing(T, EXPIRED);
 }
 
 describe('the request', () => {

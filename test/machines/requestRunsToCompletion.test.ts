@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { sessionOf, startMachine, token, type MachineHarness } from './machineHarness.js';
+import { sessionOf, startRefreshing, token, type MachineHarness } from './machineHarness.js';
 
 /**
  * A sent request runs to completion (invariant 7): what happens during `refreshing` decides what its answer is
@@ -14,9 +14,7 @@ afterEach(() => m.stop());
 
 /** A request sent at SENT with refresh token `r-T`. */
 function refreshingAt() {
-  m = startMachine();
-  m.send({ type: 'user.signIn', token: token(T), now: SENT });
-  expect(m.value()).toBe('refreshing');
+  m = startRefreshing(T, SENT);
   return m.lastRefresh();
 }
 

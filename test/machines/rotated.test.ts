@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { AuthError, NetworkError } from '../../machines/errors.js';
-import { CONFIG, startMachine, token, type MachineHarness } from './machineHarness.js';
+import { CONFIG, startMachine, startRefreshing, type MachineHarness } from './machineHarness.js';
 
 /**
  * `rotate()`: the session changed without a token. The access token is dropped at once, the refresh token kept,
@@ -70,8 +70,7 @@ describe('user.rotate while a request is out: rotated.awaitingRequest', () => {
   /** A refresh of an expired token sent at SENT with `r-T`, then the rotation. */
   const SENT = T + 60_000;
   function awaitingAt() {
-    m = startMachine();
-    m.send({ type: 'user.signIn', token: token(T), now: SENT });
+    m = startRefreshing(T, SENT);
     m.send({ type: 'user.rotate', now: SENT + 100 });
     expect(m.value()).toEqual({ rotated: 'awaitingRequest' });
   }
@@ -117,8 +116,7 @@ describe('user.rotate while a request is out: rotated.awaitingRequest', () => {
   });
 
   it('tab.rotate of this session also waits for the request', () => {
-    m = startMachine();
-    m.send({ type: 'user.signIn', token: token(T), now: SENT });
+    m = startRefreshing(T, SENT);
     m.send({ type: 'tab.rotate', sessionKey: 's1', at: SENT + 100 });
     expect(m.value()).toEqual({ rotated: 'awaitingRequest' });
     expect(m.lastRefresh().signal.aborted).toBe(false);

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { sessionOf, startMachine, token, type MachineHarness } from './machineHarness.js';
+import { sessionOf, startMachine, startRefreshing, token, type MachineHarness } from './machineHarness.js';
 
 /** The statechart's start, sign-in, settling and sign-out, driven event by event with explicit times. */
 
@@ -148,8 +148,7 @@ describe('sign-out', () => {
   });
 
   it('aborts a refresh in flight, whose late answer never arrives', async () => {
-    m = startMachine();
-    m.send({ type: 'user.signIn', token: token(T), now: T + 60_000 });
+    m = startRefreshing(T, T + 60_000);
     const { signal } = m.lastRefresh();
     m.send({ type: 'user.signOut', now: T + 60_001 });
     expect(signal.aborted).toBe(true);

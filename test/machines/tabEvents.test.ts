@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { sessionOf, startMachine, token, type MachineHarness } from './machineHarness.js';
+import { sessionOf, startMachine, startRefreshing, token, type MachineHarness } from './machineHarness.js';
 
 /** Messages from other tabs of the origin, as machine events. */
 
@@ -101,8 +101,7 @@ describe('tab.signOut and tab.rotate', () => {
   });
 
   it('a sign-out of this session aborts the request in flight', () => {
-    m = startMachine();
-    m.send({ type: 'user.signIn', token: token(T), now: T + 60_000 });
+    m = startRefreshing(T, T + 60_000);
     const { signal } = m.lastRefresh();
     m.send({ type: 'tab.signOut', sessionKey: 's1', at: T + 60_001 });
     expect(signal.aborted).toBe(true);
