@@ -121,12 +121,19 @@ describe('guards on an answer', () => {
     expect(guards.isForCurrentSession({ context: signedInAgain, event: answered(held, token()) })).toBe(false);
   });
 
-  it('isHeldTokenAgain: the access token already held', () => {
+  it('isHeldTokenAgain: the access token that was held when the request was sent', () => {
     const held = context();
     expect(guards.isHeldTokenAgain({ context: held, event: answered(held, token({ issuedAt: 9_000 })) })).toBe(true);
     expect(guards.isHeldTokenAgain({ context: held, event: answered(held, token({ accessToken: 'a2' })) })).toBe(false);
     const rotated = context({ token: null });
     expect(guards.isHeldTokenAgain({ context: rotated, event: answered(rotated, token()) })).toBe(false);
+  });
+
+  it('isHeldTokenAgain: not for the token another tab handed over after the request was sent', () => {
+    const sent = context();
+    const handedOver = context({ token: token({ accessToken: 'a2', issuedAt: 2_000 }) });
+    const event = answered(sent, token({ accessToken: 'a2', issuedAt: 2_000 }));
+    expect(guards.isHeldTokenAgain({ context: handedOver, event })).toBe(false);
   });
 
   it('isDroppedToken: the access token a rotation dropped', () => {

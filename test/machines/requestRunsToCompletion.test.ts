@@ -111,6 +111,16 @@ describe("another tab's token while the request is out", () => {
     expect(m.context().refreshToken).toBe('r-tab');
   });
 
+  it('of this session, answered again by the request, is no failed attempt', async () => {
+    refreshingAt();
+    const theirs = token(SENT + 500);
+    m.send({ type: 'tab.token', token: theirs, session: m.context().session!, now: SENT + 600 });
+    // The request's answer is the very token the other tab got (one server, one token per window).
+    await m.answer(SENT + 500, {}, SENT + 1_000);
+    expect(m.value()).toBe('fresh');
+    expect(m.context()).toMatchObject({ token: theirs, attempt: 0, error: null });
+  });
+
   it("of a newer session is adopted; the old session's answer is dropped", async () => {
     refreshingAt();
     const theirs = sessionOf('s2', SENT + 100);
