@@ -107,13 +107,17 @@ export const guards = {
 
 const freshAttempts = { attempt: 0, retryAfterMs: undefined, error: null } as const;
 
-/** A refresh answer's refresh token replaces the one its request sent: the server may have spent that one. */
+/**
+ * A refresh answer's refresh token (a malformed answer's too) replaces the one its request sent, while that is
+ * the one held: the server may have spent it.
+ */
 function refreshTokenAfter({ context, event }: Args): string | undefined {
-  if (event.type !== 'request.done') return tokenOf(event).refreshToken ?? context.refreshToken;
-  const answered = tokenOf(event).refreshToken;
-  return answered !== undefined && context.refreshToken === requestOf(event).refreshToken
-    ? answered
-    : context.refreshToken;
+  if (event.type !== 'request.done' && event.type !== 'request.failed') {
+    return tokenOf(event).refreshToken ?? context.refreshToken;
+  }
+  const answered =
+    event.type === 'request.done' ? tokenOf(event).refreshToken : (event as { refreshToken?: string }).refreshToken;
+  return answered !== undefined && context.refreshToken === requestOf(event).refreshToken ? answered : context.refreshToken;
 }
 
 /** The same token string again keeps the expiry measured when it first came. */
@@ -170,6 +174,7 @@ export const updates = {
     refreshToken: refreshTokenAfter({ context, event }),
   }),
   dropToken: ({ context, event }: Args): Partial<SessionContext> => ({
+    reason: 'rotated',
     token: null,
     droppedToken: context.token,
     rotatedAt: timeOf(event),
@@ -190,6 +195,7 @@ export const updates = {
       attempt: context.attempt + 1,
       error,
       retryAfterMs: saneRetryAfterMs((error as { retryAfterMs?: unknown } | null)?.retryAfterMs),
+      refreshToken: refreshTokenAfter({ context, event }),
     };
   },
   /** An answer that is no new token counts as a failed attempt; its refresh token is still kept. */

@@ -65,7 +65,13 @@ export const requestMachine = setup({
               const request = context.request!;
               return 'token' in answer
                 ? { type: 'request.done', token: answer.token, request, now: answer.receivedAt }
-                : { type: 'request.failed', error: toRefreshFailure(answer.error), request, now: answer.receivedAt };
+                : {
+                    type: 'request.failed',
+                    error: toRefreshFailure(answer.error),
+                    request,
+                    now: answer.receivedAt,
+                    ...(answer.refreshToken === undefined ? {} : { refreshToken: answer.refreshToken }),
+                  };
             }),
           },
           onError: {

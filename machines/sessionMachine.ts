@@ -60,6 +60,11 @@ export const sessionMachine = setup({
       request: requestFor(context, context.reason),
       now: timeOf(event),
     })),
+    sendRotationRequest: sendTo('request', ({ context, event }): RequestCommand => ({
+      type: 'request.send',
+      request: requestFor(context, 'rotated'),
+      now: timeOf(event),
+    })),
     abortRequest: sendTo('request', { type: 'request.abort' } satisfies RequestCommand),
     announceToken: sendTo('tabs', ({ context }): TabAnnouncement => ({
       type: 'announce.token',
@@ -245,7 +250,7 @@ export const sessionMachine = setup({
         },
         fetching: {
           tags: ['fetching'],
-          entry: [{ type: 'setReason', params: { reason: 'rotated' } }, 'sendRequest'],
+          entry: 'sendRotationRequest',
           on: {
             'request.done': [
               { guard: 'isDroppedToken', target: 'backingOff.open', actions: 'recordNoNewToken' },

@@ -36,9 +36,12 @@ export const nextAttempt = (reason: RefreshReason, actions: readonly SignalActio
   refreshFor(reason, actions),
 ];
 
-/** The next attempt of a rotation: fetch the new session's token. */
-export const nextRotationFetch = (_reason: RefreshReason, actions: readonly SignalAction[] = []) => [
-  { target: '#session.rotated.fetching', actions },
+/**
+ * The next attempt of a rotation: fetch the new session's token. The request says `rotated`; the context keeps
+ * what started it, so a failed fetch that a signal started makes the next step firm too.
+ */
+export const nextRotationFetch = (reason: RefreshReason, actions: readonly SignalAction[] = []) => [
+  { target: '#session.rotated.fetching', actions: [{ type: 'setReason', params: { reason } } as const, ...actions] },
 ];
 
 type Attempt = (
@@ -68,7 +71,7 @@ export const backingOff = (attempt: Attempt, on: object) => ({
 
 /** While a rotation waits between attempts: a forced refresh, and with `callersCutBackoff` a caller, try now. */
 export const nextRotationAttempt = {
-  'user.request': { guard: 'callersCutBackoff', target: '#session.rotated.fetching' },
-  'user.refresh': '#session.rotated.fetching',
-} as const;
+  'user.request': { guard: 'callersCutBackoff' as const, ...nextRotationFetch('retry')[0]! },
+  'user.refresh': nextRotationFetch('forced'),
+};
 

@@ -90,7 +90,10 @@ export interface RefreshInput {
  * arrived (a failure's time matters: a session it ends is ended as of then). An actor that rejects instead fails
  * as of when its request was sent.
  */
-export type RefreshAnswer = { token: HeldToken; receivedAt: number } | { error: unknown; receivedAt: number };
+export type RefreshAnswer =
+  | { token: HeldToken; receivedAt: number }
+  /** `refreshToken`: one a malformed answer still carried, which replaces the one sent. */
+  | { error: unknown; refreshToken?: string; receivedAt: number };
 
 export interface RefreshTimerInput {
   /** Local-clock ms when the refresh is due, and the time it was armed at: the timer waits the difference. */
@@ -126,7 +129,7 @@ export type SessionEvent =
   // The request child's report: every request is answered exactly once, with what it was sent with.
   | { type: 'request.done'; token: HeldToken; request: RefreshInput; now: number }
   // A failure's time: the timeout's, or (for an answer that failed) when the request was sent.
-  | { type: 'request.failed'; error: SessionError; request: RefreshInput; now: number }
+  | { type: 'request.failed'; error: SessionError; request: RefreshInput; now: number; refreshToken?: string }
   // Another tab of the same origin (see TabMessage); each is a machine event, visible in the inspector.
   | { type: 'tab.token'; token: SessionToken; session: SessionInfo; now: number }
   | { type: 'tab.signOut'; sessionKey: string; at: number }

@@ -13,7 +13,7 @@ import type {
   RetryTimerInput,
   SessionEvent,
 } from '../../machines/types.js';
-import { parseRefreshAnswer } from './claims.js';
+import { parseRefreshAnswer, refreshTokenIn } from './claims.js';
 import type { EngineClock } from './clock.js';
 import { afterDelay } from './timers.js';
 
@@ -26,14 +26,21 @@ export const newSessionKey = (): string => `session-${globalThis.crypto.randomUU
 export function createTokenFetcher(refresh: RefreshFunction, sessionKeyClaims: readonly string[], clock: EngineClock) {
   return async (input: RefreshInput, signal: AbortSignal): Promise<RefreshAnswer> => {
     const sentAt = clock.now();
+    let set: unknown;
     try {
-      const set = await refresh({ session: input.session, refreshToken: input.refreshToken, reason: input.reason, signal });
+      set = await refresh({ session: input.session, refreshToken: input.refreshToken, reason: input.reason, signal });
+    } catch (error) {
+      return { error: toRefreshFailure(error), receivedAt: clock.now() };
+    }
+    try {
       const token = parseRefreshAnswer(set, { at: sentAt, fromWall: clock.fromWall, keyClaims: sessionKeyClaims });
       // An opaque token that fetches a rotated session needs an identity of its own.
       const named = token.sessionKey === null && input.reason === 'rotated' ? { ...token, sessionKey: newSessionKey() } : token;
       return { token: named, receivedAt: clock.now() };
     } catch (error) {
-      return { error: toRefreshFailure(error), receivedAt: clock.now() };
+      // A malformed answer may still bring the refresh token the server rotated to: sending the old one is a replay.
+      const refreshToken = refreshTokenIn(set);
+      return { error: toRefreshFailure(error), ...(refreshToken ? { refreshToken } : {}), receivedAt: clock.now() };
     }
   };
 }

@@ -66,6 +66,12 @@ function readSet(set: unknown): ParsedSet {
   return { accessToken, refreshToken, expiresAt, expiresIn, sessionKey, claims } as ParsedSet;
 }
 
+/** The refresh token an answer carries, even when its access token is unusable: it may replace the one sent. */
+export function refreshTokenIn(set: unknown): string | undefined {
+  const value = typeof set === 'object' && set !== null ? (set as { refreshToken?: unknown }).refreshToken : undefined;
+  return typeof value === 'string' && value !== '' ? value : undefined;
+}
+
 export function sessionKeyOf(claims: JWTPayload | null, keyClaims: readonly string[]): string | null {
   if (!claims) return null;
   for (const name of keyClaims) {
@@ -87,10 +93,13 @@ function heldToken(set: ParsedSet, times: Pick<HeldToken, 'expiresAt' | 'issuedA
   };
 }
 
-/** A token without `iat` or a given life: its expiry is read on the local clock and must still be ahead. */
-function judgedFromNow(set: ParsedSet, expiresAt: number, arrival: Arrival, serverOffsetMs: number | null): HeldToken {
-  if (expiresAt <= arrival.at) throw new InvalidTokenError('The token expired before it was received');
-  return heldToken(set, { expiresAt, issuedAt: arrival.at, serverOffsetMs }, arrival);
+/**
+ * A token without `iat` or a given life: its expiry is read on the local clock. A refresh answer must still be
+ * ahead of it; a sign-in's may be past (it starts the session with a refresh), its life then unknown.
+ */
+function judgedFromNow(set: ParsedSet, expiresAt: number, arrival: Arrival, serverOffsetMs: number | null, mayBeExpired = false): HeldToken {
+  if (expiresAt <= arrival.at && !mayBeExpired) throw new InvalidTokenError('The token expired before it was received');
+  return heldToken(set, { expiresAt, issuedAt: Math.min(arrival.at, expiresAt - 1), serverOffsetMs }, arrival);
 }
 
 /**
@@ -128,7 +137,7 @@ export function parseSignIn(set: unknown, arrival: Arrival, measuredOffsetMs: nu
     return heldToken(parsed, { expiresAt: receivedAt + parsed.expiresIn * 1000, issuedAt: receivedAt, serverOffsetMs: measuredOffsetMs }, arrival);
   }
   if (parsed.expiresAt !== undefined) {
-    return judgedFromNow(parsed, arrival.fromWall(parsed.expiresAt), arrival, measuredOffsetMs);
+    return judgedFromNow(parsed, arrival.fromWall(parsed.expiresAt), arrival, measuredOffsetMs, true);
   }
   if (!isPositiveFinite(claims?.exp)) {
     throw new InvalidTokenError('The token has no expiry: give expiresAt or expiresIn for an opaque token');
@@ -141,6 +150,6 @@ export function parseSignIn(set: unknown, arrival: Arrival, measuredOffsetMs: nu
   const offsetMs = revealed ? iatMs - receivedAt : assumedOffsetMs;
   const serverOffsetMs = revealed ? offsetMs : measuredOffsetMs;
   const expiresAt = claims.exp * 1000 - offsetMs;
-  if (iatMs === null) return judgedFromNow(parsed, expiresAt, arrival, serverOffsetMs);
+  if (iatMs === null) return judgedFromNow(parsed, expiresAt, arrival, serverOffsetMs, true);
   return heldToken(parsed, { expiresAt, issuedAt: iatMs - offsetMs, serverOffsetMs }, arrival);
 }

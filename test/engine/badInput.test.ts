@@ -32,9 +32,22 @@ const malformed: Array<[string, () => unknown]> = [
   ['a JWT without exp and no expiresIn', () => ({ accessToken: signJwt({ sid: 's1', iat: nowS() }) })],
   ['an opaque token without expiry', () => ({ accessToken: 'opaque-without-expiry' })],
   ['a negative expiresIn', () => ({ accessToken: 'opaque', expiresIn: -5 })],
-  ['an expiresAt in the past', () => ({ accessToken: 'opaque', expiresAt: Date.now() - 1 })],
   ['a refresh token that is not a string', () => ({ accessToken: 'opaque', expiresIn: 60, refreshToken: 42 })],
 ];
+
+describe('signIn with a token already expired', () => {
+  it.each([
+    ['an opaque token whose expiresAt has passed', () => ({ accessToken: 'opaque-old', expiresAt: Date.now() - 1, refreshToken: 'r-old' })],
+    ['a JWT without iat whose exp has passed', () => ({ accessToken: signJwt({ sid: 's1', exp: nowS() - 1 }), refreshToken: 'r-old' })],
+  ])('takes %s and starts the session with one refresh, never serving it', async (_, make) => {
+    const h = createHarness();
+    h.engine.signIn(make() as TokenSet);
+    expect(h.peekToken()).toBeNull();
+    await flush();
+    expect(h.calls).toHaveLength(1);
+    expect(h.lastCall().ctx).toMatchObject({ reason: 'expired', refreshToken: 'r-old' });
+  });
+});
 
 describe('signIn with a malformed token', () => {
   it.each(malformed)('throws invalid_token for %s and leaves the state untouched', async (_, make) => {

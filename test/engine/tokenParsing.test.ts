@@ -51,11 +51,9 @@ const malformed: Array<[string, unknown]> = [
   ['a NaN expiresIn', { accessToken: 'opaque', expiresIn: Number.NaN }],
   ['an expiresAt of 0', { accessToken: 'opaque', expiresAt: 0 }],
   ['an expiresAt given as text', { accessToken: 'opaque', expiresAt: String(AT + 60_000) }],
-  ['an expiresAt already reached', { accessToken: 'opaque', expiresAt: AT }],
   ['an opaque token without expiry', { accessToken: 'opaque' }],
   ['a JWT with an exp of 0', { accessToken: signJwt({ iat: S, exp: 0 }) }],
   ['a JWT with exp as text', { accessToken: signJwt({ iat: S, exp: String(S + 60) }) }],
-  ['a JWT without iat that expired before it came', { accessToken: signJwt({ exp: S - 1 }) }],
   ['a JWT that expires before it was issued', { accessToken: signJwt({ iat: S, exp: S - 60 }) }],
   ['a JWT whose exp is in milliseconds', { accessToken: signJwt({ iat: S, exp: (S + 60) * 1000 }) }],
   ['a JWT whose iat is in milliseconds', { accessToken: signJwt({ iat: AT, exp: S + 60 }) }],
@@ -74,6 +72,24 @@ describe.each(parsers)('%s: malformed token sets throw invalid_token', (_, parse
   it('never puts the token in the message', () => {
     const secret = signJwt({ sid: 's1', iat: S });
     expect(parseError(parse, { accessToken: secret }).message).not.toContain(secret);
+  });
+});
+
+/** Expired on arrival: no answer to a refresh, but a sign-in that starts its session with one. */
+const expiredOnArrival: Array<[string, unknown]> = [
+  ['an expiresAt already reached', { accessToken: 'opaque', expiresAt: AT }],
+  ['a JWT without iat that expired before it came', { accessToken: signJwt({ exp: S - 1 }) }],
+];
+
+describe('tokens expired on arrival', () => {
+  it.each(expiredOnArrival)('parseRefreshAnswer refuses %s', (_, set) => {
+    parseError((value) => parseRefreshAnswer(value, arrival), set);
+  });
+
+  it.each(expiredOnArrival)('parseSignIn takes %s, expired and never servable', (_, set) => {
+    const held = parseSignIn(set, arrival, null);
+    expect(held.expiresAt).toBeLessThanOrEqual(AT);
+    expect(held.issuedAt).toBeLessThan(held.expiresAt);
   });
 });
 

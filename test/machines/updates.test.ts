@@ -116,6 +116,7 @@ describe('dropToken, endSession', () => {
   it('dropToken forgets the access token, keeping it as the dropped one, and records the rotation time', () => {
     const held = context();
     expect(updates.dropToken({ context: held, event: { type: 'user.rotate', now: 6_000 } })).toEqual({
+      reason: 'rotated',
       token: null,
       droppedToken: held.token,
       rotatedAt: 6_000,
@@ -144,13 +145,28 @@ describe('dropToken, endSession', () => {
 describe('recordFailure, recordNoNewToken: a failed attempt', () => {
   it("recordFailure counts it and keeps a sane Retry-After", () => {
     const error = new NetworkError(undefined, { retryAfterMs: 4_000 });
-    expect(updates.recordFailure({ context: failing, event: failed(failing, error) })).toEqual({ attempt: 4, error, retryAfterMs: 4_000 });
+    const kept = failing.refreshToken;
+    expect(updates.recordFailure({ context: failing, event: failed(failing, error) })).toEqual({
+      attempt: 4,
+      error,
+      retryAfterMs: 4_000,
+      refreshToken: kept,
+    });
     const auth = new AuthError();
     expect(updates.recordFailure({ context: failing, event: failed(failing, auth) })).toEqual({
       attempt: 4,
       error: auth,
       retryAfterMs: undefined,
+      refreshToken: kept,
     });
+  });
+
+  it('recordFailure keeps the refresh token a malformed answer still brought, in place of the one sent', () => {
+    const event = { ...failed(failing, new NetworkError()), refreshToken: 'r-rotated' };
+    expect(updates.recordFailure({ context: failing, event }).refreshToken).toBe('r-rotated');
+    // Not when the one held is no longer the one that request sent (a sign-in brought another since).
+    const since = context({ ...failing, refreshToken: 'r-signed-in' });
+    expect(updates.recordFailure({ context: since, event }).refreshToken).toBe('r-signed-in');
   });
 
   it('recordFailure caps a Retry-After at an hour and drops one that is not finite and positive', () => {

@@ -35,7 +35,7 @@ const outcome = fc.oneof(
   { arbitrary: token.map((t) => ({ kind: 'token' as const, ...t })), weight: 8 },
   {
     arbitrary: fc
-      .constantFrom('notAnObject', 'noExpiry', 'emptyToken', 'badJwt')
+      .constantFrom('notAnObject', 'noExpiry', 'emptyToken', 'badJwt', 'badJwtNewRefreshToken')
       .map((v) => ({ kind: 'garbage' as const, v })),
     weight: 1,
   },
@@ -120,6 +120,8 @@ function answerOf(choice: Outcome, call: RefreshCall, harness: InvariantHarness)
         noExpiry: { accessToken: 'opaque-without-expiry' },
         emptyToken: { accessToken: '' },
         badJwt: { accessToken: 'eyJ.eyJ.x' },
+        // A malformed access token beside a rotated refresh token: the refresh token still replaces the one sent.
+        badJwtNewRefreshToken: { accessToken: 'eyJ.eyJ.x', refreshToken: `rt-garbage-${(keys += 1)}` },
       };
       return { kind: 'garbage', value: values[choice.v as keyof typeof values] };
     }

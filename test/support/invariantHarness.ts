@@ -364,7 +364,12 @@ export class InvariantHarness {
       if (current) this.allow({ signOut: answer.auth, identity: answer.auth || call.ctx.reason === 'rotated' });
       throw answer.error;
     }
-    if (answer.kind === 'garbage') return answer.value as TokenSet;
+    if (answer.kind === 'garbage') {
+      const carried = (answer.value as { refreshToken?: unknown } | null)?.refreshToken;
+      const sent = call.ctx.refreshToken;
+      if (current && typeof carried === 'string' && sent !== undefined && carried !== sent) this.spent.add(sent);
+      return answer.value as TokenSet;
+    }
     const { set } = answer;
     const sent = call.ctx.refreshToken;
     if (current && sent !== undefined && set.refreshToken !== undefined && set.refreshToken !== sent) this.spent.add(sent);

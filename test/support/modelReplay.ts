@@ -194,9 +194,8 @@ function differences(model: ModelState, harness: InvariantHarness, label: string
     error: context.error?.code ?? null,
   });
   compare('the context', project(actual.context), project(expected.context));
-  const fetching = isFetching(expected);
   const call = harness.current();
-  compare('a refresh in flight', call !== undefined, fetching);
-  if (call && fetching) compare('the refresh reason', call.ctx.reason, expected.context.reason);
+  compare('a refresh in flight', call !== undefined, isFetching(expected));
+  if (call && model.request) compare('the refresh reason', call.ctx.reason, model.request.request.reason);
   return found;
 }
