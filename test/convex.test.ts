@@ -159,8 +159,8 @@ describe('fetchAccessToken, line by line', () => {
     expect(second.accessToken).not.toBe(first.accessToken);
   });
 
-  it('a forced call that meets a network fault waits for a newer token: never rejects, never the same string', async () => {
-    const h = createHarness({ retry: { baseMs: 1_000, jitter: false } });
+  it('a forced call that meets a network fault keeps to the backoff, then forces again: never rejects, never the same string', async () => {
+    const h = createHarness({ retry: { baseMs: 1_000, factor: 2, jitter: false } });
     const first = h.signIn();
     const { fetchAccessToken } = createConvexAuth(h.engine);
     await fetchAccessToken();
@@ -170,27 +170,52 @@ describe('fetchAccessToken, line by line', () => {
     await flush();
     expect(forced.settled).toBe(false);
     expect(h.peekToken()).toBe(first.accessToken); // still held and valid, but already handed out
-    await vi.advanceTimersByTimeAsync(1_000);
+    // The engine's backoff timer finds the held token fresh and sends nothing: the step's one attempt is the adapter's.
+    await vi.advanceTimersByTimeAsync(999);
+    expect(reasons(h)).toEqual(['forced']);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(reasons(h)).toEqual(['forced', 'forced']);
+    h.lastCall().fail(new NetworkError());
+    await vi.advanceTimersByTimeAsync(1_999); // the second step is twice as long
+    expect(reasons(h)).toEqual(['forced', 'forced']);
+    await vi.advanceTimersByTimeAsync(1);
     const next = h.lastCall().respond();
     await flush();
+    expect(reasons(h)).toEqual(['forced', 'forced', 'forced']);
     expect(forced.value).toBe(next.accessToken);
     expect(forced.error).toBeUndefined();
   });
 
   it('a forced call never returns the same string, even when the server answers it again', async () => {
-    const h = createHarness();
+    const h = createHarness({ retry: { baseMs: 1_000, jitter: false } });
     const first = h.signIn();
     const { fetchAccessToken } = createConvexAuth(h.engine);
     await fetchAccessToken();
     const forced = track(fetchAccessToken({ forceRefreshToken: true }));
     await flush();
-    h.lastCall().resolve({ accessToken: first.accessToken });
-    await vi.advanceTimersByTimeAsync(1_000);
+    h.lastCall().resolve({ accessToken: first.accessToken }); // no new token: a failed attempt, backed off
+    await vi.advanceTimersByTimeAsync(999);
     expect(forced.settled).toBe(false);
-    await vi.advanceTimersByTimeAsync(45_000);
+    expect(reasons(h)).toEqual(['forced']);
+    await vi.advanceTimersByTimeAsync(1);
     const next = h.lastCall().respond();
     await flush();
+    expect(reasons(h)).toEqual(['forced', 'forced']);
     expect(forced.value).toBe(next.accessToken);
+  });
+
+  it('a forced call waiting out a backoff settles with null when the engine stops', async () => {
+    const h = createHarness();
+    h.signIn();
+    const { fetchAccessToken } = createConvexAuth(h.engine);
+    await fetchAccessToken();
+    const forced = track(fetchAccessToken({ forceRefreshToken: true }));
+    await flush();
+    h.lastCall().fail(new NetworkError());
+    await flush();
+    h.engine.stop();
+    await flush();
+    expect(forced).toMatchObject({ settled: true, value: null, error: undefined });
   });
 
   it('with no valid token during an outage, waits for the network rather than answer null or a stale token', async () => {

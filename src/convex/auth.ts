@@ -1,4 +1,4 @@
-import { filter, firstValueFrom, map, merge } from 'rxjs';
+import { distinctUntilChanged, filter, firstValueFrom, from, map, merge, type Observable } from 'rxjs';
 import type { SessionEngine } from '../engine/engine.js';
 import type { SessionInfo, SessionSnapshot } from '../types.js';
 
@@ -24,6 +24,8 @@ export interface ConvexAuthOptions {
 
 export const DEFAULT_MAX_HAND_OFF_AGE_MS = 10_000;
 
+const BACK_IN_FRESH = Symbol('backInFresh');
+
 /** Whether a sign-in is still to be decided (the engine is restoring a session). */
 export const isLoadingOf = (snapshot: SessionSnapshot): boolean => snapshot.status === 'restoring';
 
@@ -35,33 +37,45 @@ function createFetchAccessToken(engine: SessionEngine, options: ConvexAuthOption
   const maxHandOffAgeMs = options.maxHandOffAgeMs ?? DEFAULT_MAX_HAND_OFF_AGE_MS;
   let lastHandedOut: string | null = null;
 
-  /** Settles with the first valid token `accept` takes, or `null` once the session has ended. */
-  const nextToken = (accept: (token: string) => boolean) =>
-    firstValueFrom(
-      merge(
-        engine.token$.pipe(filter((token): token is string => token !== null && accept(token))),
-        engine.session$.pipe(
-          filter((session) => session === null),
-          map(() => null),
-        ),
+  /** The first valid token `accept` takes, or `null` once the session has ended. */
+  const token$ = (accept: (token: string) => boolean): Observable<string | null> =>
+    merge(
+      engine.token$.pipe(filter((token): token is string => token !== null && accept(token))),
+      engine.session$.pipe(
+        filter((session) => session === null),
+        map(() => null),
       ),
-      // A stopped engine completes its observables: nothing will come, so answer as a sign-out would.
-      { defaultValue: null },
     );
 
+  /**
+   * The engine back in `fresh` after a failed attempt: its backoff step ended with the held token still fresh,
+   * which the step's timer does not refresh, so the step's one attempt is left to the caller.
+   */
+  const backInFresh$: Observable<typeof BACK_IN_FRESH> = from(engine.actor).pipe(
+    map(() => engine.getSnapshot().status),
+    distinctUntilChanged(),
+    filter((status) => status === 'fresh'),
+    map(() => BACK_IN_FRESH),
+  );
+
+  // A stopped engine completes its observables: nothing will come, so answer as a sign-out would.
+  const first = <T>(source: Observable<T>) => firstValueFrom(source, { defaultValue: null });
+
   /** A valid token, waiting through outages (Convex's socket is down then too) rather than answering null. */
-  const anyToken = () => engine.getToken().catch(() => nextToken(() => true));
+  const anyToken = () => engine.getToken().catch(() => first(token$(() => true)));
 
   /** A valid token other than the last one handed out: the held one if already newer, else one forced refresh. */
-  const newerToken = async () => {
+  const newerToken = async (): Promise<string | null> => {
     const isNewer = (token: string) => token !== lastHandedOut;
     const held = engine.peekToken();
     const heldSince = engine.getSnapshot().issuedAt ?? 0;
     if (held !== null && isNewer(held) && Date.now() - heldSince <= maxHandOffAgeMs) return held;
     const forced = await engine.getToken({ forceRefresh: true }).catch(() => undefined);
     if (forced === null || (forced !== undefined && isNewer(forced))) return forced;
-    // A network fault, or a server that answered the same string: wait for the next token instead.
-    return nextToken(isNewer);
+    // A network fault, or a server that answered the same string: the engine backs off. Take its next token, or
+    // force again once the backoff step has ended without one, so the caller keeps to the backoff.
+    const next = await first(merge(token$(isNewer), backInFresh$));
+    return next === BACK_IN_FRESH ? newerToken() : next;
   };
 
   return async ({ forceRefreshToken = false } = {}) => {
