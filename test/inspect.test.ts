@@ -41,13 +41,17 @@ function safeJson(value: unknown): string {
 interface Trace {
   access: { token: string; sessionKey: string; expiresAt: number }[];
   refresh: { token: string; sessionKey: string }[];
+  /** Tokens that passed through the machine without ever being served (a request sent before a rotation). */
+  unserved: string[];
 }
+
+const allTokens = (trace: Trace) => [...trace.access, ...trace.refresh].map(({ token }) => token).concat(trace.unserved);
 
 /** Every secret string of the trace and every 20-character piece of one that the texts contain. */
 function leaksIn(texts: string[], trace: Trace): string[] {
   const all = texts.join('\n');
   const pieces = new Set<string>();
-  for (const { token } of [...trace.access, ...trace.refresh]) {
+  for (const token of allTokens(trace)) {
     for (let i = 0; i + 20 <= token.length; i += 1) pieces.add(token.slice(i, i + 20));
   }
   return [...pieces].filter((piece) => all.includes(piece));
@@ -75,38 +79,61 @@ function statesIn(texts: string[]): Set<string> {
   return states;
 }
 
+/** The types of the events the machines were sent (Stately posts them as `event`, XState as `event` too). */
+function eventTypesIn(texts: string[]): Set<string> {
+  const types = new Set<string>();
+  for (const text of texts) {
+    const event = JSON.parse(text) as { type?: string; event?: { type?: unknown } };
+    if (event.type === '@xstate.event' && typeof event.event?.type === 'string') types.add(event.event.type);
+  }
+  return types;
+}
+
 /**
- * Drives one engine through every state: signedOut, fresh, stale, refreshing, offline (waiting, backingOff),
- * rotated (fetching, backingOff), a token from another tab, and signedOut after an auth failure.
+ * Drives one engine through every state: signedOut, fresh, stale, refreshing, offline (waiting, backingOff open
+ * and firm), rotated (awaitingRequest, fetching, backingOff), a token from another tab, and signedOut after an
+ * auth failure; every request goes through the request child (idle, sending) and its report to the machine.
  */
 async function driveFullSession(h: Harness): Promise<Trace> {
-  const trace: Trace = { access: [], refresh: [] };
+  const trace: Trace = { access: [], refresh: [], unserved: [] };
   /** Records the token set the engine now holds. */
   const held = async (set: TokenSet, sessionKey: string) => {
     await flush();
     trace.access.push({ token: set.accessToken, sessionKey, expiresAt: h.engine.getSnapshot().expiresAt as number });
     trace.refresh.push({ token: set.refreshToken as string, sessionKey });
   };
+  const isIn = (state: object) => h.engine.actor.getSnapshot().matches(state as never);
   expect(h.engine.getSnapshot().status).toBe('signedOut');
   await held(h.signIn({ refreshToken: secret('first') }), 's1');
   await vi.advanceTimersByTimeAsync(45_000); // stale, then refreshing
   await held(h.lastCall().respond({ refreshToken: secret('second') }), 's1');
 
   h.online$.next(false);
-  expect(h.engine.getSnapshot().status).toBe('offline');
+  expect(isIn({ offline: 'waiting' })).toBe(true);
   h.online$.next(true);
   await vi.advanceTimersByTimeAsync(45_000);
   h.lastCall().fail(new NetworkError());
   await flush();
-  expect(h.engine.actor.getSnapshot().matches({ offline: 'backingOff' })).toBe(true);
-  await vi.advanceTimersByTimeAsync(1_000);
-  await held(h.lastCall().respond({ refreshToken: secret('third') }), 's1');
-
-  h.engine.rotate();
+  expect(isIn({ offline: { backingOff: 'open' } })).toBe(true);
+  h.resume$.next(); // a wake-up makes the step's attempt; its failure makes the next step firm
   await flush();
   h.lastCall().fail(new NetworkError());
   await flush();
-  expect(h.engine.actor.getSnapshot().matches({ rotated: 'backingOff' })).toBe(true);
+  expect(isIn({ offline: { backingOff: 'firm' } })).toBe(true);
+  await vi.advanceTimersByTimeAsync(2_000);
+  await held(h.lastCall().respond({ refreshToken: secret('third') }), 's1');
+
+  await vi.advanceTimersByTimeAsync(45_000); // a refresh is out when the session rotates
+  h.engine.rotate();
+  expect(isIn({ rotated: 'awaitingRequest' })).toBe(true);
+  const beforeRotation = h.lastCall().respond({ refreshToken: secret('kept') }); // its access token is never served
+  trace.unserved.push(beforeRotation.accessToken);
+  trace.refresh.push({ token: beforeRotation.refreshToken as string, sessionKey: 's1' });
+  await flush();
+  expect(h.lastCall().ctx).toMatchObject({ reason: 'rotated', refreshToken: beforeRotation.refreshToken });
+  h.lastCall().fail(new NetworkError());
+  await flush();
+  expect(isIn({ rotated: { backingOff: 'open' } })).toBe(true);
   await vi.advanceTimersByTimeAsync(1_000);
   await held(h.lastCall().respond({ sid: 's2', refreshToken: secret('fourth') }), 's2');
 
@@ -177,11 +204,22 @@ describe.each(Object.entries(inspectionPaths))('inspection through %s', (_name, 
     const texts = run.texts();
 
     const visited = statesIn(texts);
-    for (const state of ['signedOut', 'fresh', 'stale', 'refreshing']) expect(visited).toContain(`"${state}"`);
-    for (const state of [{ offline: 'waiting' }, { offline: 'backingOff' }, { rotated: 'fetching' }]) {
-      expect(visited).toContain(JSON.stringify(state));
-    }
-    expect(visited).toContain(JSON.stringify({ rotated: 'backingOff' }));
+    const sessionStates = [
+      'signedOut',
+      'fresh',
+      'stale',
+      'refreshing',
+      { offline: 'waiting' },
+      { offline: { backingOff: 'open' } },
+      { offline: { backingOff: 'firm' } },
+      { rotated: 'awaitingRequest' },
+      { rotated: 'fetching' },
+      { rotated: { backingOff: 'open' } },
+    ];
+    const requestStates = ['idle', 'sending']; // the request child's snapshots, with the request it sends
+    for (const state of [...sessionStates, ...requestStates]) expect(visited).toContain(JSON.stringify(state));
+    const eventTypes = eventTypesIn(texts);
+    for (const type of ['request.send', 'request.done', 'request.failed']) expect(eventTypes).toContain(type);
 
     expect(leaksIn(texts, trace)).toEqual([]);
     const descriptions = descriptionsIn(texts);
@@ -199,7 +237,7 @@ describe.each(Object.entries(inspectionPaths))('inspection through %s', (_name, 
     const run = inspectWith(false);
     const trace = await driveFullSession(createHarness({ inspect: run.inspect, retry: { jitter: false } }));
     const all = run.texts().join('\n');
-    for (const { token } of [...trace.access, ...trace.refresh]) expect(all).toContain(token);
+    for (const token of allTokens(trace)) expect(all).toContain(token);
   });
 });
 
