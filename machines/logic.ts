@@ -1,4 +1,5 @@
 import { InvalidTokenError, saneRetryAfterMs, type SessionError } from './errors.js';
+import { isLaterInstance, isSameInstance } from './tabRules.js';
 import { isFresh, isServable } from './tokenMath.js';
 import type { HeldToken, RefreshInput, RefreshReason, SessionContext, SessionEvent, SessionInfo } from './types.js';
 
@@ -17,6 +18,7 @@ export function timeOf(event: AnyEvent): number {
 
 const tokenOf = (event: AnyEvent): HeldToken => (event as { token: HeldToken }).token;
 const requestOf = (event: AnyEvent): RefreshInput => (event as { request: RefreshInput }).request;
+const sessionOf = (event: AnyEvent): SessionInfo => (event as { session: SessionInfo }).session;
 const errorOf = (event: AnyEvent) => ('error' in event ? (event.error as SessionError) : null);
 
 /** Newer means issued later, then expiring later: a staler token never overwrites a fresher one. */
@@ -33,7 +35,7 @@ export function requestFor(context: SessionContext, reason: RefreshReason): Refr
     session: context.session,
     refreshToken: context.refreshToken,
     reason,
-    satisfiedAfter: reason === 'rotated' ? (context.rotatedAt ?? 0) : (context.token?.issuedAt ?? 0),
+    satisfiedAfter: context.token?.issuedAt ?? 0,
   };
 }
 
@@ -43,13 +45,6 @@ export function settlingReason(event: AnyEvent): RefreshReason {
   if (event.type === 'env.online' || event.type === 'env.wake') return 'resume';
   return 'expired';
 }
-
-/**
- * The same session as another tab knows it: its key and when it started. A session started anew under the same
- * key (a sign-in again, a rotation that kept the key) is another one, and so are the tokens issued for it.
- */
-const isSameInstance = (held: SessionInfo | null, other: SessionInfo) =>
-  held !== null && held.sessionKey === other.sessionKey && held.startedAt === other.startedAt;
 
 export const guards = {
   sharesTabs: ({ context }: Args) => context.config.shareTabs,
@@ -86,21 +81,17 @@ export const guards = {
     context.reason === 'resume',
   /** Another tab's newer token of this very session. */
   isNewerTokenOfSession: ({ context, event }: Args) =>
-    isSameInstance(context.session, (event as { session: SessionInfo }).session) && isNewer(tokenOf(event), context.token),
+    isSameInstance(context.session, sessionOf(event)) && isNewer(tokenOf(event), context.token),
   /**
    * Another tab's session that started after ours (or after our last sign-out): a sign-in or rotation there,
    * under another key or the same one. Tabs share one clock, so start times order sessions; late messages of
    * older sessions, a rotated-away one of the same key included, are ignored.
    */
   isNewerSession: ({ context, event }: Args) => {
-    const session = (event as { session: SessionInfo }).session;
-    if (context.session !== null) {
-      return !isSameInstance(context.session, session) && session.startedAt > context.session.startedAt;
-    }
+    const session = sessionOf(event);
+    if (context.session !== null) return isLaterInstance(session, context.session);
     return context.endedAt === null || session.startedAt > context.endedAt;
   },
-  /** A token minted since the rotation: the new session's. */
-  isIssuedSinceRotation: ({ context, event }: Args) => tokenOf(event).issuedAt > (context.rotatedAt ?? 0),
   isThisSession: ({ context, event }: Args) =>
     context.session !== null && context.session.sessionKey === (event as { sessionKey: string }).sessionKey,
 };
@@ -138,7 +129,7 @@ export const updates = {
     const now = timeOf(event);
     const session: SessionInfo =
       'session' in event
-        ? (event.session as SessionInfo)
+        ? sessionOf(event)
         : {
             sessionKey: token.sessionKey ?? context.session?.sessionKey ?? `session-${now}`,
             userId: token.userId,
@@ -152,7 +143,6 @@ export const updates = {
       // new session brings its own, and the old session's is never sent for it.
       refreshToken: event.type === 'request.done' ? refreshTokenAfter({ context, event }) : token.refreshToken,
       droppedToken: null,
-      rotatedAt: null,
       lastRefreshAt: lastRefreshAtAfter({ context, event }),
     };
   },
@@ -173,11 +163,10 @@ export const updates = {
   keepRefreshToken: ({ context, event }: Args): Partial<SessionContext> => ({
     refreshToken: refreshTokenAfter({ context, event }),
   }),
-  dropToken: ({ context, event }: Args): Partial<SessionContext> => ({
+  dropToken: ({ context }: Args): Partial<SessionContext> => ({
     reason: 'rotated',
     token: null,
     droppedToken: context.token,
-    rotatedAt: timeOf(event),
   }),
   endSession: ({ event }: Args): Partial<SessionContext> => ({
     ...freshAttempts,
@@ -185,7 +174,6 @@ export const updates = {
     token: null,
     refreshToken: undefined,
     droppedToken: null,
-    rotatedAt: null,
     error: errorOf(event),
     endedAt: timeOf(event),
   }),

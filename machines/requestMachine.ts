@@ -1,95 +1,258 @@
-import { assertEvent, assign, fromEventObservable, fromPromise, sendParent, setup } from 'xstate';
+import { assertEvent, assign, fromCallback, fromEventObservable, fromPromise, sendParent, setup } from 'xstate';
 import { NEVER } from 'rxjs';
-import { NetworkError, toRefreshFailure } from './errors.js';
-import type { RefreshAnswer, RefreshInput, RequestEvent, RequestTimerInput, SessionEvent } from './types.js';
+import { NetworkError, toRefreshFailure, type SessionError } from './errors.js';
+import { refreshTokenToSend, sessionOfAnswer, sharedFailure, storeAnswers, type LockTurn } from './tabRules.js';
+import type {
+  HeldToken,
+  RefreshAnswer,
+  RefreshInput,
+  RequestEvent,
+  RequestInput,
+  RequestTimerInput,
+  SessionConfig,
+  SessionEvent,
+  StoredFailure,
+  StoredSession,
+  StoreReading,
+} from './types.js';
 
 export interface RequestContext {
-  readonly timeoutMs: number;
+  readonly config: SessionConfig;
   /** What the request in flight was sent with; its answer goes back to the session machine with it. */
   readonly request: RefreshInput | null;
-  /** When it was sent: the time of a failure that carries none of its own. */
-  readonly sentAt: number;
+  /** When the session machine asked, and whether this tab waited for the lock. */
+  readonly turn: LockTurn;
+  /** The refresh token actually sent: with tabs, the newest one stored. */
+  readonly refreshToken: string | undefined;
+  /** An answer being handed to the other tabs (written to the store) before it is reported. */
+  readonly handOff: { token: HeldToken; receivedAt: number } | null;
+  readonly failure: { error: SessionError; refreshToken?: string; at: number } | null;
 }
+
+/** The output of an invoked actor's done event (typed by the state that invoked it). */
+const outputOf = <T>(event: unknown): T => (event as { output: T }).output;
+
+const answered = (context: RequestContext, token: HeldToken, now: number): SessionEvent => {
+  const request = context.request!;
+  return { type: 'request.done', token, session: sessionOfAnswer(request, token, now), request, now };
+};
+
+const failed = (context: RequestContext, error: SessionError, now: number, refreshToken?: string): SessionEvent => ({
+  type: 'request.failed',
+  error,
+  request: context.request!,
+  now,
+  ...(refreshToken === undefined ? {} : { refreshToken }),
+});
+
+/** The request's own actor, shared by a single tab and a lock holder: the user's `refresh`, and the timeout. */
+const sendingTo = (onAnswer: object, onFailure: object) => ({
+  invoke: {
+    src: 'refreshToken' as const,
+    input: ({ context }: { context: RequestContext }) => ({ ...context.request!, refreshToken: context.refreshToken }),
+    onDone: [{ guard: 'isTokenAnswer' as const, ...onAnswer }, onFailure],
+    onError: { target: '#request.idle', actions: 'reportRejection' as const },
+  },
+});
 
 /**
  * The refresh request's own lifecycle, a child of the session machine that lives as long as it does. Once sent,
  * a request runs until it answers, fails, times out or is aborted by a sign-out: the session machine may change
  * state meanwhile (offline, a rotation, a sign-in), and only decides what the answer is worth when it comes. It
  * is never sent a request while one is in flight: the session machine's states see to that.
+ *
+ * With tabs it is the cross-tab protocol too: the origin's lock asked and held, the store read (another tab's
+ * token may answer the request, or its failure be shared), the request sent with the newest refresh token, the
+ * answer or failure written for the next lock holder, the lock released on leaving `underLock`.
  */
 export const requestMachine = setup({
   types: {
     context: {} as RequestContext,
     events: {} as RequestEvent,
-    input: {} as { timeoutMs: number },
+    input: {} as RequestInput,
   },
   actors: {
     /** Calls the user's `refresh` with the request's AbortSignal and parses the answer. */
     refreshToken: fromPromise<RefreshAnswer, RefreshInput>(() => new Promise<never>(() => {})),
     /** Emits `timer.requestTimeout` after `input.timeoutMs`. */
     waitForTimeout: fromEventObservable<RequestEvent, RequestTimerInput>(() => NEVER),
+    /** Asks for the origin's refresh lock, sends `lock.granted`, holds it until stopped. */
+    holdLock: fromCallback<RequestEvent>(() => {}),
+    /** Reads what the last lock holder left: the newest token and the last failure. */
+    readStore: fromPromise<StoreReading>(() => new Promise<never>(() => {})),
+    /** Writes the newest token for the next lock holder (and, with storage, for the next start). */
+    writeToken: fromPromise<void, StoredSession>(async () => {}),
+    /** Records a failed attempt for the tabs queued on the lock. */
+    writeFailure: fromPromise<void, StoredFailure>(async () => {}),
+  },
+  guards: {
+    sharesTabs: ({ context }) => context.config.shareTabs,
+    isTokenAnswer: ({ event }) => 'token' in outputOf<RefreshAnswer>(event),
+    isAnsweredByStore: ({ context, event }) => {
+      const { newest, now } = outputOf<StoreReading>(event);
+      return newest !== null && storeAnswers(newest, context.request!, now, context.config);
+    },
+    isSharedFailure: ({ context, event }) => {
+      const { failure, now } = outputOf<StoreReading>(event);
+      return sharedFailure(failure, context.request!, context.turn, now, context.config) !== null;
+    },
+    /** An AuthError is not recorded: the sign-out reaches every tab as a message. */
+    isRecordedFailure: ({ context }) => context.failure?.error.code !== 'auth',
   },
   actions: {
     keepRequest: assign(({ event }) => {
       assertEvent(event, 'request.send');
-      return { request: event.request, sentAt: event.now };
+      const turn = { askedAt: event.now, waited: false };
+      return { request: event.request, refreshToken: event.request.refreshToken, turn, handOff: null, failure: null };
     }),
-    reportTimeout: sendParent(({ context, event }): SessionEvent => {
+    keepLockTurn: assign(({ context, event }) => {
+      assertEvent(event, 'lock.granted');
+      return { turn: { ...context.turn, waited: event.waited } };
+    }),
+    useStoredRefreshToken: assign(({ context, event }) => ({
+      refreshToken: refreshTokenToSend(outputOf<StoreReading>(event).newest, context.request!),
+    })),
+    keepHandOff: assign(({ event }) => {
+      const answer = outputOf<RefreshAnswer>(event) as { token: HeldToken; receivedAt: number };
+      return { handOff: answer };
+    }),
+    keepFailure: assign(({ event }) => {
+      const answer = outputOf<RefreshAnswer>(event) as { error: unknown; refreshToken?: string; receivedAt: number };
+      return { failure: { error: toRefreshFailure(answer.error), refreshToken: answer.refreshToken, at: answer.receivedAt } };
+    }),
+    reportAnswer: sendParent(({ context, event }) => {
+      const { token, receivedAt } = outputOf<RefreshAnswer>(event) as { token: HeldToken; receivedAt: number };
+      return answered(context, token, receivedAt);
+    }),
+    reportFailure: sendParent(({ context, event }) => {
+      const answer = outputOf<RefreshAnswer>(event) as { error: unknown; refreshToken?: string; receivedAt: number };
+      return failed(context, toRefreshFailure(answer.error), answer.receivedAt, answer.refreshToken);
+    }),
+    /** A `refreshToken` actor that rejects (rather than resolving a failure) fails as of when it was asked. */
+    reportRejection: sendParent(({ context, event }) =>
+      failed(context, toRefreshFailure((event as unknown as { error: unknown }).error), context.turn.askedAt),
+    ),
+    reportTimeout: sendParent(({ context, event }) => {
       assertEvent(event, 'timer.requestTimeout');
-      return {
-        type: 'request.failed',
-        error: new NetworkError(`The refresh did not answer within ${context.timeoutMs} ms`),
-        request: context.request!,
-        now: event.now,
-      };
+      return failed(context, new NetworkError(`The refresh did not answer within ${context.config.refreshTimeoutMs} ms`), event.now);
+    }),
+    reportStored: sendParent(({ context, event }) => {
+      const { newest, now } = outputOf<StoreReading>(event);
+      const request = context.request!;
+      return { type: 'request.done', token: newest!.token, session: newest!.session, request, now };
+    }),
+    reportSharedFailure: sendParent(({ context, event }) => {
+      const { failure, now } = outputOf<StoreReading>(event);
+      return failed(context, sharedFailure(failure, context.request!, context.turn, now, context.config)!, now);
+    }),
+    reportHandOff: sendParent(({ context }) => answered(context, context.handOff!.token, context.handOff!.receivedAt)),
+    reportKeptFailure: sendParent(({ context }) => {
+      const { error, at, refreshToken } = context.failure!;
+      return failed(context, error, at, refreshToken);
     }),
   },
 }).createMachine({
   id: 'request',
-  context: ({ input }) => ({ timeoutMs: input.timeoutMs, request: null, sentAt: 0 }),
+  context: ({ input }) => ({
+    config: input.config,
+    request: null,
+    turn: { askedAt: 0, waited: false },
+    refreshToken: undefined,
+    handOff: null,
+    failure: null,
+  }),
   initial: 'idle',
+  on: {
+    // Leaving a state stops its actors: the user's `refresh` sees its signal abort, a held lock is released.
+    'request.abort': '.idle',
+  },
   states: {
     idle: {
-      on: { 'request.send': { target: 'sending', actions: 'keepRequest' } },
+      on: {
+        'request.send': [
+          { guard: 'sharesTabs', target: 'underLock', actions: 'keepRequest' },
+          { target: 'alone', actions: 'keepRequest' },
+        ],
+      },
     },
-    /** The request is out: only its answer, its failure, the timeout or an abort (sign-out) ends it. */
-    sending: {
+    /** A single tab: the request is out; only its answer, its failure, the timeout or an abort ends it. */
+    alone: {
       invoke: [
-        {
-          src: 'refreshToken',
-          input: ({ context }) => context.request!,
-          onDone: {
-            target: 'idle',
-            actions: sendParent(({ context, event }): SessionEvent => {
-              const answer = event.output;
-              const request = context.request!;
-              return 'token' in answer
-                ? { type: 'request.done', token: answer.token, request, now: answer.receivedAt }
-                : {
-                    type: 'request.failed',
-                    error: toRefreshFailure(answer.error),
-                    request,
-                    now: answer.receivedAt,
-                    ...(answer.refreshToken === undefined ? {} : { refreshToken: answer.refreshToken }),
-                  };
-            }),
-          },
-          onError: {
-            target: 'idle',
-            actions: sendParent(({ context, event }): SessionEvent => ({
-              type: 'request.failed',
-              error: toRefreshFailure(event.error),
-              request: context.request!,
-              now: context.sentAt,
-            })),
+        sendingTo({ target: 'idle', actions: 'reportAnswer' }, { target: 'idle', actions: 'reportFailure' }).invoke,
+        { src: 'waitForTimeout', input: ({ context }) => ({ timeoutMs: context.config.refreshTimeoutMs }) },
+      ],
+      on: { 'timer.requestTimeout': { target: 'idle', actions: 'reportTimeout' } },
+    },
+    /** Tabs of one origin: one lock holder at a time, released when this state is left. */
+    underLock: {
+      invoke: { src: 'holdLock' },
+      initial: 'awaitingAnswer',
+      states: {
+        /** Bounded by `refreshTimeoutMs`, the lock's wait included. */
+        awaitingAnswer: {
+          invoke: { src: 'waitForTimeout', input: ({ context }) => ({ timeoutMs: context.config.refreshTimeoutMs }) },
+          on: { 'timer.requestTimeout': { target: '#request.idle', actions: 'reportTimeout' } },
+          initial: 'lockAsked',
+          states: {
+            lockAsked: {
+              on: { 'lock.granted': { target: 'readingStore', actions: 'keepLockTurn' } },
+            },
+            readingStore: {
+              invoke: {
+                src: 'readStore',
+                onDone: [
+                  { guard: 'isAnsweredByStore', target: '#request.idle', actions: 'reportStored' },
+                  { guard: 'isSharedFailure', target: '#request.idle', actions: 'reportSharedFailure' },
+                  { target: 'sending', actions: 'useStoredRefreshToken' },
+                ],
+                // A store that cannot be read is no reason not to refresh.
+                onError: 'sending',
+              },
+            },
+            sending: sendingTo(
+              { target: '#request.underLock.handingOff', actions: 'keepHandOff' },
+              { target: '#request.underLock.recordingFailure', actions: 'keepFailure' },
+            ),
           },
         },
-        { src: 'waitForTimeout', input: ({ context }) => ({ timeoutMs: context.timeoutMs }) },
-      ],
-      on: {
-        'timer.requestTimeout': { target: 'idle', actions: 'reportTimeout' },
-        // Leaving `sending` stops the refresh actor, which aborts the signal the user's `refresh` was given.
-        'request.abort': 'idle',
+        /** The answer written for the next lock holder before the lock goes (a failed write changes nothing). */
+        handingOff: {
+          invoke: {
+            src: 'writeToken',
+            input: ({ context }) => {
+              const { token, receivedAt } = context.handOff!;
+              const session = sessionOfAnswer(context.request!, token, receivedAt);
+              const refreshToken = token.refreshToken ?? context.refreshToken;
+              return { token: { ...token, refreshToken, sessionKey: session.sessionKey }, session };
+            },
+            onDone: { target: '#request.idle', actions: 'reportHandOff' },
+            onError: { target: '#request.idle', actions: 'reportHandOff' },
+          },
+        },
+        /** Transient: a failure the queued tabs share is written for them; an AuthError is not. */
+        recordingFailure: {
+          always: [
+            { guard: 'isRecordedFailure', target: 'writingFailure' },
+            { target: '#request.idle', actions: 'reportKeptFailure' },
+          ],
+        },
+        writingFailure: {
+          invoke: {
+            src: 'writeFailure',
+            input: ({ context }) => {
+              const { error, at } = context.failure!;
+              const retryAfterMs = (error as { retryAfterMs?: number }).retryAfterMs;
+              return {
+                at,
+                sessionKey: context.request!.session?.sessionKey ?? null,
+                code: error.code === 'invalid_token' ? 'invalid_token' : 'network',
+                ...(retryAfterMs === undefined ? {} : { retryAfterMs }),
+              };
+            },
+            onDone: { target: '#request.idle', actions: 'reportKeptFailure' },
+            onError: { target: '#request.idle', actions: 'reportKeptFailure' },
+          },
+        },
       },
     },
   },

@@ -98,11 +98,10 @@ export const sessionMachine = setup({
     reason: 'expired',
     error: null,
     lastRefreshAt: null,
-    rotatedAt: null,
     endedAt: null,
   }),
   invoke: [
-    { src: 'request', id: 'request', input: ({ context }) => ({ timeoutMs: context.config.refreshTimeoutMs }) },
+    { src: 'request', id: 'request', input: ({ context }) => ({ config: context.config }) },
     { src: 'watchNetwork', id: 'network' },
     { src: 'watchResume', id: 'resume' },
     { src: 'syncTabs', id: 'tabs' },
@@ -228,8 +227,8 @@ export const sessionMachine = setup({
       initial: 'fetching',
       on: {
         'user.signIn': { target: 'announcing', actions: 'startSession' },
-        // A token minted before the rotation is of the rotated-away session: it stops here, never served.
-        'tab.token': [{ guard: 'isIssuedSinceRotation', target: 'settling', actions: 'startSession' }, {}],
+        // Another tab's token counts only when its session started after the rotated one: never the old session's.
+        'tab.token': [{ guard: 'isNewerSession', target: 'settling', actions: 'startSession' }, {}],
         // Every tab hears of one password change: the rotation already under way answers a second notice.
         'user.rotate': {},
         'tab.rotate': {},
@@ -245,7 +244,7 @@ export const sessionMachine = setup({
             ],
             'request.failed': failureTo('#session.rotated.backingOff'),
             'user.signIn': { target: '#session.refreshing', actions: ['startSession', 'announceToken'] },
-            'tab.token': [{ guard: 'isIssuedSinceRotation', target: '#session.refreshing', actions: 'startSession' }, {}],
+            'tab.token': [{ guard: 'isNewerSession', target: '#session.refreshing', actions: 'startSession' }, {}],
           },
         },
         fetching: {
@@ -258,7 +257,7 @@ export const sessionMachine = setup({
             ],
             'request.failed': failureTo('#session.rotated.backingOff'),
             'user.signIn': { target: '#session.refreshing', actions: ['startSession', 'announceToken'] },
-            'tab.token': [{ guard: 'isIssuedSinceRotation', target: '#session.refreshing', actions: 'startSession' }, {}],
+            'tab.token': [{ guard: 'isNewerSession', target: '#session.refreshing', actions: 'startSession' }, {}],
           },
         },
         backingOff: backingOff(nextRotationFetch, nextRotationAttempt),

@@ -65,8 +65,6 @@ export interface SessionContext {
   readonly reason: RefreshReason;
   readonly error: SessionError | null;
   readonly lastRefreshAt: number | null;
-  /** Local ms of the last rotation: a token issued since then belongs to the new session. */
-  readonly rotatedAt: number | null;
   /** Local ms of the last sign-out: sessions that other tabs started before it are not adopted again. */
   readonly endedAt: number | null;
 }
@@ -126,8 +124,9 @@ export type SessionEvent =
   | { type: 'env.online'; now: number }
   | { type: 'env.offline' }
   | { type: 'env.wake'; now: number }
-  // The request child's report: every request is answered exactly once, with what it was sent with.
-  | { type: 'request.done'; token: HeldToken; request: RefreshInput; now: number }
+  // The request child's report: every request is answered exactly once, with what it was sent with and the
+  // session the answer belongs to (see `sessionOfAnswer`).
+  | { type: 'request.done'; token: HeldToken; session: SessionInfo; request: RefreshInput; now: number }
   // A failure's time: the timeout's, or (for an answer that failed) when the request was sent.
   | { type: 'request.failed'; error: SessionError; request: RefreshInput; now: number; refreshToken?: string }
   // Another tab of the same origin (see TabMessage); each is a machine event, visible in the inspector.
@@ -139,8 +138,37 @@ export type SessionEvent =
 /** What the session machine tells its request child. */
 export type RequestCommand = { type: 'request.send'; request: RefreshInput; now: number } | { type: 'request.abort' };
 
-/** Events of the request child: commands from the session machine, and its own timer. */
-export type RequestEvent = RequestCommand | { type: 'timer.requestTimeout'; now: number };
+/** Events of the request child: commands from the session machine, its timer, and the origin's lock. */
+export type RequestEvent =
+  | RequestCommand
+  | { type: 'timer.requestTimeout'; now: number }
+  /** The origin-wide refresh lock is this tab's; `waited`: another tab held it first. */
+  | { type: 'lock.granted'; waited: boolean; now: number };
+
+/** What the newest token of the origin is, as the last lock holder left it (times on this engine's clock). */
+export interface StoredSession {
+  token: SessionToken;
+  session: SessionInfo;
+}
+
+/** The origin's last failed attempt, for the tabs that queued on the lock behind it. */
+export interface StoredFailure {
+  at: number;
+  sessionKey: string | null;
+  code: 'network' | 'invalid_token';
+  retryAfterMs?: number;
+}
+
+/** What the request child found in the origin's store once it held the lock. */
+export interface StoreReading {
+  newest: StoredSession | null;
+  failure: StoredFailure | null;
+  now: number;
+}
+
+export interface RequestInput {
+  config: SessionConfig;
+}
 
 /** What this tab tells the others, sent to the invoked `syncTabs` actor. */
 export type TabAnnouncement =

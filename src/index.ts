@@ -12,6 +12,7 @@ export {
   type SessionErrorOptions,
   type NetworkErrorOptions,
 } from './errors.js';
+export type { TabChannel, TabEnvironment, TabStore } from './tabs/environment.js';
 export type {
   TokenSet,
   RefreshContext,

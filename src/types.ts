@@ -1,6 +1,7 @@
 import type { Observable } from 'rxjs';
 import type { InspectionEvent, Observer } from 'xstate';
 import type { SessionError } from './errors.js';
+import type { TabEnvironment } from './tabs/environment.js';
 import type { RefreshReason, SessionInfo } from '../machines/types.js';
 
 export type { RefreshReason, SessionInfo } from '../machines/types.js';
@@ -54,8 +55,12 @@ export interface SessionEngineOptions {
   resume$?: Observable<unknown>;
   /** Default ['sid', 'sessionId', 'session_id', 'refresh_token_id', 'sub']. */
   sessionKeyClaims?: readonly string[];
-  /** Default false outside a browser. */
-  broadcast?: false | { channel: string };
+  /**
+   * Tabs of one origin share one session over `channel`. Default: `{ channel: 'sessionchart' }` in a browser
+   * page, false elsewhere. `environment`: what tabs share it through (default: BroadcastChannel, Web Locks and
+   * IndexedDB; `createMemoryOrigin().tab()` for engines in one process).
+   */
+  broadcast?: false | { channel: string; environment?: TabEnvironment };
   /** Errors thrown by `subscribe`, `session$` and `token$` listeners. Default: `console.error`, without token text. */
   onError?: (error: unknown) => void;
   inspect?: Observer<InspectionEvent> | ((event: InspectionEvent) => void);

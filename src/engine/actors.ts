@@ -17,6 +17,8 @@ import { parseRefreshAnswer, refreshTokenIn } from './claims.js';
 import type { EngineClock } from './clock.js';
 import { afterDelay } from './timers.js';
 
+type RequestActors = Parameters<typeof requestMachine.provide>[0] extends { actors?: infer A } ? NonNullable<A> : never;
+
 export const newSessionKey = (): string => `session-${globalThis.crypto.randomUUID()}`;
 
 /**
@@ -88,8 +90,10 @@ function wakeEvents(resume$: Observable<unknown>, clock: EngineClock): Observabl
 }
 
 export interface RuntimeActorOptions {
-  /** The request child's `refreshToken`: a single tab's fetcher, or the tab protocol's refresh under a lock. */
+  /** The request child's `refreshToken`: calls the user's `refresh`. */
   refreshToken: (input: RefreshInput, signal: AbortSignal) => Promise<RefreshAnswer>;
+  /** The request child's side of the cross-tab protocol (lock and store), when tabs share the session. */
+  tabs?: Partial<RequestActors>;
   online$: Observable<boolean>;
   resume$: Observable<unknown>;
   clock: EngineClock;
@@ -103,6 +107,7 @@ export function runtimeActors(options: RuntimeActorOptions) {
   return {
     request: requestMachine.provide({
       actors: {
+        ...options.tabs,
         refreshToken: fromPromise<RefreshAnswer, RefreshInput>(({ input, signal }) => options.refreshToken(input, signal)),
         waitForTimeout: fromEventObservable<RequestEvent, RequestTimerInput>(({ input }) =>
           afterDelay(input.timeoutMs, clock.now).pipe(map((now): RequestEvent => ({ type: 'timer.requestTimeout', now }))),

@@ -13,7 +13,8 @@ import { isFresh, isServable } from '../../machines/tokenMath.js';
 import type { HeldToken, SessionEvent } from '../../machines/types.js';
 import { MAX_TIMER_DELAY_MS } from './timers.js';
 import { createTokenFetcher, newSessionKey, runtimeActors } from './actors.js';
-import { canShareTabs, createTabActors } from '../tabs/tabSync.js';
+import { browserTabEnvironment, type TabEnvironment } from '../tabs/environment.js';
+import { createTabActors } from '../tabs/tabActors.js';
 import { parseSignIn } from './claims.js';
 import { createEngineClock } from './clock.js';
 import { defaultOnline$, defaultResume$ } from './environment.js';
@@ -38,31 +39,35 @@ export interface SessionEngine {
   stop(): void;
 }
 
-/** The BroadcastChannel name tabs share, or null for a single tab. */
-function tabChannelOf(options: SessionEngineOptions): string | null {
+/** The channel tabs share and what they share it through, or null for a single tab. */
+function tabLinkOf(options: SessionEngineOptions): { channel: string; environment: TabEnvironment } | null {
   const broadcast = options.broadcast ?? (typeof window === 'undefined' ? false : { channel: 'sessionchart' });
-  return broadcast && canShareTabs() ? broadcast.channel : null;
+  if (!broadcast) return null;
+  const environment = broadcast.environment ?? browserTabEnvironment();
+  return environment === null ? null : { channel: broadcast.channel, environment };
 }
 
 export function createSessionEngine(options: SessionEngineOptions): SessionEngine {
   checkOptions(options);
-  const tabChannel = tabChannelOf(options);
-  const config = resolveConfig(options, tabChannel !== null);
+  const tabLink = tabLinkOf(options);
+  // Before anything starts: a second engine of the page on the same channel fails here, naming it.
+  const releaseChannel = tabLink?.environment.claim(tabLink.channel) ?? (() => {});
+  const config = resolveConfig(options, tabLink !== null);
   const keyClaims = sessionKeyClaimsOf(options);
   const clock = createEngineClock();
   const onError = options.onError ?? consoleReporter;
   const report = guarded(onError);
-  const fetchToken = createTokenFetcher(options.refresh, keyClaims, clock);
-  const tabs = tabChannel === null ? null : createTabActors(tabChannel, config, fetchToken, clock);
+  const tabs = tabLink === null ? null : createTabActors({ ...tabLink, clock, report: (error) => report(onError, error) });
   const machine = sessionMachine.provide({
     actors: {
       ...runtimeActors({
-        refreshToken: tabs?.refreshUnderLock ?? fetchToken,
+        refreshToken: createTokenFetcher(options.refresh, keyClaims, clock),
+        tabs: tabs?.request,
         online$: options.online$ ?? defaultOnline$(),
         resume$: options.resume$ ?? defaultResume$(),
         clock,
       }),
-      ...(tabs?.actors ?? {}),
+      ...(tabs?.session ?? {}),
     },
   });
   const actor: SessionActor = createActor(machine, { input: { config }, inspect: options.inspect });
@@ -216,7 +221,10 @@ export function createSessionEngine(options: SessionEngineOptions): SessionEngin
       onError,
     ),
     actor,
-    stop: () => actor.stop(),
+    stop() {
+      actor.stop();
+      releaseChannel();
+    },
   };
   actor.start();
   return engine;

@@ -14,6 +14,11 @@ const isObservable = (value: unknown) =>
 const isObserver = (value: unknown) =>
   typeof value === 'object' && value !== null && typeof (value as { next?: unknown }).next === 'function';
 
+const isTabEnvironment = (value: unknown) =>
+  typeof value === 'object' &&
+  value !== null &&
+  ['claim', 'open', 'lock', 'store'].every((method) => typeof (value as Record<string, unknown>)[method] === 'function');
+
 function figure(name: string, value: unknown, fallback: number): number {
   if (value === undefined) return fallback;
   if (typeof value !== 'number') throw new TypeError(`${name} must be a number`);
@@ -51,8 +56,12 @@ export function checkOptions(options: SessionEngineOptions): void {
   expect(
     broadcast === undefined ||
       broadcast === false ||
-      (typeof broadcast === 'object' && broadcast !== null && typeof broadcast.channel === 'string' && broadcast.channel !== ''),
-    'broadcast must be false or { channel: string }',
+      (typeof broadcast === 'object' &&
+        broadcast !== null &&
+        typeof broadcast.channel === 'string' &&
+        broadcast.channel !== '' &&
+        (broadcast.environment === undefined || isTabEnvironment(broadcast.environment))),
+    'broadcast must be false or { channel: string, environment?: TabEnvironment }',
   );
   expect(options.retry === undefined || (typeof options.retry === 'object' && options.retry !== null), 'retry must be an object');
   resolveConfig(options);

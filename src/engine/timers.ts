@@ -8,7 +8,9 @@ export const MAX_TIMER_DELAY_MS = 2 ** 31 - 1;
  * or forward does not move it. Waits longer than a timer can hold are taken in steps. It emits `now(due)`: a
  * timer never fires early, so the clock has reached at least the time it was armed at plus `ms`.
  */
-export function afterDelay(ms: number, now: (atLeast?: number) => number): Observable<number> {
+export function afterDelay(delayMs: number, now: (atLeast?: number) => number): Observable<number> {
+  // Whole milliseconds: timers fire on whole ones, and a fraction would make `due` a moment they never reach.
+  const ms = Math.ceil(Math.max(delayMs, 0));
   return new Observable<number>((subscriber) => {
     const due = now() + ms;
     let step: Subscription;

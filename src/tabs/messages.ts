@@ -1,4 +1,11 @@
-import type { SessionEvent, SessionInfo, SessionToken, TabAnnouncement } from '../../machines/types.js';
+import type {
+  SessionEvent,
+  SessionInfo,
+  SessionToken,
+  StoredFailure,
+  StoredSession,
+  TabAnnouncement,
+} from '../../machines/types.js';
 
 /** The wire format between tabs of one origin. Anything else on the channel is ignored. */
 export type TabMessage =
@@ -32,6 +39,26 @@ function isSessionInfo(value: unknown): value is SessionInfo {
     isText(value.sessionKey) &&
     (value.userId === null || typeof value.userId === 'string') &&
     isTime(value.startedAt)
+  );
+}
+
+/** What another tab left in the store is untrusted too: a token with its session, or nothing. */
+export function isStoredSession(value: unknown): value is StoredSession {
+  return (
+    isRecord(value) &&
+    isSessionToken(value.token) &&
+    isSessionInfo(value.session) &&
+    value.token.sessionKey === value.session.sessionKey
+  );
+}
+
+export function isStoredFailure(value: unknown): value is StoredFailure {
+  return (
+    isRecord(value) &&
+    isTime(value.at) &&
+    (value.sessionKey === null || isText(value.sessionKey)) &&
+    (value.code === 'network' || value.code === 'invalid_token') &&
+    isOptional(value.retryAfterMs, isTime)
   );
 }
 

@@ -1,0 +1,85 @@
+import { InvalidTokenError, NetworkError, type SessionError } from './errors.js';
+import { isFresh, isServable } from './tokenMath.js';
+import type { RefreshInput, SessionConfig, SessionInfo, StoredFailure, StoredSession } from './types.js';
+
+/**
+ * The rules tabs of one origin share a session by, written once for the session machine (another tab's
+ * message) and its request child (what another tab stored). Pure functions; every time is the engine's.
+ */
+
+/**
+ * The same session as another tab knows it: its key and when it started. A session started anew under the same
+ * key (a sign-in again, a rotation that kept the key) is another one, and so are the tokens issued for it.
+ */
+export const isSameInstance = (held: SessionInfo | null, other: SessionInfo | null): boolean =>
+  held !== null && other !== null && held.sessionKey === other.sessionKey && held.startedAt === other.startedAt;
+
+/** Another instance, started after `than`: tabs share one clock, so start times order sessions. */
+export const isLaterInstance = (other: SessionInfo, than: SessionInfo | null): boolean =>
+  !isSameInstance(than, other) && other.startedAt > (than?.startedAt ?? 0);
+
+/**
+ * What another tab stored answers this request, so it is never sent: for a rotation, a later session than the
+ * rotated one, still servable; else a token of this very session issued since the one the request would replace,
+ * still fresh.
+ */
+export function storeAnswers(stored: StoredSession, request: RefreshInput, now: number, config: SessionConfig): boolean {
+  if (request.reason === 'rotated') {
+    return isLaterInstance(stored.session, request.session) && isServable(stored.token, now, config.leewayMs);
+  }
+  return (
+    isSameInstance(stored.session, request.session) &&
+    stored.token.issuedAt > request.satisfiedAfter &&
+    isFresh(stored.token, now, config)
+  );
+}
+
+/** The refresh token to send: the newest one this session's tabs stored, so a spent one is never sent again. */
+export function refreshTokenToSend(stored: StoredSession | null, request: RefreshInput): string | undefined {
+  const newest = stored && isSameInstance(stored.session, request.session) ? stored.token.refreshToken : undefined;
+  return newest ?? request.refreshToken;
+}
+
+/** How this tab came by the lock: when it asked, and whether another tab held it meanwhile. */
+export interface LockTurn {
+  askedAt: number;
+  waited: boolean;
+}
+
+/**
+ * A failure another tab recorded that this request shares instead of trying again: the tabs that queued on the
+ * lock while its holder failed fail with it (its Retry-After included), so a failed attempt costs the server one
+ * request, not one per tab. A tab that got the lock at once tries, unless callers keep to the backoff and the
+ * server's Retry-After still stands (a forced refresh, asked for explicitly, still tries).
+ */
+export function sharedFailure(
+  failure: StoredFailure | null,
+  request: RefreshInput,
+  turn: LockTurn,
+  now: number,
+  config: SessionConfig,
+): SessionError | null {
+  if (failure === null || failure.sessionKey !== (request.session?.sessionKey ?? null)) return null;
+  const retryAfterLeftMs = failure.at + (failure.retryAfterMs ?? 0) - now;
+  const left = retryAfterLeftMs > 0 ? retryAfterLeftMs : undefined;
+  if (turn.waited && failure.at >= turn.askedAt) {
+    return failure.code === 'invalid_token'
+      ? new InvalidTokenError('Another tab just failed to refresh: the answer was malformed')
+      : new NetworkError('Another tab just failed to refresh', { retryAfterMs: left });
+  }
+  const keepsRetryAfter = !config.callersCutBackoff && request.reason !== 'forced';
+  return keepsRetryAfter && left !== undefined
+    ? new NetworkError('Another tab was told to wait', { retryAfterMs: left })
+    : null;
+}
+
+/**
+ * The session an answer belongs to: the one its request was sent for, unless the token names another or the
+ * request fetched a rotation's new session, which starts now (so every tab that hears of it knows it alike).
+ */
+export function sessionOfAnswer(request: RefreshInput, token: { sessionKey: string | null; userId: string | null }, now: number): SessionInfo {
+  const sent = request.session;
+  const sameKey = token.sessionKey === null || token.sessionKey === sent?.sessionKey;
+  if (sent !== null && sameKey && request.reason !== 'rotated') return sent;
+  return { sessionKey: token.sessionKey ?? sent?.sessionKey ?? `session-${now}`, userId: token.userId, startedAt: now };
+}
