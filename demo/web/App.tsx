@@ -12,8 +12,9 @@ import type { MachineSnapshot } from './session.js';
  * The server clock's offset in whole seconds. `iat` is floored to a whole second, so the offset measured from
  * it is up to a second below the true one (less the request's transit): half a second up, then rounded.
  */
-function offsetText(offsetMs: number | null): string {
-  if (offsetMs === null) return 'n/a (no token)';
+function offsetText(offsetMs: number | null, hasToken: boolean): string {
+  // A signed-in token says nothing of the server's clock (it may be old): only a refresh's answer measures it.
+  if (offsetMs === null) return hasToken ? 'not measured yet (no refresh answered)' : 'n/a (no token)';
   const seconds = Math.round(offsetMs / 1000 + 0.5);
   if (seconds === 0) return '0 s (the clocks agree)';
   return `${seconds > 0 ? '+' : '−'}${Math.abs(seconds)} s (the server is ${seconds > 0 ? 'ahead' : 'behind'})`;
@@ -23,6 +24,7 @@ function Status({ engine }: { engine: SessionEngine }) {
   const state = useSelector(engine.actor, (s: MachineSnapshot) => stateText(s.value));
   const sessionKey = useSelector(engine.actor, (s: MachineSnapshot) => s.context.session?.sessionKey ?? null);
   const offset = useSelector(engine.actor, (s: MachineSnapshot) => s.context.token?.serverOffsetMs ?? null);
+  const hasToken = useSelector(engine.actor, (s: MachineSnapshot) => s.context.token !== null);
   const error = useSelector(engine.actor, (s: MachineSnapshot) => s.context.error?.code ?? null);
   return (
     <div className="panel status" data-testid="status">
@@ -34,7 +36,7 @@ function Status({ engine }: { engine: SessionEngine }) {
         session <b data-testid="session-key">{sessionKey ?? 'none'}</b>
       </div>
       <div>
-        server clock offset, measured from the last token: <b data-testid="server-offset">{offsetText(offset)}</b>
+        server clock offset, measured from the last token: <b data-testid="server-offset">{offsetText(offset, hasToken)}</b>
       </div>
     </div>
   );
@@ -42,7 +44,7 @@ function Status({ engine }: { engine: SessionEngine }) {
 
 export function App(props: { engine: SessionEngine; recorder: ActivityRecorder; initialSettings: TokenServerSettings }) {
   const { engine, recorder, initialSettings } = props;
-  const expiresAt = () => engine.actor.getSnapshot().context.token?.expiresAt ?? null;
+  const expiresAt = () => engine.getSnapshot().expiresAt;
   return (
     <>
       <header>

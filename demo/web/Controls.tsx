@@ -29,7 +29,7 @@ const FAILURES: Array<{ mode: FailureMode; label: string; note: (settings: Token
   {
     mode: 'hang',
     label: 'hang',
-    note: () => `No answer at all: this app's refresh gives up after ${REFRESH_TIMEOUT_MS / 1000} s (AbortSignal.timeout), a network fault, then backs off. A sign-out or a rotation aborts the request at once.`,
+    note: () => `No answer at all: refreshTimeoutMs (${REFRESH_TIMEOUT_MS / 1000} s here) aborts the request, a network fault, then the engine backs off. Only a sign-out aborts a request sooner; a rotation waits for its answer and keeps the refresh token it brings.`,
   },
 ];
 
@@ -92,14 +92,14 @@ export function Controls({ engine, initialSettings }: { engine: SessionEngine; i
     <>
       <div className="panel">
         <h2>Session</h2>
-        <Control title="Sign in" note="signIn(): the token's life is counted from receipt on this clock." outcome={outcomes.signIn}>
+        <Control title="Sign in" note="signIn(): a signed-in token is judged by its exp on this clock (a token from an SDK's cache may be old); a refreshed one lives exp − iat from when its request was sent." outcome={outcomes.signIn}>
           <button data-testid="sign-in" onClick={signIn}>Sign in</button>
         </Control>
-        <Control title="The app asks" note="A valid token is served at once, a stale one too (its refresh starts in the background); without one, callers wait for the one shared refresh." outcome={outcomes.getToken}>
+        <Control title="The app asks" note="A valid token is served at once, a stale one too (its refresh starts in the background); without one, callers wait for the one shared refresh, or, while offline or backing off, are rejected at once with code &quot;network&quot; (forceRefresh still tries)." outcome={outcomes.getToken}>
           <button data-testid="get-token" onClick={() => reportGetToken(engine, () => engine.getToken(), (text, lasts) => report('getToken', text, lasts))}>getToken()</button>
           <button data-testid="force-refresh" onClick={() => reportGetToken(engine, () => engine.getToken({ forceRefresh: true }), (text, lasts) => report('getToken', text, lasts))}>forceRefresh</button>
         </Control>
-        <Control title="Password change" note="rotate(): the old session's token is dropped at once and never served again; callers wait in rotated for the new session's token." outcome={outcomes.rotate}>
+        <Control title="Password change" note="rotate(): the old session's token is dropped at once and never served again; callers wait in rotated for the new session's token (after the refresh in flight, if any, has answered)." outcome={outcomes.rotate}>
           <button data-testid="rotate" onClick={rotate}>Rotate the session</button>
         </Control>
         <Control title="Sign out" note="signOut(): immediate from any state; an in-flight refresh is aborted and its late answer ignored; every tab follows.">
@@ -122,7 +122,7 @@ export function Controls({ engine, initialSettings }: { engine: SessionEngine; i
             </button>
           ))}
         </Control>
-        <Control title="Server clock (s ahead)" inputId="skew" note={`The server's clock is ${offsetS === 0 ? 'right' : `${Math.abs(offsetS)} s ${offsetS > 0 ? 'ahead' : 'behind'}`}. Expiry is measured from receipt (exp − iat), so a token lives its full life here whatever that clock says. Applies to the next token.`}>
+        <Control title="Server clock (s ahead)" inputId="skew" note={`The server's clock is ${offsetS === 0 ? 'right' : `${Math.abs(offsetS)} s ${offsetS > 0 ? 'ahead' : 'behind'}`}. A refreshed token lives exp − iat from when its request was sent, so its full life here whatever that clock says. Applies to the next token.`}>
           <NumberSetting id="skew" what="the server clock's offset" unit="s" range={SKEW_SECONDS} value={offsetS} onValue={(seconds) => change({ clockAheadMs: seconds * 1000 })} />
         </Control>
       </div>

@@ -3,7 +3,7 @@
  * the page sees it. Only times, session keys and error messages (which never hold tokens) are read. A step
  * with no words here (a state or event the machine gains later) falls back to the viewer's event name.
  */
-import type { DescribeEvent, DescribedStep } from '../../src/viewer/index.js';
+import { stateText, type DescribeEvent, type DescribedStep } from '../../src/viewer/index.js';
 import { topState, type MachineSnapshot } from './session.js';
 
 type Wording = (step: DescribedStep, context: MachineSnapshot['context']) => string;
@@ -21,6 +21,13 @@ function serving(step: DescribedStep, context: MachineSnapshot['context']): stri
     : 'no valid token to serve';
 }
 
+/** When the next attempt comes, in an `offline` state. */
+function offlineAttempts(step: DescribedStep, context: MachineSnapshot['context']): string {
+  if (!context.online) return 'no attempts until the network is back';
+  // A firm step: the server asked to wait, or a wake-up or the network's return already had its attempt.
+  return stateText(step.snapshot.value).endsWith('.firm') ? 'retrying after a backoff that nothing cuts short' : 'retrying after a backoff';
+}
+
 /** Where the step left the session, in words. */
 function outcome(step: DescribedStep, context: MachineSnapshot['context']): string {
   switch (topState(step.snapshot)) {
@@ -31,7 +38,7 @@ function outcome(step: DescribedStep, context: MachineSnapshot['context']): stri
     case 'refreshing':
       return 'asking the server for a new token';
     case 'offline':
-      return `${context.online ? 'retrying after a backoff' : 'no attempts until the network is back'}; ${serving(step, context)}`;
+      return `${offlineAttempts(step, context)}; ${serving(step, context)}`;
     case 'rotated':
       return "nothing is served until the new session's token arrives";
     case 'signedOut':
@@ -44,6 +51,11 @@ function outcome(step: DescribedStep, context: MachineSnapshot['context']): stri
 }
 
 const sessionOf = (context: MachineSnapshot['context']) => context.session?.sessionKey ?? 'none';
+/** A request's report that arrives after a sign-in replaced the session it was sent for: the machine drops it. */
+const isForReplacedSession = ({ event, previous }: DescribedStep) =>
+  previous !== undefined && (event as { request?: { session?: unknown } }).request?.session !== contextOf(previous).session;
+const replaced = (step: DescribedStep, context: MachineSnapshot['context']) =>
+  `a refresh sent for a session since replaced settled: it is dropped; ${outcome(step, context)}`;
 const changedOr = (step: DescribedStep, context: MachineSnapshot['context'], unchanged: string) =>
   step.changed ? outcome(step, context) : unchanged;
 
@@ -59,13 +71,19 @@ const WORDS: Record<string, Wording> = {
   'user.signIn': (step, context) => `signed in: session ${sessionOf(context)}, token ${expiresIn(step, context)}`,
   'user.signOut': () => 'signed out: the session is over, nothing is served',
   'tab.signOut': () => 'another tab signed out: this tab too',
-  'user.rotate': () => "the session was rotated (a password change): its token is dropped, fetching the new session's",
+  'user.rotate': (step) =>
+    stateText(step.snapshot.value) === 'rotated.awaitingRequest'
+      ? "the session was rotated (a password change): its token is dropped; the refresh in flight answers first, then the new session's token is fetched"
+      : "the session was rotated (a password change): its token is dropped, fetching the new session's",
   'tab.rotate': () => 'another tab saw the session rotate: its token is dropped here too',
   'user.refresh': (step, context) => `the app forced a refresh: ${changedOr(step, context, 'one is under way, it waits for that one')}`,
   'user.request': (step, context) => `the app asked for a token it could not be served at once: ${changedOr(step, context, 'it waits')}`,
   'clock.check': (step, context) => `a read compared the token with the clock: ${changedOr(step, context, 'nothing to do')}`,
   'timer.refreshDue': (step, context) => `the refresh timer fired: ${outcome(step, context)}`,
-  'timer.retryDue': (step, context) => `the backoff wait is over: ${outcome(step, context)}`,
+  'timer.retryDue': (step, context) =>
+    topState(step.snapshot) === 'fresh'
+      ? `the backoff wait is over: the held token is still fresh, so no request until its refresh is due (${expiresIn(step, context)})`
+      : `the backoff wait is over: ${outcome(step, context)}`,
   'env.offline': (step, context) =>
     context.session ? `the network went down: ${serving(step, context)}, no attempts until it is back` : 'the network went down (no session)',
   'env.online': (step, context) =>
@@ -75,16 +93,27 @@ const WORDS: Record<string, Wording> = {
   'env.wake': (step, context) =>
     `the page woke up (a return to this tab, or the end of a sleep): ${changedOr(step, context, 'nothing to do')}`,
   'done(awaitRefreshTurn)': (step, context) => `this tab's turn to refresh: ${outcome(step, context)}`,
-  'done(refreshToken)': (step, context) => {
-    if (step.previous && topState(step.previous) === 'rotated') {
-      return `the new session's token arrived: session ${sessionOf(context)}, ${expiresIn(step, context)}`;
+  // The request child's report: the answer to the one request in flight, judged by the state it finds.
+  'request.done': (step, context) => {
+    if (isForReplacedSession(step)) return replaced(step, context);
+    const before = step.previous ? stateText(step.previous.value) : '';
+    if (before === 'rotated.awaitingRequest') {
+      return `the refresh sent before the rotation answered: its refresh token is kept, its access token never served; ${outcome(step, context)}`;
     }
-    const before = step.previous && contextOf(step.previous).session?.sessionKey;
-    return before && before !== context.session?.sessionKey
+    if (before.startsWith('rotated')) {
+      return topState(step.snapshot) === 'rotated'
+        ? `the server answered the dropped token again, no token of the new session: ${outcome(step, context)}`
+        : `the new session's token arrived: session ${sessionOf(context)}, ${expiresIn(step, context)}`;
+    }
+    if (topState(step.snapshot) === 'offline') return `the server answered the token already held, no new one: ${outcome(step, context)}`;
+    const sessionBefore = step.previous && contextOf(step.previous).session?.sessionKey;
+    return sessionBefore && sessionBefore !== context.session?.sessionKey
       ? `refresh answered with a new session ${sessionOf(context)} (the server rotated it): ${expiresIn(step, context)}`
       : `refresh answered: new token, ${expiresIn(step, context)}`;
   },
-  'error(refreshToken)': (step, context) => {
+  // A refused, failed or timed-out request (the child's timeout is a network fault like any other).
+  'request.failed': (step, context) => {
+    if (isForReplacedSession(step)) return replaced(step, context);
     const why = context.error?.message ?? 'no reason given';
     if (topState(step.snapshot) === 'signedOut') return `refresh refused (${why}): the session is over, signed out`;
     const wait = context.retryAfterMs ? `; the server asks to wait ${seconds(context.retryAfterMs)}` : '';

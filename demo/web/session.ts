@@ -17,7 +17,7 @@ import { activePaths } from '../../src/viewer/index.js';
 import type { TokenResponse, TokenServerSettings } from '../tokenServer.js';
 import { demoClock } from './clock.js';
 
-/** The app's own limit on one refresh request: a hanging server becomes a network fault. */
+/** The engine's limit on one refresh request (`refreshTimeoutMs`): a hanging server becomes a network fault. */
 export const REFRESH_TIMEOUT_MS = 4_000;
 export const LEEWAY_MS = 2_000;
 export const RETRY = { baseMs: 1_000, maxMs: 8_000 };
@@ -41,12 +41,11 @@ async function postForm(path: string, form: Record<string, string>, signal?: Abo
 
 /** The app's `refresh`: one POST to the token endpoint, failures mapped to sessionchart's error classes. */
 async function refresh({ refreshToken, signal }: RefreshContext): Promise<TokenSet> {
-  const timeout = AbortSignal.timeout(REFRESH_TIMEOUT_MS);
   let response: Response;
   try {
-    response = await postForm('/auth/token', { grant_type: 'refresh_token', refresh_token: refreshToken ?? '' }, AbortSignal.any([signal, timeout]));
+    response = await postForm('/auth/token', { grant_type: 'refresh_token', refresh_token: refreshToken ?? '' }, signal);
   } catch (cause) {
-    throw new NetworkError(timeout.aborted ? 'The token endpoint did not answer in time' : 'The token endpoint cannot be reached', { cause });
+    throw new NetworkError('The token endpoint cannot be reached', { cause });
   }
   const body = (await response.json().catch(() => ({}))) as Partial<TokenResponse> & { error?: string };
   if (body.error === 'invalid_grant' || response.status === 401) throw new AuthError('The refresh token was refused');
@@ -93,6 +92,7 @@ export function createDemoEngine(inspect: SessionEngineOptions['inspect']): Sess
     refresh,
     leewayMs: LEEWAY_MS,
     retry: RETRY,
+    refreshTimeoutMs: REFRESH_TIMEOUT_MS,
     online$: network$,
     resume$: merge(defaultResume$(), wake$),
     broadcast: { channel: 'sessionchart-demo' },
