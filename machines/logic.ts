@@ -1,18 +1,29 @@
 import { InvalidTokenError, saneRetryAfterMs, type SessionError } from './errors.js';
 import { isLaterInstance, isSameInstance } from './tabRules.js';
 import { isFresh, isServable } from './tokenMath.js';
-import type { HeldToken, RefreshInput, RefreshReason, SessionContext, SessionEvent, SessionInfo } from './types.js';
+import type {
+  HeldToken,
+  RefreshInput,
+  RefreshReason,
+  SessionContext,
+  SessionEvent,
+  SessionInfo,
+  SessionReading,
+  StoredSession,
+} from './types.js';
 
 /** Guards and context updates of the session machine, as pure functions of (context, event). */
 
 type AnyEvent = SessionEvent | { type: string; output?: unknown; error?: unknown };
 type Args = { context: SessionContext; event: AnyEvent };
 
-/** Local time of an event: events carry it (an actor that resolves a time, as `awaitRefreshTurn` does, too). */
+/** Local time of an event: events carry it (an actor that resolves a time, or a reading with one, too). */
 export function timeOf(event: AnyEvent): number {
   if ('now' in event && typeof event.now === 'number') return event.now;
   if ('at' in event && typeof event.at === 'number') return event.at;
   if ('output' in event && typeof event.output === 'number') return event.output;
+  const output = (event as { output?: { now?: unknown } }).output;
+  if (typeof output?.now === 'number') return output.now;
   throw new TypeError(`event ${event.type} carries no time`);
 }
 
@@ -46,8 +57,29 @@ export function settlingReason(event: AnyEvent): RefreshReason {
   return 'expired';
 }
 
+const readingOf = (event: AnyEvent): SessionReading => (event as { output: SessionReading }).output;
+
+/** The session as it is kept between starts and for the next lock holder. */
+export function storedSessionOf(context: SessionContext): StoredSession {
+  const { session, token, refreshToken } = context;
+  return {
+    session: session!,
+    token: token && { ...token, sessionKey: session!.sessionKey },
+    ...(refreshToken === undefined ? {} : { refreshToken }),
+  };
+}
+
 export const guards = {
   sharesTabs: ({ context }: Args) => context.config.shareTabs,
+  keepsSession: ({ context }: Args) => context.config.keepsSession,
+  bringsRefreshToken: ({ event }: Args) => typeof (event as { refreshToken?: unknown }).refreshToken === 'string',
+  /** A kept token still servable: the session is back with no request. */
+  isStoredServable: ({ context, event }: Args) => {
+    const { stored, now } = readingOf(event);
+    return isServable(stored?.token ?? null, now, context.config.leewayMs);
+  },
+  /** A kept session without a servable token (expired, or a refresh token alone): one refresh renews it. */
+  isStoredRenewable: ({ event }: Args) => readingOf(event).stored !== null,
   isNetworkDown: ({ context }: Args) => !context.online,
   callersCutBackoff: ({ context }: Args) => context.config.callersCutBackoff,
   isHeldFresh: ({ context, event }: Args) => isFresh(context.token, timeOf(event), context.config),
@@ -123,6 +155,25 @@ const lastRefreshAtAfter = ({ context, event }: Args) =>
 
 /** Context updates (wrapped in `assign` by the machine). */
 export const updates = {
+  /** The session kept from an earlier start (or another tab), with its token when it has one. */
+  takeStoredSession: ({ event }: Args): Partial<SessionContext> => {
+    const { stored } = readingOf(event);
+    return {
+      ...freshAttempts,
+      session: stored!.session,
+      token: stored!.token,
+      refreshToken: stored!.refreshToken,
+      droppedToken: null,
+    };
+  },
+  /** No session held: the next refresh starts one (with this refresh token, or a cookie's). */
+  takeRefreshToken: ({ context, event }: Args): Partial<SessionContext> => ({
+    ...freshAttempts,
+    session: null,
+    token: null,
+    droppedToken: null,
+    refreshToken: (event as { refreshToken?: string }).refreshToken ?? context.refreshToken,
+  }),
   /** Adopts the first token of a session: a new identity object, so `session$` emits. */
   startSession: ({ context, event }: Args): Partial<SessionContext> => {
     const token = tokenOf(event);

@@ -45,6 +45,24 @@ const failed = (context: RequestContext, error: SessionError, now: number, refre
   ...(refreshToken === undefined ? {} : { refreshToken }),
 });
 
+/**
+ * The answer kept (for the next lock holder, and with a storage for the next start) before anyone hears of it:
+ * a rotated refresh token is never lost to a reload. A failed write changes nothing.
+ */
+const handingOff = {
+  invoke: {
+    src: 'writeToken' as const,
+    input: ({ context }: { context: RequestContext }): StoredSession => {
+      const { token, receivedAt } = context.handOff!;
+      const session = sessionOfAnswer(context.request!, token, receivedAt);
+      const refreshToken = token.refreshToken ?? context.refreshToken;
+      return { token: { ...token, sessionKey: session.sessionKey }, session, ...(refreshToken ? { refreshToken } : {}) };
+    },
+    onDone: { target: '#request.idle', actions: 'reportHandOff' as const },
+    onError: { target: '#request.idle', actions: 'reportHandOff' as const },
+  },
+};
+
 /** The request's own actor, shared by a single tab and a lock holder: the user's `refresh`, and the timeout. */
 const sendingTo = (onAnswer: object, onFailure: object) => ({
   invoke: {
@@ -177,11 +195,17 @@ export const requestMachine = setup({
     },
     /** A single tab: the request is out; only its answer, its failure, the timeout or an abort ends it. */
     alone: {
-      invoke: [
-        sendingTo({ target: 'idle', actions: 'reportAnswer' }, { target: 'idle', actions: 'reportFailure' }).invoke,
-        { src: 'waitForTimeout', input: ({ context }) => ({ timeoutMs: context.config.refreshTimeoutMs }) },
-      ],
-      on: { 'timer.requestTimeout': { target: 'idle', actions: 'reportTimeout' } },
+      initial: 'awaitingAnswer',
+      states: {
+        awaitingAnswer: {
+          invoke: [
+            sendingTo({ target: 'handingOff', actions: 'keepHandOff' }, { target: '#request.idle', actions: 'reportFailure' }).invoke,
+            { src: 'waitForTimeout', input: ({ context }) => ({ timeoutMs: context.config.refreshTimeoutMs }) },
+          ],
+          on: { 'timer.requestTimeout': { target: '#request.idle', actions: 'reportTimeout' } },
+        },
+        handingOff,
+      },
     },
     /** Tabs of one origin: one lock holder at a time, released when this state is left. */
     underLock: {
@@ -215,20 +239,8 @@ export const requestMachine = setup({
             ),
           },
         },
-        /** The answer written for the next lock holder before the lock goes (a failed write changes nothing). */
-        handingOff: {
-          invoke: {
-            src: 'writeToken',
-            input: ({ context }) => {
-              const { token, receivedAt } = context.handOff!;
-              const session = sessionOfAnswer(context.request!, token, receivedAt);
-              const refreshToken = token.refreshToken ?? context.refreshToken;
-              return { token: { ...token, refreshToken, sessionKey: session.sessionKey }, session };
-            },
-            onDone: { target: '#request.idle', actions: 'reportHandOff' },
-            onError: { target: '#request.idle', actions: 'reportHandOff' },
-          },
-        },
+        /** The answer written for the next lock holder before the lock goes. */
+        handingOff,
         /** Transient: a failure the queued tabs share is written for them; an AuthError is not. */
         recordingFailure: {
           always: [

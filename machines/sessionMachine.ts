@@ -1,11 +1,13 @@
 import { and, assign, fromCallback, fromEventObservable, fromPromise, not, sendTo, setup } from 'xstate';
 import { NEVER } from 'rxjs';
-import { guards, requestFor, settlingReason, timeOf, updates } from './logic.js';
+import { guards, requestFor, settlingReason, storedSessionOf, timeOf, updates } from './logic.js';
 import { requestMachine } from './requestMachine.js';
 import { refreshDueAt } from './tokenMath.js';
 import { backingOff, failureTo, nextAttempt, nextRotationAttempt, nextRotationFetch, refreshFor } from './transitions.js';
 import type {
   RefreshReason,
+  SessionReading,
+  VaultCommand,
   RefreshTimerInput,
   RequestCommand,
   RetryTimerInput,
@@ -14,6 +16,23 @@ import type {
   SessionInput,
   TabAnnouncement,
 } from './types.js';
+
+/** A refresh token alone while a request is out: the old session ends, the new one waits for that request. */
+const awaitRequestThenRestore = {
+  guard: 'bringsRefreshToken',
+  target: '#session.restoring.awaitingRequest',
+  actions: ['forgetSession', 'takeRefreshToken'],
+} as const;
+
+/** A restore's request is out: a sign-in or another tab's session waits for it in `refreshing`, as there. */
+const whileRequestOut = {
+  'user.signIn': {
+    target: '#session.refreshing',
+    actions: ['startSession', 'announceToken', 'saveSession'],
+  },
+  'tab.token': [{ guard: 'isNewerSession', target: '#session.refreshing', actions: 'startSession' }, {}],
+  'user.restore': awaitRequestThenRestore,
+} as const;
 
 export const sessionMachine = setup({
   types: {
@@ -41,6 +60,10 @@ export const sessionMachine = setup({
     watchResume: fromEventObservable<SessionEvent, void>(() => NEVER),
     /** The other tabs: receives TabAnnouncements, sends back `tab.*` events. A single tab has none. */
     syncTabs: fromCallback<TabAnnouncement>(() => {}),
+    /** Keeps the session between starts (a storage, the tabs' store): receives `vault.save` / `vault.clear`. */
+    keepSession: fromCallback<VaultCommand>(() => {}),
+    /** Reads the session kept from an earlier start. */
+    readSession: fromPromise<SessionReading>(async () => ({ stored: null, now: 0 })),
   },
   guards,
   actions: {
@@ -49,6 +72,9 @@ export const sessionMachine = setup({
     keepRefreshToken: assign(updates.keepRefreshToken),
     dropToken: assign(updates.dropToken),
     endSession: assign(updates.endSession),
+    endSessionQuietly: assign((args) => ({ ...updates.endSession(args), error: null })),
+    takeStoredSession: assign(updates.takeStoredSession),
+    takeRefreshToken: assign(updates.takeRefreshToken),
     recordFailure: assign(updates.recordFailure),
     recordNoNewToken: assign(updates.recordNoNewToken),
     setReason: assign((_, params: { reason: RefreshReason }) => ({ reason: params.reason })),
@@ -65,7 +91,14 @@ export const sessionMachine = setup({
       request: requestFor(context, 'rotated'),
       now: timeOf(event),
     })),
+    sendRestoreRequest: sendTo('request', ({ context, event }): RequestCommand => ({
+      type: 'request.send',
+      request: requestFor(context, 'restore'),
+      now: timeOf(event),
+    })),
     abortRequest: sendTo('request', { type: 'request.abort' } satisfies RequestCommand),
+    saveSession: sendTo('vault', ({ context }): VaultCommand => ({ type: 'vault.save', stored: storedSessionOf(context) })),
+    forgetSession: sendTo('vault', { type: 'vault.clear' } satisfies VaultCommand),
     announceToken: sendTo('tabs', ({ context }): TabAnnouncement => ({
       type: 'announce.token',
       token: { ...context.token!, refreshToken: context.refreshToken, sessionKey: context.session!.sessionKey },
@@ -105,41 +138,95 @@ export const sessionMachine = setup({
     { src: 'watchNetwork', id: 'network' },
     { src: 'watchResume', id: 'resume' },
     { src: 'syncTabs', id: 'tabs' },
+    { src: 'keepSession', id: 'vault' },
   ],
   on: {
     'user.signIn': [
-      { guard: 'isSameSession', target: '.announcing', actions: 'storeToken' },
-      { target: '.announcing', actions: 'startSession' },
+      { guard: 'isSameSession', target: '.announcing', actions: ['storeToken', 'saveSession'] },
+      { target: '.announcing', actions: ['startSession', 'saveSession'] },
     ],
-    'user.signOut': { target: '.signedOut', actions: ['abortRequest', 'announceSignOut', 'endSession'] },
+    // A refresh token alone: a new session from one refresh (a request in flight is waited for first).
+    'user.restore': { guard: 'bringsRefreshToken', target: '.restoring.fetching', actions: ['forgetSession', 'takeRefreshToken'] },
+    'user.signOut': { target: '.signedOut', actions: ['abortRequest', 'announceSignOut', 'endSession', 'forgetSession'] },
     'user.rotate': [
-      { guard: and(['hasSession', 'isNetworkDown']), target: '.rotated.waiting', actions: ['announceRotation', 'dropToken'] },
-      { guard: 'hasSession', target: '.rotated.fetching', actions: ['announceRotation', 'dropToken'] },
+      {
+        guard: and(['hasSession', 'isNetworkDown']),
+        target: '.rotated.waiting',
+        actions: ['announceRotation', 'dropToken', 'saveSession'],
+      },
+      { guard: 'hasSession', target: '.rotated.fetching', actions: ['announceRotation', 'dropToken', 'saveSession'] },
     ],
     'tab.token': [
       { guard: 'isNewerTokenOfSession', target: '.settling', actions: 'storeToken' },
       { guard: 'isNewerSession', target: '.settling', actions: 'startSession' },
     ],
-    'tab.signOut': { guard: 'isThisSession', target: '.signedOut', actions: ['abortRequest', 'endSession'] },
+    'tab.signOut': { guard: 'isThisSession', target: '.signedOut', actions: ['abortRequest', 'endSession', 'forgetSession'] },
     'tab.rotate': [
-      { guard: and(['isThisSession', 'isNetworkDown']), target: '.rotated.waiting', actions: 'dropToken' },
-      { guard: 'isThisSession', target: '.rotated.fetching', actions: 'dropToken' },
+      { guard: and(['isThisSession', 'isNetworkDown']), target: '.rotated.waiting', actions: ['dropToken', 'saveSession'] },
+      { guard: 'isThisSession', target: '.rotated.fetching', actions: ['dropToken', 'saveSession'] },
     ],
     'tab.hello': { guard: 'isHeldServable', actions: 'announceToken' },
+    'tab.cleared': { guard: 'hasSession', target: '.signedOut', actions: ['abortRequest', 'endSession'] },
     'env.online': { actions: 'markOnline' },
     'env.offline': { actions: 'markOffline' },
   },
   states: {
-    /** Transient: a tab that shares its session asks the others first. */
+    /** Transient: an engine that keeps its session, or shares it with other tabs, restores it first. */
     boot: {
-      always: [{ guard: 'sharesTabs', target: 'restoring' }, { target: 'signedOut' }],
+      always: [{ guard: 'keepsSession', target: 'restoring' }, { target: 'signedOut' }],
     },
-    /** Asking the other tabs for their session before any request; an answer arrives as `tab.token`. */
+    /** Finding the session an earlier start or another tab left, before any request but one that renews it. */
     restoring: {
-      entry: 'askOtherTabs',
-      invoke: { src: 'awaitOtherTabs', onDone: 'signedOut' },
+      initial: 'reading',
+      states: {
+        reading: {
+          invoke: {
+            src: 'readSession',
+            onDone: [
+              { guard: 'isStoredServable', target: '#session.settling', actions: 'takeStoredSession' },
+              { guard: 'isStoredRenewable', target: 'fetching', actions: 'takeStoredSession' },
+              { guard: 'sharesTabs', target: 'askingTabs' },
+              { target: '#session.signedOut' },
+            ],
+            // A storage that cannot be read is an empty one: the engine starts as it would with none.
+            onError: [{ guard: 'sharesTabs', target: 'askingTabs' }, { target: '#session.signedOut' }],
+          },
+        },
+        /** Asking the open tabs for their session; an answer arrives as `tab.token`. */
+        askingTabs: {
+          entry: 'askOtherTabs',
+          invoke: { src: 'awaitOtherTabs', onDone: '#session.signedOut' },
+        },
+        /** One refresh renews the session (`reason: 'restore'`); `getToken` callers wait for it. */
+        fetching: {
+          tags: ['fetching'],
+          entry: 'sendRestoreRequest',
+          on: {
+            'request.done': { target: '#session.announcing', actions: 'startSession' },
+            'request.failed': [
+              // Refused: there is no session to restore, which is no error of the app's.
+              { guard: 'isAuthFailure', target: '#session.signedOut', actions: ['endSessionQuietly', 'forgetSession'] },
+              // A network fault keeps a session that was found; a cookie restore with none has nothing to keep.
+              { guard: and(['hasSession', 'isFirmWait']), target: '#session.offline.backingOff.firm', actions: 'recordFailure' },
+              { guard: 'hasSession', target: '#session.offline.backingOff.open', actions: 'recordFailure' },
+              { target: '#session.signedOut', actions: 'endSession' },
+            ],
+            ...whileRequestOut,
+          },
+        },
+        /** A refresh token came (`signIn({ refreshToken })`) while a request was out: that one is waited for. */
+        awaitingRequest: {
+          tags: ['fetching'],
+          on: { 'request.done': 'fetching', 'request.failed': 'fetching', ...whileRequestOut },
+        },
+      },
     },
-    signedOut: {},
+    signedOut: {
+      on: {
+        // `restore()`: a cookie session (or a stored refresh token) renewed by one refresh.
+        'user.restore': { target: 'restoring.fetching', actions: 'takeRefreshToken' },
+      },
+    },
     /** Transient: this tab got a token (sign-in or refresh); the other tabs hear of it, then it is judged. */
     announcing: {
       entry: 'announceToken',
@@ -196,11 +283,12 @@ export const sessionMachine = setup({
         ],
         'request.failed': [{ guard: not('isForCurrentSession'), target: 'settling' }, ...failureTo('#session.offline.backingOff')],
         'user.signIn': [
-          { guard: 'isSameSession', actions: ['storeToken', 'announceToken'] },
-          { actions: ['startSession', 'announceToken'] },
+          { guard: 'isSameSession', actions: ['storeToken', 'announceToken', 'saveSession'] },
+          { actions: ['startSession', 'announceToken', 'saveSession'] },
         ],
-        'user.rotate': { target: 'rotated.awaitingRequest', actions: ['announceRotation', 'dropToken'] },
-        'tab.rotate': { guard: 'isThisSession', target: 'rotated.awaitingRequest', actions: 'dropToken' },
+        'user.rotate': { target: 'rotated.awaitingRequest', actions: ['announceRotation', 'dropToken', 'saveSession'] },
+        'tab.rotate': { guard: 'isThisSession', target: 'rotated.awaitingRequest', actions: ['dropToken', 'saveSession'] },
+        'user.restore': awaitRequestThenRestore,
         'tab.token': [
           { guard: 'isNewerTokenOfSession', actions: 'storeToken' },
           { guard: 'isNewerSession', actions: 'startSession' },
@@ -226,7 +314,7 @@ export const sessionMachine = setup({
     rotated: {
       initial: 'fetching',
       on: {
-        'user.signIn': { target: 'announcing', actions: 'startSession' },
+        'user.signIn': { target: 'announcing', actions: ['startSession', 'saveSession'] },
         // Another tab's token counts only when its session started after the rotated one: never the old session's.
         'tab.token': [{ guard: 'isNewerSession', target: 'settling', actions: 'startSession' }, {}],
         // Every tab hears of one password change: the rotation already under way answers a second notice.
@@ -243,8 +331,7 @@ export const sessionMachine = setup({
               { target: 'fetching', actions: 'keepRefreshToken' },
             ],
             'request.failed': failureTo('#session.rotated.backingOff'),
-            'user.signIn': { target: '#session.refreshing', actions: ['startSession', 'announceToken'] },
-            'tab.token': [{ guard: 'isNewerSession', target: '#session.refreshing', actions: 'startSession' }, {}],
+            ...whileRequestOut,
           },
         },
         fetching: {
@@ -256,8 +343,7 @@ export const sessionMachine = setup({
               { target: '#session.announcing', actions: 'startSession' },
             ],
             'request.failed': failureTo('#session.rotated.backingOff'),
-            'user.signIn': { target: '#session.refreshing', actions: ['startSession', 'announceToken'] },
-            'tab.token': [{ guard: 'isNewerSession', target: '#session.refreshing', actions: 'startSession' }, {}],
+            ...whileRequestOut,
           },
         },
         backingOff: backingOff(nextRotationFetch, nextRotationAttempt),

@@ -20,23 +20,23 @@ export const isLaterInstance = (other: SessionInfo, than: SessionInfo | null): b
 
 /**
  * What another tab stored answers this request, so it is never sent: for a rotation, a later session than the
- * rotated one, still servable; else a token of this very session issued since the one the request would replace,
- * still fresh.
+ * rotated one, still servable; for a restore, that or a servable token of its own session; else a token of this
+ * very session issued since the one the request would replace, still fresh.
  */
 export function storeAnswers(stored: StoredSession, request: RefreshInput, now: number, config: SessionConfig): boolean {
-  if (request.reason === 'rotated') {
-    return isLaterInstance(stored.session, request.session) && isServable(stored.token, now, config.leewayMs);
-  }
-  return (
-    isSameInstance(stored.session, request.session) &&
-    stored.token.issuedAt > request.satisfiedAfter &&
-    isFresh(stored.token, now, config)
-  );
+  const { token } = stored;
+  if (token === null) return false;
+  const laterSession = isLaterInstance(stored.session, request.session) && isServable(token, now, config.leewayMs);
+  const newerToken = isSameInstance(stored.session, request.session) && token.issuedAt > request.satisfiedAfter;
+  if (request.reason === 'rotated') return laterSession;
+  // A restore takes whatever another tab holds now, of its session or a later one.
+  if (request.reason === 'restore') return laterSession || (newerToken && isServable(token, now, config.leewayMs));
+  return newerToken && isFresh(token, now, config);
 }
 
 /** The refresh token to send: the newest one this session's tabs stored, so a spent one is never sent again. */
 export function refreshTokenToSend(stored: StoredSession | null, request: RefreshInput): string | undefined {
-  const newest = stored && isSameInstance(stored.session, request.session) ? stored.token.refreshToken : undefined;
+  const newest = stored && isSameInstance(stored.session, request.session) ? stored.refreshToken : undefined;
   return newest ?? request.refreshToken;
 }
 

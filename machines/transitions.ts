@@ -25,7 +25,7 @@ export const refreshFor = (reason: RefreshReason, actions: readonly SignalAction
 
 /** A failed attempt: an AuthError ends the session, anything else backs off (firmly, see `isFirmWait`). */
 export const failureTo = (backingOff: string) => [
-  { guard: 'isAuthFailure', target: '#session.signedOut', actions: ['announceSignOut', 'endSession'] },
+  { guard: 'isAuthFailure', target: '#session.signedOut', actions: ['announceSignOut', 'endSession', 'forgetSession'] },
   { guard: 'isFirmWait', target: `${backingOff}.firm`, actions: 'recordFailure' },
   { target: `${backingOff}.open`, actions: 'recordFailure' },
 ] as const;

@@ -47,6 +47,8 @@ export interface SessionConfig {
   refreshTimeoutMs: number;
   /** Tabs of one origin share the session: start by asking them (`restoring`). */
   shareTabs: boolean;
+  /** The session is kept between starts (a storage, or the tabs' store): start by reading it (`restoring`). */
+  keepsSession: boolean;
 }
 
 export interface SessionContext {
@@ -116,6 +118,8 @@ export type SessionEvent =
   | { type: 'user.signIn'; token: SessionToken; now: number }
   | { type: 'user.signOut'; now: number }
   | { type: 'user.rotate'; now: number }
+  /** `restore()` (no refresh token: a cookie session) or `signIn({ refreshToken })`: a session from one refresh. */
+  | { type: 'user.restore'; refreshToken?: string; now: number }
   | { type: 'user.refresh'; now: number }
   | { type: 'user.request'; now: number }
   | { type: 'clock.check'; now: number }
@@ -133,7 +137,9 @@ export type SessionEvent =
   | { type: 'tab.token'; token: SessionToken; session: SessionInfo; now: number }
   | { type: 'tab.signOut'; sessionKey: string; at: number }
   | { type: 'tab.rotate'; sessionKey: string; at: number }
-  | { type: 'tab.hello'; now: number };
+  | { type: 'tab.hello'; now: number }
+  /** The page came back from the back-forward cache and the origin's store holds no session: ended elsewhere. */
+  | { type: 'tab.cleared'; now: number };
 
 /** What the session machine tells its request child. */
 export type RequestCommand = { type: 'request.send'; request: RefreshInput; now: number } | { type: 'request.abort' };
@@ -145,10 +151,25 @@ export type RequestEvent =
   /** The origin-wide refresh lock is this tab's; `waited`: another tab held it first. */
   | { type: 'lock.granted'; waited: boolean; now: number };
 
-/** What the newest token of the origin is, as the last lock holder left it (times on this engine's clock). */
+/**
+ * A session as it is kept for the next lock holder and the next start (times on this engine's clock): the
+ * origin's newest token with its session, or, after a rotation or for a start from a refresh token alone, the
+ * session's refresh token with no access token.
+ */
 export interface StoredSession {
-  token: SessionToken;
   session: SessionInfo;
+  token: SessionToken | null;
+  /** The session's newest refresh token. */
+  refreshToken?: string;
+}
+
+/** What the session machine tells the actor that keeps the session (`keepSession`). */
+export type VaultCommand = { type: 'vault.save'; stored: StoredSession } | { type: 'vault.clear' };
+
+/** What `readSession` found kept from an earlier start, and when it looked. */
+export interface SessionReading {
+  stored: StoredSession | null;
+  now: number;
 }
 
 /** The origin's last failed attempt, for the tabs that queued on the lock behind it. */

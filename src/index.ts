@@ -20,6 +20,7 @@ export type {
   RefreshReason,
   RetryOptions,
   SessionEngineOptions,
+  TokenStorage,
   SessionInfo,
   SessionSnapshot,
   SessionStatus,

@@ -40,6 +40,16 @@ export interface RetryOptions {
   callersCutBackoff?: boolean;
 }
 
+/**
+ * Where the session outlives the page or process: the Web Storage shape, sync or async, so `localStorage`,
+ * React Native's `AsyncStorage` or a small file-backed object plug in as they are. It holds the refresh token.
+ */
+export interface TokenStorage {
+  getItem(key: string): string | null | Promise<string | null>;
+  setItem(key: string, value: string): void | Promise<void>;
+  removeItem(key: string): void | Promise<void>;
+}
+
 export interface SessionEngineOptions {
   refresh: RefreshFunction;
   /** Default 15_000: refresh in the background this long before expiry. */
@@ -61,6 +71,12 @@ export interface SessionEngineOptions {
    * IndexedDB; `createMemoryOrigin().tab()` for engines in one process).
    */
   broadcast?: false | { channel: string; environment?: TabEnvironment };
+  /**
+   * Keeps the session between starts: written on every new token before it is handed out, removed on sign-out, an
+   * AuthError or a refused restore, read back when the engine starts. Default: none (with `broadcast` in a
+   * browser, the tabs' IndexedDB store plays that part).
+   */
+  storage?: TokenStorage;
   /** Errors thrown by `subscribe`, `session$` and `token$` listeners. Default: `console.error`, without token text. */
   onError?: (error: unknown) => void;
   inspect?: Observer<InspectionEvent> | ((event: InspectionEvent) => void);

@@ -1,5 +1,5 @@
 import { Observable, map } from 'rxjs';
-import { fromEventObservable, fromPromise } from 'xstate';
+import { fromCallback, fromEventObservable, fromPromise } from 'xstate';
 import { toRefreshFailure } from '../errors.js';
 import type { RefreshFunction } from '../types.js';
 import { requestMachine } from '../../machines/requestMachine.js';
@@ -12,10 +12,14 @@ import type {
   RequestTimerInput,
   RetryTimerInput,
   SessionEvent,
+  SessionReading,
+  StoredSession,
+  VaultCommand,
 } from '../../machines/types.js';
 import { parseRefreshAnswer, refreshTokenIn } from './claims.js';
 import type { EngineClock } from './clock.js';
 import { afterDelay } from './timers.js';
+import type { SessionVault } from './vault.js';
 
 type RequestActors = Parameters<typeof requestMachine.provide>[0] extends { actors?: infer A } ? NonNullable<A> : never;
 
@@ -94,6 +98,8 @@ export interface RuntimeActorOptions {
   refreshToken: (input: RefreshInput, signal: AbortSignal) => Promise<RefreshAnswer>;
   /** The request child's side of the cross-tab protocol (lock and store), when tabs share the session. */
   tabs?: Partial<RequestActors>;
+  /** Where the session is kept between starts, if it is. */
+  vault: SessionVault | null;
   online$: Observable<boolean>;
   resume$: Observable<unknown>;
   clock: EngineClock;
@@ -102,12 +108,13 @@ export interface RuntimeActorOptions {
 
 /** The effects the machine names, filled in for a real runtime. */
 export function runtimeActors(options: RuntimeActorOptions) {
-  const { clock } = options;
+  const { clock, vault } = options;
   const random = options.random ?? Math.random;
   return {
     request: requestMachine.provide({
       actors: {
         ...options.tabs,
+        ...(vault && { writeToken: fromPromise<void, StoredSession>(({ input }) => vault.save(input)) }),
         refreshToken: fromPromise<RefreshAnswer, RefreshInput>(({ input, signal }) => options.refreshToken(input, signal)),
         waitForTimeout: fromEventObservable<RequestEvent, RequestTimerInput>(({ input }) =>
           afterDelay(input.timeoutMs, clock.now).pipe(map((now): RequestEvent => ({ type: 'timer.requestTimeout', now }))),
@@ -123,5 +130,11 @@ export function runtimeActors(options: RuntimeActorOptions) {
     }),
     watchNetwork: fromEventObservable<SessionEvent, void>(() => networkEvents(options.online$, clock)),
     watchResume: fromEventObservable<SessionEvent, void>(() => wakeEvents(options.resume$, clock)),
+    ...(vault && {
+      keepSession: fromCallback<VaultCommand>(({ receive }) =>
+        receive((command) => void (command.type === 'vault.save' ? vault.save(command.stored) : vault.clear())),
+      ),
+      readSession: fromPromise<SessionReading>(async () => ({ stored: await vault.read(), now: clock.now() })),
+    }),
   };
 }

@@ -17,6 +17,7 @@ import { browserTabEnvironment, type TabEnvironment } from '../tabs/environment.
 import { createTabActors } from '../tabs/tabActors.js';
 import { parseSignIn } from './claims.js';
 import { createEngineClock } from './clock.js';
+import { createVault } from './vault.js';
 import { defaultOnline$, defaultResume$ } from './environment.js';
 import { ShieldedObservable, consoleReporter, guarded } from './listeners.js';
 import { checkOptions, resolveConfig, sessionKeyClaimsOf } from './options.js';
@@ -26,8 +27,13 @@ export type SessionActor = Actor<typeof sessionMachine>;
 type MachineSnapshot = SnapshotFrom<typeof sessionMachine>;
 
 export interface SessionEngine {
-  signIn(tokens: TokenSet): void;
+  /** Installs a session; `{ refreshToken }` alone starts one with a refresh. */
+  signIn(tokens: TokenSet | RefreshTokenOnly): void;
   rotate(): void;
+  /** Asks the server for a session when none is held (a cookie session): the token, or null when refused. */
+  restore(): Promise<string | null>;
+  /** Settles once the engine knows whether it has a session (after restoring one). */
+  ready(): Promise<SessionSnapshot>;
   signOut(): void;
   getToken(opts?: GetTokenOptions): Promise<string | null>;
   peekToken(): string | null;
@@ -38,6 +44,15 @@ export interface SessionEngine {
   readonly actor: SessionActor;
   stop(): void;
 }
+
+/** `{ refreshToken }` alone: a session that starts with a refresh. */
+export interface RefreshTokenOnly {
+  refreshToken: string;
+  accessToken?: undefined;
+}
+
+/** Where the session is kept in `storage`: one key per channel, so engines of one app keep theirs apart. */
+const storageKeyOf = (tabLink: { channel: string } | null) => `sessionchart:${tabLink?.channel ?? 'session'}`;
 
 /** The channel tabs share and what they share it through, or null for a single tab. */
 function tabLinkOf(options: SessionEngineOptions): { channel: string; environment: TabEnvironment } | null {
@@ -57,12 +72,17 @@ export function createSessionEngine(options: SessionEngineOptions): SessionEngin
   const clock = createEngineClock();
   const onError = options.onError ?? consoleReporter;
   const report = guarded(onError);
-  const tabs = tabLink === null ? null : createTabActors({ ...tabLink, clock, report: (error) => report(onError, error) });
+  const reportFailure = (error: unknown) => report(onError, error);
+  const tabs = tabLink === null ? null : createTabActors({ ...tabLink, clock, report: reportFailure });
+  const vault = config.keepsSession
+    ? createVault({ storage: options.storage, key: storageKeyOf(tabLink), tabs: tabs?.newest, clock, report: reportFailure })
+    : null;
   const machine = sessionMachine.provide({
     actors: {
       ...runtimeActors({
         refreshToken: createTokenFetcher(options.refresh, keyClaims, clock),
         tabs: tabs?.request,
+        vault,
         online$: options.online$ ?? defaultOnline$(),
         resume$: options.resume$ ?? defaultResume$(),
         clock,
@@ -143,6 +163,14 @@ export function createSessionEngine(options: SessionEngineOptions): SessionEngin
       : new NetworkError('No valid token is held and the network is down', { cause });
   };
 
+  /** A restore's outcome: the token, null when the server has no session, its error on a fault. */
+  const restoredToken = async () => {
+    const token = await awaitOutcome(() => true);
+    const { context } = actor.getSnapshot();
+    if (token === null && context.error !== null) throw context.error;
+    return token;
+  };
+
   const forcedToken = (now: number) => {
     const before = actor.getSnapshot().context.token;
     offer({ type: 'user.refresh', now });
@@ -170,6 +198,11 @@ export function createSessionEngine(options: SessionEngineOptions): SessionEngin
     signIn(tokens) {
       if (!isRunning()) throw stopped();
       const now = clock.now();
+      const refreshTokenOnly = typeof tokens === 'object' && tokens !== null && tokens.accessToken === undefined;
+      if (refreshTokenOnly && typeof tokens.refreshToken === 'string' && tokens.refreshToken !== '') {
+        actor.send({ type: 'user.restore', refreshToken: tokens.refreshToken, now });
+        return;
+      }
       const measuredOffsetMs = actor.getSnapshot().context.token?.serverOffsetMs ?? null;
       const token = parseSignIn(tokens, { at: now, fromWall: clock.fromWall, keyClaims }, measuredOffsetMs);
       actor.send({ type: 'user.signIn', token: { ...token, sessionKey: token.sessionKey ?? newSessionKey() }, now });
@@ -177,6 +210,21 @@ export function createSessionEngine(options: SessionEngineOptions): SessionEngin
     rotate() {
       if (!isRunning()) throw stopped();
       actor.send({ type: 'user.rotate', now: clock.now() });
+    },
+    restore() {
+      if (!isRunning()) throw stopped();
+      if (actor.getSnapshot().context.session !== null) return engine.getToken();
+      offer({ type: 'user.restore', now: clock.now() });
+      return restoredToken();
+    },
+    async ready() {
+      if (!isRunning()) throw stopped();
+      try {
+        await waitFor(actor, (s) => !s.matches('restoring'));
+      } catch (cause) {
+        throw new AbortError('The session engine was stopped', { cause });
+      }
+      return engine.getSnapshot();
     },
     signOut() {
       if (isRunning()) actor.send({ type: 'user.signOut', now: clock.now() });

@@ -14,10 +14,12 @@ const isObservable = (value: unknown) =>
 const isObserver = (value: unknown) =>
   typeof value === 'object' && value !== null && typeof (value as { next?: unknown }).next === 'function';
 
-const isTabEnvironment = (value: unknown) =>
+const hasMethods = (value: unknown, methods: readonly string[]) =>
   typeof value === 'object' &&
   value !== null &&
-  ['claim', 'open', 'lock', 'store'].every((method) => typeof (value as Record<string, unknown>)[method] === 'function');
+  methods.every((method) => typeof (value as Record<string, unknown>)[method] === 'function');
+
+const isTabEnvironment = (value: unknown) => hasMethods(value, ['claim', 'open', 'lock', 'store']);
 
 function figure(name: string, value: unknown, fallback: number): number {
   if (value === undefined) return fallback;
@@ -47,6 +49,10 @@ export function checkOptions(options: SessionEngineOptions): void {
     'inspect must be an inspection observer or function',
   );
   expect(options.onError === undefined || typeof options.onError === 'function', 'onError must be a function');
+  expect(
+    options.storage === undefined || hasMethods(options.storage, ['getItem', 'setItem', 'removeItem']),
+    'storage must have getItem, setItem and removeItem',
+  );
   const claims = options.sessionKeyClaims;
   expect(
     claims === undefined || (Array.isArray(claims) && claims.every((claim) => typeof claim === 'string')),
@@ -82,6 +88,7 @@ export function resolveConfig(options: SessionEngineOptions, shareTabs = false):
     callersCutBackoff: flag('retry.callersCutBackoff', retry.callersCutBackoff, false),
     refreshTimeoutMs: figure('refreshTimeoutMs', options.refreshTimeoutMs, 30_000),
     shareTabs,
+    keepsSession: shareTabs || options.storage !== undefined,
   };
 }
 

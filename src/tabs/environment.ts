@@ -33,6 +33,8 @@ export interface TabEnvironment {
    */
   lock<T>(name: string, signal: AbortSignal, task: (waited: boolean) => Promise<T>): Promise<T>;
   store(name: string): TabStore;
+  /** Calls `handler` when the page is shown again from the back-forward cache (it missed the others' messages). */
+  shown?(handler: () => void): () => void;
 }
 
 /** The engines of a page by the channel each uses; on globalThis so two copies of the package share it. */
@@ -81,6 +83,12 @@ export function browserTabEnvironment(): TabEnvironment | null {
     store(name) {
       const idb = createStore(`sessionchart:${name}`, 'session');
       return { get: (key) => get(key, idb), set: (key, value) => set(key, value, idb), delete: (key) => del(key, idb) };
+    },
+    shown(handler) {
+      if (typeof window === 'undefined') return () => {};
+      const listener = (event: Event) => (event as PageTransitionEvent).persisted && handler();
+      window.addEventListener('pageshow', listener);
+      return () => window.removeEventListener('pageshow', listener);
     },
   };
 }

@@ -42,13 +42,13 @@ function isSessionInfo(value: unknown): value is SessionInfo {
   );
 }
 
-/** What another tab left in the store is untrusted too: a token with its session, or nothing. */
+/** What another tab or an earlier start left is untrusted too: a session, its token if any, its refresh token. */
 export function isStoredSession(value: unknown): value is StoredSession {
   return (
     isRecord(value) &&
-    isSessionToken(value.token) &&
     isSessionInfo(value.session) &&
-    value.token.sessionKey === value.session.sessionKey
+    (value.token === null || (isSessionToken(value.token) && value.token.sessionKey === value.session.sessionKey)) &&
+    isOptional(value.refreshToken, isText)
   );
 }
 

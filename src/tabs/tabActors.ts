@@ -8,10 +8,10 @@ import type {
   SessionInfo,
   SessionToken,
   StoredFailure,
-  StoredSession,
   StoreReading,
   TabAnnouncement,
 } from '../../machines/types.js';
+import { shiftStored, type NewestRecord } from '../engine/vault.js';
 import type { TabChannel, TabEnvironment } from './environment.js';
 import { isStoredFailure, isStoredSession, toTabEvent, toTabMessage } from './messages.js';
 
@@ -55,7 +55,7 @@ function shiftAnnouncement(announcement: TabAnnouncement, by: number): TabAnnoun
 
 /**
  * The effects of the cross-tab protocol, for the session machine (`syncTabs`, `awaitOtherTabs`) and its request
- * child (`holdLock`, `readStore`, `writeToken`, `writeFailure`). The store is tried once at the start: a tab whose
+ * child (`holdLock`, `readStore`, `writeFailure`), and the origin's newest session for the vault. The store is tried once at the start: a tab whose
  * store cannot be used (a private mode, blocked storage, an open that fails) keeps to itself, a single tab that
  * neither takes the lock nor talks to the others, since without the store the next lock holder could not see the
  * refresh token the last one was given. Every failure goes to `report`, typed; none is left unhandled.
@@ -78,15 +78,17 @@ export function createTabActors({ channel: name, environment, clock, report }: T
     const [newest, failure] = (await usable) && store ? await Promise.all([store.get(NEWEST), store.get(FAILURE)]) : [null, null];
     const by = toEngine();
     return {
-      newest: isStoredSession(newest) ? { token: shiftToken(newest.token, by), session: shiftSession(newest.session, by) } : null,
+      newest: isStoredSession(newest) ? shiftStored(newest, by) : null,
       failure: isStoredFailure(failure) ? { ...failure, at: failure.at + by } : null,
       now: clock.now(),
     };
   };
 
-  const write = async (key: string, value: unknown) => {
-    if (!(await usable) || !store) return;
-    await store.set(key, value).catch((cause: unknown) => fail('store')(cause));
+  /** The origin's newest session, for the vault (which writes it, under the lock or not) and `restoring`. */
+  const newest: NewestRecord = {
+    get: async () => ((await usable) && store ? store.get(NEWEST) : null),
+    set: async (value) => void ((await usable) && store && (await store.set(NEWEST, value))),
+    delete: async () => void ((await usable) && store && (await store.delete(NEWEST))),
   };
 
   return {
@@ -110,12 +112,12 @@ export function createTabActors({ channel: name, environment, clock, report }: T
         };
       }),
       readStore: fromPromise<StoreReading>(() => readStore().catch((cause: unknown) => (fail('store')(cause), Promise.reject(cause)))),
-      writeToken: fromPromise<void, StoredSession>(({ input }) => {
-        const by = -toEngine();
-        return write(NEWEST, { token: shiftToken(input.token, by), session: shiftSession(input.session, by) });
+      writeFailure: fromPromise<void, StoredFailure>(async ({ input }) => {
+        if (!(await usable) || !store) return;
+        await store.set(FAILURE, { ...input, at: input.at - toEngine() }).catch((cause: unknown) => fail('store')(cause));
       }),
-      writeFailure: fromPromise<void, StoredFailure>(({ input }) => write(FAILURE, { ...input, at: input.at - toEngine() })),
     },
+    newest,
     session: {
       syncTabs: fromCallback<TabAnnouncement>(({ sendBack, receive }) => {
         const opened: Promise<TabChannel | null> = usable.then((shared) => {
@@ -138,14 +140,18 @@ export function createTabActors({ channel: name, environment, clock, report }: T
               fail('channel')(cause);
             }
           });
-          // A sign-out leaves nothing for the next tab to take up.
-          if (announcement.type === 'announce.signOut' && store) {
-            void usable.then(async (shared) => {
-              if (shared) await store.delete(NEWEST).catch((cause: unknown) => fail('store')(cause));
-            });
-          }
         });
-        return () => void opened.then((channel) => channel?.close());
+        // Back from the back-forward cache, the page missed the others' messages: the store tells what changed.
+        const stopWatching = environment.shown?.(() => {
+          void readStore().then(({ newest: stored, now }) => {
+            if (stored === null) sendBack({ type: 'tab.cleared', now });
+            else if (stored.token) sendBack({ type: 'tab.token', token: stored.token, session: stored.session, now });
+          }, fail('store'));
+        });
+        return () => {
+          stopWatching?.();
+          void opened.then((channel) => channel?.close());
+        };
       }),
       awaitOtherTabs: fromPromise<void>(
         () => new Promise((resolve) => afterDelay(RESTORE_WAIT_MS, clock.now).subscribe({ complete: () => resolve() })),
