@@ -15,6 +15,7 @@ describe('resolveConfig', () => {
       callersCutBackoff: false,
       refreshTimeoutMs: 30_000,
       shareTabs: false,
+      keepsSession: false,
     });
   });
 
@@ -37,7 +38,13 @@ describe('resolveConfig', () => {
       callersCutBackoff: true,
       refreshTimeoutMs: 0,
       shareTabs: true,
+      keepsSession: true,
     });
+  });
+
+  it('keeps the session between starts with a storage, as with tabs', () => {
+    const storage = { getItem: () => null, setItem: () => {}, removeItem: () => {} };
+    expect(resolveConfig({ refresh, storage })).toMatchObject({ shareTabs: false, keepsSession: true });
   });
 
   it('keeps the defaults of the retry fields not given', () => {
