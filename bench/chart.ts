@@ -1,9 +1,16 @@
 /** A hand-rolled SVG: refresh requests and waiting callers per 15 minutes, one line per engine. */
+import type { EngineName } from './engines.js';
 import { BUCKET_MS } from './metrics.js';
 import { T0, type FaultWindow, type Schedule } from './schedule.js';
 import type { RunResult } from './simulate.js';
 
-const COLORS: Record<string, string> = { sessionchart: '#1f77b4', naive: '#ff7f0e', supabase: '#2ca02c', firebase: '#9467bd', 'sessionchart-backoff': '#17becf' };
+const COLORS: Record<EngineName, string> = {
+  sessionchart: '#1f77b4',
+  'sessionchart-callers-cut': '#17becf',
+  naive: '#ff7f0e',
+  supabase: '#2ca02c',
+  firebase: '#9467bd',
+};
 const FAULT_FILL: Record<FaultWindow['kind'], string> = {
   outage: '#d62728',
   offline: '#8c564b',
@@ -12,10 +19,11 @@ const FAULT_FILL: Record<FaultWindow['kind'], string> = {
   slow: '#7f7f7f',
 };
 
-const WIDTH = 960;
+const WIDTH = 1010;
 const PANEL_HEIGHT = 180;
 const LEFT = 60;
-const RIGHT = 150;
+/** Room for the legend's longest label, sessionchart-callers-cut. */
+const RIGHT = 200;
 const TOP = 40;
 const GAP = 50;
 
@@ -26,7 +34,7 @@ const scaleOf = (max: number) => (value: number) => Math.log10(1 + value) / Math
 
 function panel(
   title: string,
-  series: Array<{ name: string; values: Int32Array }>,
+  series: Array<{ name: EngineName; values: Int32Array }>,
   schedule: Schedule,
   top: number,
   hours: number,
@@ -63,7 +71,7 @@ function panel(
       const x = LEFT + ((i + 0.5) / buckets) * plotWidth;
       return `${x.toFixed(1)},${y(value).toFixed(1)}`;
     });
-    out.push(`<polyline points="${points.join(' ')}" fill="none" stroke="${COLORS[name] ?? '#000'}" stroke-width="1.5"/>`);
+    out.push(`<polyline points="${points.join(' ')}" fill="none" stroke="${COLORS[name]}" stroke-width="1.5"/>`);
   }
   return out;
 }
@@ -91,7 +99,7 @@ export function timelineSvg(title: string, runs: RunResult[], schedule: Schedule
     ),
   ];
   const legend = [
-    ...runs.map((r) => ({ label: r.engine, color: COLORS[r.engine] ?? '#000', line: true })),
+    ...runs.map((r) => ({ label: r.engine, color: COLORS[r.engine], line: true })),
     ...Object.entries(FAULT_FILL).map(([kind, color]) => ({ label: kind, color, line: false })),
     { label: 'sleep', color: '#000', line: true },
   ];

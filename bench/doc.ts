@@ -3,7 +3,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { machineDetails, markdownTable, targetTable, type Table, type TargetCheck } from './report.js';
 import { ROOT } from './sizes.js';
-import { HEAP_FLAT_KB } from './targets.js';
+import { DEFAULTS, HEAP_FLAT_KB } from './targets.js';
 
 const version = (pkg: string) =>
   (JSON.parse(readFileSync(join(ROOT, pkg === 'sessionchart' ? '' : `node_modules/${pkg}`, 'package.json'), 'utf8')) as { version: string })
@@ -52,7 +52,8 @@ resolution) and ops/s are per operation, the best of three rounds of 0.4 s per t
 taking the CPU only ever makes a round slower). Every engine holds a valid 3600 s token; nothing is fetched.
 Supabase auth-js \`getSession()\` runs with an in-memory storage (a \`Map\` behind its storage interface,
 which stores JSON strings as \`localStorage\` would); the naive cache is an \`async\` function that
-compares \`Date.now()\` with the expiry.
+compares \`Date.now()\` with the expiry. \`Date.now()\` and the naive cache are the floors of a synchronous
+and of an asynchronous getter that checks expiry: issue 11's targets are ratios to them.
 
 ${md(input.hotPath)}
 
@@ -96,20 +97,25 @@ and \`Math.random\` (seeded, for the engines' jitter).
   same millisecond (a page render); when the lid opens after a sleep, every caller asks at once.
 - **Server.** One fake auth server for all engines: HS256 access tokens with \`iat\`/\`exp\` on the
   server's clock (local clock + skew) and \`session_id\`; rotating refresh tokens with Supabase's reuse
-  rule (a used refresh token replayed within 10 s is answered, later it revokes the session). Responses
-  take 80 to 250 ms.
+  rule (a used refresh token replayed within 10 s is answered, later it revokes the session). A token is
+  minted when its request arrives; the response takes 80 to 250 ms.
 - **Faults** (the "hostile" scenarios): 3 outages (2 to 20 min, fetch fails), 2 device-offline periods
   (fetch fails and \`online$\` says false), 4 bursts of 503 (1 to 10 min), 3 windows of 429 with a
   Retry-After of 30 to 120 s, 4 slow periods (4 to 12 s responses), and 3 sleeps of 5 min to 2 h (the
-  clock jumps; timers pause, as on a laptop).
-- **Engines.** *sessionchart*: \`createSessionEngine\` from \`src/index.ts\`, with a \`refresh\` that maps
-  answers as \`sessionchart/oauth\` does (400 -> AuthError, 429/503 -> NetworkError with Retry-After).
-  K tabs are K engines with \`broadcast\` on over one in-memory origin (bench/origin.ts: BroadcastChannel,
-  IndexedDB and Web Locks stand-ins), so the engine's own tab code runs unchanged. *sessionchart-backoff*:
-  the same with \`retry: { callersCutBackoff: false }\` (callers with no valid token are told \`NetworkError\`
-  at once instead of starting an attempt while offline or backing off). *naive*: the token in
-  origin storage shared by the tabs, served until its expiry, then callers block on one refresh per tab; a
-  400 signs out. *supabase*: auth-js \`GoTrueClient\`s on one in-memory storage (its default lockless
+  clock jumps; timers pause, as on a laptop; a change of the network's state during a sleep reaches the
+  engine before its wake-up, since the device knows it when it wakes).
+- **Engines.** *sessionchart*: \`createSessionEngine\` from \`src/index.ts\` with its defaults, and a
+  \`refresh\` that maps answers as \`sessionchart/oauth\` does (400 -> AuthError, 429/503 -> NetworkError
+  with Retry-After). Callers keep to the backoff: while offline, or while a backoff or a Retry-After stands,
+  a caller with no valid token is told \`NetworkError\` at once and nothing is sent; a request once sent runs
+  to completion (only sign-out, \`stop()\` and \`refreshTimeoutMs\`, ${DEFAULTS.refreshTimeoutMs / 1000} s, abort it);
+  a token's life counts from its request's start. K tabs are K engines, each a page of its own, with
+  \`broadcast\` on over one in-memory origin (\`createMemoryOrigin\`, src/tabs/memoryOrigin.ts: the channel,
+  lock and store the engine's tab protocol runs on in place of BroadcastChannel, Web Locks and IndexedDB). *sessionchart-callers-cut*: the same with
+  \`retry: { callersCutBackoff: true }\`, callers as in v0.1: a caller with no valid token starts an
+  attempt at once, even while offline or backing off. *naive*: the token in origin storage shared by the
+  tabs, served until its expiry, then callers block on one refresh per tab; a 400 signs out. *supabase*:
+  auth-js \`GoTrueClient\`s on one in-memory storage (its default lockless
   mode) with a fetch stub that speaks GoTrue's \`/token?grant_type=refresh_token\`; each client's
   autoRefresh ticker runs on the fake clock, tab 0's only (in a browser, only the visible tab ticks). In
   Node auth-js has no online or visibility hooks, so it gets no offline or wake signal. *firebase*:
@@ -122,13 +128,15 @@ and \`Math.random\` (seeded, for the engines' jitter).
 Columns: **req/life** is refresh amplification as the contract counts it: requests / (24 h / (life -
 lead)), lead = min(15 s, life / 2), for every engine; any request counts, failed ones too (sleeps are not
 taken out of the 24 h, so a scenario with sleeps can score under 1). **req while offline**: requests sent
-while the device said it was offline; **req ignoring Retry-After**: requests sent before the Retry-After
+while the device said it was offline; **req before Retry-After**: requests sent before the Retry-After
 of the last 429 had passed. **waited** counts calls that could not settle without timer or network
 progress; the wait times are theirs (to about 2 %). **failed**: calls that rejected or got no token while
-still signed in (during outages, once the token has expired, that is expected). **expired served**: tokens
-served whose \`exp\`, after the offset measured at receipt, is at or before the caller's clock (the
-contract's measure); **expired (server clock)** judges by the server's true clock, which no client can
-read, so response latency above the leeway shows there. **fault sign-outs**: sign-outs no one asked for
+still signed in (during outages, once the token has expired, that is expected). **expired served
+(contract)**: tokens served whose \`exp\`, after the offset measured from the start of the request that
+brought them (\`sentAt + (exp - iat)\`), is at or before the caller's clock (the contract's measure);
+**served past server expiry**: tokens served whose \`exp\` is at or before the server's own clock (local
+clock plus the scenario's skew), which no client can read: an expiry counted from receipt shows here
+when an answer takes longer than the leeway. **fault sign-outs**: sign-outs no one asked for
 and the server did not cause; the simulated user then signs in again. **replays**: refresh tokens
 presented again after use (sign-outs they caused by revocation). **heap Δ**: live heap after two full GCs,
 compiled code left out, between hour 1 and hour 12 (JIT warm-up shows here) and between hour 12 and the
@@ -136,8 +144,9 @@ end; flat means under ${HEAP_FLAT_KB} kB over the second half.
 
 ### Where sessionchart's requests go
 
-By the fault in force when each request was sent, and by the \`RefreshContext.reason\` the engine gave
-(\`retry\` covers both a backoff timer that fired and a caller's \`user.request\` that cut the wait short).
+By the fault in force when each request was sent, by the \`RefreshContext.reason\` the engine gave
+(\`retry\`: a backoff timer that fired; \`resume\`: an \`online$\` or wake signal), and the requests whose
+\`AbortSignal\` fired before the run's end (**aborted**). With the defaults no caller cuts a backoff short.
 
 ${md(input.requests)}
 

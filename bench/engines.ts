@@ -3,16 +3,19 @@
  * server (server.ts) over the same fake clock; K tabs are K instances that share one origin.
  */
 import { BehaviorSubject, Subject } from 'rxjs';
-import { AuthError, NetworkError, createSessionEngine, type RefreshFunction } from '../src/index.js';
+import { AuthError, NetworkError, createSessionEngine, type RefreshFunction, type RetryOptions } from '../src/index.js';
+import { createMemoryOrigin } from '../src/tabs/memoryOrigin.js';
 import { firebaseEngine } from './firebase.js';
 import { supabaseEngine } from './supabase.js';
-import { installOrigin } from './origin.js';
 import type { Scenario } from './schedule.js';
 import type { TokenBody, TokenServer } from './server.js';
 
-export type EngineName = 'sessionchart' | 'sessionchart-backoff' | 'naive' | 'supabase' | 'firebase';
-/** `sessionchart-backoff`: the same engine with `retry.callersCutBackoff: false` (the contract's default is true). */
-export const ENGINES: readonly EngineName[] = ['sessionchart', 'sessionchart-backoff', 'naive', 'supabase', 'firebase'];
+export type EngineName = 'sessionchart' | 'sessionchart-callers-cut' | 'naive' | 'supabase' | 'firebase';
+/**
+ * `sessionchart`: the engine with its defaults. `sessionchart-callers-cut`: with `retry.callersCutBackoff: true`,
+ * v0.1's behaviour (a caller with no valid token starts an attempt at once, even offline or during a backoff).
+ */
+export const ENGINES: readonly EngineName[] = ['sessionchart', 'sessionchart-callers-cut', 'naive', 'supabase', 'firebase'];
 
 /**
  * Firebase refreshes a token on every call once it is within 5 minutes of expiry (its ID tokens always
@@ -36,6 +39,8 @@ export interface SimEngine {
   stop(): void;
   /** Refresh requests by the reason the engine gave (sessionchart's `RefreshContext.reason`), where it gives one. */
   readonly reasons?: Readonly<Record<string, number>>;
+  /** Refresh requests whose `AbortSignal` fired, where the engine gives one. */
+  readonly aborted?: number;
 }
 
 export interface EngineSetup {
@@ -50,10 +55,17 @@ export async function flushMicrotasks(rounds = 2): Promise<void> {
 
 const range = (count: number) => Array.from({ length: count }, (_, i) => i);
 
+/** What the app's `refresh` saw: requests by reason, and requests the engine aborted. */
+interface RefreshCounts {
+  reasons: Record<string, number>;
+  aborted: number;
+}
+
 /** The app's `refresh`, mapping answers the way sessionchart/oauth does. */
-function refreshOver(server: TokenServer, reasons: Record<string, number>): RefreshFunction {
-  return async ({ refreshToken, reason }) => {
-    reasons[reason] = (reasons[reason] ?? 0) + 1;
+function refreshOver(server: TokenServer, counts: RefreshCounts): RefreshFunction {
+  return async ({ refreshToken, reason, signal }) => {
+    counts.reasons[reason] = (counts.reasons[reason] ?? 0) + 1;
+    signal.addEventListener('abort', () => (counts.aborted += 1), { once: true });
     const reply = await server.exchange(refreshToken);
     if (reply.status === 200) {
       const { access_token, refresh_token, expires_in } = reply.body;
@@ -65,20 +77,23 @@ function refreshOver(server: TokenServer, reasons: Record<string, number>): Refr
   };
 }
 
-/** sessionchart: one engine per tab; with K > 1 tabs they share the session through the in-memory origin. */
-function sessionchart({ server, tabs }: EngineSetup, callersCutBackoff = true): SimEngine {
+/**
+ * sessionchart: one engine per tab; with K > 1 tabs they share the session through one in-memory origin, each
+ * engine a page of its own. `retry` only where a row asks for it, so the `sessionchart` row runs the defaults.
+ */
+function sessionchart({ server, tabs }: EngineSetup, retry?: RetryOptions): SimEngine {
   const online$ = new BehaviorSubject(true);
   const resume$ = new Subject<void>();
-  const uninstallOrigin = tabs > 1 ? installOrigin() : () => {};
-  const reasons: Record<string, number> = {};
-  const refresh = refreshOver(server, reasons);
+  const origin = tabs > 1 ? createMemoryOrigin() : null;
+  const counts: RefreshCounts = { reasons: {}, aborted: 0 };
+  const refresh = refreshOver(server, counts);
   const engines = range(tabs).map(() =>
     createSessionEngine({
       refresh,
       online$,
       resume$,
-      broadcast: tabs > 1 ? { channel: 'bench' } : false,
-      retry: { callersCutBackoff },
+      broadcast: origin ? { channel: 'bench', environment: origin.tab() } : false,
+      ...(retry && { retry }),
     }),
   );
   return {
@@ -90,9 +105,11 @@ function sessionchart({ server, tabs }: EngineSetup, callersCutBackoff = true): 
     wake: () => resume$.next(),
     stop() {
       for (const engine of engines) engine.stop();
-      uninstallOrigin();
     },
-    reasons,
+    reasons: counts.reasons,
+    get aborted() {
+      return counts.aborted;
+    },
   };
 }
 
@@ -142,7 +159,7 @@ function naive({ server, tabs }: EngineSetup): SimEngine {
 
 export async function createSimEngine(name: EngineName, setup: EngineSetup): Promise<SimEngine> {
   if (name === 'sessionchart') return sessionchart(setup);
-  if (name === 'sessionchart-backoff') return sessionchart(setup, false);
+  if (name === 'sessionchart-callers-cut') return sessionchart(setup, { callersCutBackoff: true });
   if (name === 'naive') return naive(setup);
   if (name === 'firebase') return firebaseEngine(setup);
   return supabaseEngine(setup);

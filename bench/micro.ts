@@ -32,9 +32,12 @@ const ROUNDS = 3;
 const ASYNC_BATCH = 100;
 let sink: unknown;
 
+let minted = 0;
+/** A new token each call: two minted in the same second still differ (an answer equal to the held token is no new token). */
 function heldToken(lifeS = 3_600) {
   const iat = Math.floor(Date.now() / 1000);
-  return { accessToken: sign({ sub: 'user-1', session_id: 's1', iat, exp: iat + lifeS }), iat, exp: iat + lifeS };
+  const jti = (minted += 1);
+  return { accessToken: sign({ sub: 'user-1', session_id: 's1', iat, exp: iat + lifeS, jti }), iat, exp: iat + lifeS };
 }
 
 /** The held token as the peers' token endpoints would have handed it out. */

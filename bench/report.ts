@@ -36,15 +36,15 @@ export function runTable(runs: RunResult[]): Table {
       'req/life',
       'requests',
       'req while offline',
-      'req ignoring Retry-After',
+      'req before Retry-After',
       'calls',
       'waited',
       'wait p50 s',
       'wait p99 s',
       'wait max s',
       'failed',
-      'expired served',
-      'expired (server clock)',
+      'expired served (contract)',
+      'served past server expiry',
       'fault sign-outs',
       'replays (sign-outs)',
       `heap Δ 1 h→${half} kB`,
@@ -63,7 +63,7 @@ export function runTable(runs: RunResult[]): Table {
       seconds(r.waitMax),
       int(r.failed),
       int(r.expiredServed),
-      int(r.expiredByServer),
+      int(r.expiredByServerClock),
       int(r.faultSignOuts),
       `${int(r.replays)} (${int(r.replaySignOuts)})`,
       heapDelta(r, 'start', 'middle'),
@@ -72,18 +72,22 @@ export function runTable(runs: RunResult[]): Table {
   };
 }
 
-/** Where sessionchart's requests went: by the fault in force when sent, and by the reason the engine gave. */
+/**
+ * Where sessionchart's requests went: by the fault in force when sent, by the reason the engine gave, and how
+ * many the engine aborted.
+ */
 export function requestTable(runs: RunResult[]): Table {
   const kinds = ['none', 'outage', 'offline', '5xx', '429', 'slow'] as const;
   const reasons = ['stale', 'expired', 'retry', 'resume', 'forced', 'rotated'];
   return {
-    head: ['scenario', 'ideal', 'requests', ...kinds.map((k) => `during ${k}`), ...reasons.map((r) => `reason ${r}`)],
+    head: ['scenario', 'ideal', 'requests', ...kinds.map((k) => `during ${k}`), ...reasons.map((r) => `reason ${r}`), 'aborted'],
     rows: runs.map((r) => [
       r.scenario.name,
       int(r.requests / r.perLife),
       int(r.requests),
       ...kinds.map((k) => int(r.requestsDuring[k])),
       ...reasons.map((reason) => int(r.reasons?.[reason] ?? 0)),
+      int(r.aborted ?? 0),
     ]),
   };
 }

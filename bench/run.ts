@@ -132,8 +132,8 @@ async function main(): Promise<void> {
   const targets = targetsOf(hotPath, results, sizes);
   printTable('sessionchart against the issue targets', targetTable(targets));
   const coreBytes = sizes?.find((row) => row.name === 'sessionchart')?.size ?? null;
-  const backoff = results.map((runs) => runs.find((r) => r.engine === 'sessionchart-backoff')!);
-  const findings = findingsOf({ hotPath, herd, ours, backoff, coreBytes, coreParts });
+  const callersCut = results.map((runs) => runs.find((r) => r.engine === 'sessionchart-callers-cut')!);
+  const findings = findingsOf({ hotPath, herd, ours, callersCut, coreBytes, coreParts });
   for (const finding of findings) console.log(`\n${finding.replace(/\*\*|`/g, '')}`);
 
   mkdirSync(join(ROOT, 'docs', 'benchmarks'), { recursive: true });

@@ -34,6 +34,7 @@ export interface FaultWindow {
 export type SimEvent =
   | { at: number; kind: 'ask'; first: number; count: number }
   | { at: number; kind: 'sleep'; forMs: number }
+  | { at: number; kind: 'wake' }
   | { at: number; kind: 'online'; up: boolean };
 
 export interface Schedule {
@@ -106,16 +107,18 @@ export function buildSchedule(scenario: Scenario): Schedule {
     if (burst > 1 && !asleep(at)) events.push({ at, kind: 'ask', first: pickCaller(), count: burst });
   }
   for (const sleep of sleeps) {
-    events.push({ at: sleep.at, kind: 'sleep', forMs: sleep.forMs });
+    const wakeAt = sleep.at + sleep.forMs;
+    events.push({ at: sleep.at, kind: 'sleep', forMs: sleep.forMs }, { at: wakeAt, kind: 'wake' });
     // The lid opens and every caller asks at once.
-    events.push({ at: sleep.at + sleep.forMs, kind: 'ask', first: 0, count: scenario.callers });
+    events.push({ at: wakeAt, kind: 'ask', first: 0, count: scenario.callers });
   }
   for (const fault of faults.filter((f) => f.kind === 'offline')) {
     events.push({ at: fault.from, kind: 'online', up: false }, { at: fault.to, kind: 'online', up: true });
   }
-  // Stable order within a millisecond: a sleep first (it moves the clock), then the rest as generated.
-  const rank = (event: SimEvent) => (event.kind === 'sleep' ? 0 : 1);
-  events.sort((a, b) => a.at - b.at || rank(a) - rank(b));
+  // Within a millisecond: a sleep first (it moves the clock), then the network's state, then a wake-up, then asks.
+  // A network change while asleep is delivered, at once, before the wake-up: the device knows it when it wakes.
+  const rank = { sleep: 0, online: 1, wake: 2, ask: 3 } as const;
+  events.sort((a, b) => a.at - b.at || rank[a.kind] - rank[b.kind]);
   return { faults, sleeps, events };
 }
 

@@ -57,6 +57,8 @@ export class TokenServer {
   readonly requestsDuring: Record<FaultKind | 'none', number> = { none: 0, outage: 0, offline: 0, '5xx': 0, '429': 0, slow: 0 };
   /** Requests sent before the Retry-After of the last 429 had passed. */
   retryAfterIgnored = 0;
+  /** The most ms by which one of those came before the Retry-After's end. */
+  retryAfterMaxEarlyMs = 0;
   granted = 0;
   replays = 0;
   /** Local ms before which the last 429 asked the client not to come back. */
@@ -64,8 +66,11 @@ export class TokenServer {
   private sessions = new Map<string, SessionRecord>();
   private sessionCount = 0;
   private minted = 0;
-  /** Local ms at which each recent access token reached its client, for the contract's expiry measure. */
-  readonly receivedAt = new Map<string, number>();
+  /**
+   * Local ms at which the request that brought each recent access token was sent (a sign-in's: the sign-in),
+   * for the contract's expiry measure, which counts a token's life from there.
+   */
+  readonly sentAt = new Map<string, number>();
 
   constructor(private readonly options: ServerOptions) {}
 
@@ -78,7 +83,7 @@ export class TokenServer {
     const sessionId = `s${(this.sessionCount += 1)}`;
     this.sessions.set(sessionId, { serial: 0, usedAt: new Float64Array(16), revoked: false });
     const body = this.tokenBody(sessionId, 0);
-    this.noteReceived(body.access_token);
+    this.noteSent(body.access_token, Date.now());
     return { sessionId, body };
   }
 
@@ -93,7 +98,10 @@ export class TokenServer {
     this.options.timeline.request(now);
     const fault = faultAt(this.options.faults, now);
     this.requestsDuring[fault?.kind ?? 'none'] += 1;
-    if (now < this.retryNotBefore) this.retryAfterIgnored += 1;
+    if (now < this.retryNotBefore) {
+      this.retryAfterIgnored += 1;
+      this.retryAfterMaxEarlyMs = Math.max(this.retryAfterMaxEarlyMs, this.retryNotBefore - now);
+    }
     if (fault?.kind === 'outage' || fault?.kind === 'offline') {
       return this.after(50, () => {
         throw new TypeError('fetch failed');
@@ -108,10 +116,8 @@ export class TokenServer {
       });
     }
     const reply = this.refresh(refreshToken, now);
-    return this.after(latency, () => {
-      if (reply.status === 200) this.noteReceived(reply.body.access_token);
-      return reply;
-    });
+    if (reply.status === 200) this.noteSent(reply.body.access_token, now);
+    return this.after(latency, () => reply);
   }
 
   private refresh(refreshToken: string | undefined, now: number): Reply {
@@ -157,10 +163,10 @@ export class TokenServer {
     return { status, body: { code, msg: code } };
   }
 
-  private noteReceived(accessToken: string): void {
-    this.receivedAt.set(accessToken, Date.now());
+  private noteSent(accessToken: string, at: number): void {
+    this.sentAt.set(accessToken, at);
     // Bounded: a token older than the last 256 is long expired, and is judged so when served.
-    if (this.receivedAt.size > 256) this.receivedAt.delete(this.receivedAt.keys().next().value!);
+    if (this.sentAt.size > 256) this.sentAt.delete(this.sentAt.keys().next().value!);
   }
 
   private after<T>(ms: number, answer: () => T): Promise<T> {

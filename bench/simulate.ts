@@ -18,8 +18,12 @@ export interface RunResult {
   requestsDuring: Record<FaultKind | 'none', number>;
   /** Requests sent before the Retry-After of the last 429 had passed. */
   retryAfterIgnored: number;
+  /** The most ms by which one of those came before the Retry-After's end. */
+  retryAfterMaxEarlyMs: number;
   /** sessionchart's requests by `RefreshContext.reason`; null for engines that give none. */
   reasons: Record<string, number> | null;
+  /** sessionchart's requests whose `AbortSignal` fired before the run's end; null for engines that give none. */
+  aborted: number | null;
   /** Refresh amplification: requests / (duration / (life - lead)), lead = min(15 s, life / 2). */
   perLife: number;
   /** Calls that could not settle without timer or network progress. */
@@ -29,10 +33,10 @@ export interface RunResult {
   waitMax: number;
   /** Calls that rejected or resolved no token while the session was still signed in. */
   failed: number;
-  /** Tokens served at or after their expiry, by the contract's measure (offset measured at receipt). */
+  /** Tokens served at or after their expiry by the contract's measure: life counted from the request's start. */
   expiredServed: number;
-  /** The same, judged by the server's true clock (which no client can read): response latency shows here. */
-  expiredByServer: number;
+  /** Tokens served at or after their `exp` on the server's own clock (local + the scenario's skew), which no client can read. */
+  expiredByServerClock: number;
   /** Sign-outs the scenario never asked for: by faults, or by a server revoking a replayed refresh token. */
   faultSignOuts: number;
   replaySignOuts: number;
@@ -72,7 +76,7 @@ export async function simulate(scenario: Scenario, engineName: EngineName, optio
   const schedule = buildSchedule(scenario);
   const timeline = new Timeline(scenario.durationMs);
   const waits = new Histogram();
-  const counts = { calls: 0, waited: 0, failed: 0, expiredServed: 0, expiredByServer: 0, faultSignOuts: 0, replaySignOuts: 0 };
+  const counts = { calls: 0, waited: 0, failed: 0, expiredServed: 0, expiredByServerClock: 0, faultSignOuts: 0, replaySignOuts: 0 };
   const realRandom = Math.random;
   const realConsole = { error: console.error, warn: console.warn };
   const clock = FakeTimers.install({
@@ -100,6 +104,7 @@ export async function simulate(scenario: Scenario, engineName: EngineName, optio
   });
   const heapAt = [T0 + HOUR, T0 + scenario.durationMs / 2];
   const heapSamples: number[] = [];
+  let aborted: number | null = null;
   try {
     let session = server.login();
     engine.signIn(session.body);
@@ -109,9 +114,9 @@ export async function simulate(scenario: Scenario, engineName: EngineName, optio
     const judge = (token: string) => {
       if (token !== lastToken) [lastToken, lastClaims] = [token, claimsOf(token)];
       const now = Date.now();
-      const receivedAt = server.receivedAt.get(token) ?? -Infinity;
-      if (receivedAt + (lastClaims.exp - lastClaims.iat) * 1000 <= now) counts.expiredServed += 1;
-      if (lastClaims.exp * 1000 <= server.serverNow()) counts.expiredByServer += 1;
+      const sentAt = server.sentAt.get(token) ?? -Infinity;
+      if (sentAt + (lastClaims.exp - lastClaims.iat) * 1000 <= now) counts.expiredServed += 1;
+      if (lastClaims.exp * 1000 <= server.serverNow()) counts.expiredByServerClock += 1;
     };
 
     const noToken = (call: Call) => {
@@ -165,15 +170,15 @@ export async function simulate(scenario: Scenario, engineName: EngineName, optio
       }
       if (event.kind === 'ask') await ask(event.first, event.count);
       else if (event.kind === 'online') engine.setOnline(event.up);
-      else {
-        // Sleep: the clock jumps and the device's timers pause with it.
-        clock.setSystemTime(clock.now + event.forMs);
-        engine.wake();
-      }
+      else if (event.kind === 'wake') engine.wake();
+      // Sleep: the clock jumps and the device's timers pause with it; the events it slept through come next.
+      else clock.setSystemTime(clock.now + event.forMs);
     }
     await clock.tickAsync(Math.max(0, T0 + scenario.durationMs - clock.now));
     // Measured while the schedule is still referenced, so its release does not count as the engine's.
     if (options.measureHeap && schedule.events.length > 0) heapSamples.push(heapAfterGcKB());
+    // Before stop(), which aborts a request still in flight by design.
+    aborted = engine.aborted ?? null;
   } finally {
     engine.stop();
     restore();
@@ -188,7 +193,9 @@ export async function simulate(scenario: Scenario, engineName: EngineName, optio
     requests: server.requests,
     requestsDuring: { ...server.requestsDuring },
     retryAfterIgnored: server.retryAfterIgnored,
+    retryAfterMaxEarlyMs: server.retryAfterMaxEarlyMs,
     reasons: engine.reasons ? { ...engine.reasons } : null,
+    aborted,
     perLife: server.requests / ideal,
     waited: counts.waited,
     waitP50: waits.quantile(0.5),
@@ -196,7 +203,7 @@ export async function simulate(scenario: Scenario, engineName: EngineName, optio
     waitMax: waits.max,
     failed: counts.failed,
     expiredServed: counts.expiredServed,
-    expiredByServer: counts.expiredByServer,
+    expiredByServerClock: counts.expiredByServerClock,
     faultSignOuts: counts.faultSignOuts,
     replaySignOuts: counts.replaySignOuts,
     replays: server.replays,
