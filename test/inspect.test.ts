@@ -12,6 +12,9 @@ import {
   type RedactedToken,
 } from 'sessionchart/inspect';
 import { createHarness, flush, useEngineClock, type Harness } from './support/engineHarness.js';
+import { descriptionsIn, eventTypesIn, leaksIn, safeJson, statesIn } from './support/inspection.js';
+import { createMemoryOrigin } from '../src/tabs/memoryOrigin.js';
+import { RESTORE_WAIT_MS } from '../src/tabs/tabActors.js';
 import { signJwt } from './support/tokens.js';
 
 useEngineClock();
@@ -27,17 +30,6 @@ const described = (token: string, sessionKey: string | null, expiresAt: number |
 /** An opaque refresh token, long enough for the substring check. */
 const secret = (label: string) => `rt-${label}-${randomUUID()}`;
 
-/** JSON of anything: a value met again (cycles included) was written in full where it was first met. */
-function safeJson(value: unknown): string {
-  const seen = new WeakSet<object>();
-  return JSON.stringify(value, (_key, field: unknown) => {
-    if (typeof field !== 'object' || field === null) return field;
-    if (seen.has(field)) return '[seen]';
-    seen.add(field);
-    return field;
-  });
-}
-
 interface Trace {
   access: { token: string; sessionKey: string; expiresAt: number }[];
   refresh: { token: string; sessionKey: string }[];
@@ -47,54 +39,10 @@ interface Trace {
 
 const allTokens = (trace: Trace) => [...trace.access, ...trace.refresh].map(({ token }) => token).concat(trace.unserved);
 
-/** Every secret string of the trace and every 20-character piece of one that the texts contain. */
-function leaksIn(texts: string[], trace: Trace): string[] {
-  const all = texts.join('\n');
-  const pieces = new Set<string>();
-  for (const token of allTokens(trace)) {
-    for (let i = 0; i + 20 <= token.length; i += 1) pieces.add(token.slice(i, i + 20));
-  }
-  return [...pieces].filter((piece) => all.includes(piece));
-}
-
-function descriptionsIn(texts: string[]): RedactedToken[] {
-  const found: RedactedToken[] = [];
-  const walk = (value: unknown) => {
-    if (typeof value !== 'object' || value === null) return;
-    if ((value as { redacted?: unknown }).redacted === 'token') found.push(value as RedactedToken);
-    Object.values(value).forEach(walk);
-  };
-  texts.forEach((text) => walk(JSON.parse(text)));
-  return found;
-}
-
-/** A state value as a dotted path: `{ offline: { backingOff: 'open' } }` is `offline.backingOff.open`. */
-const pathOf = (value: unknown): string =>
-  typeof value === 'string' ? value : Object.entries(value as object).map(([key, child]) => `${key}.${pathOf(child)}`).join();
-
-function statesIn(texts: string[]): Set<string> {
-  const states = new Set<string>();
-  for (const text of texts) {
-    const event = JSON.parse(text) as { type?: string; snapshot?: { value?: unknown } };
-    if (event.type === '@xstate.snapshot' && event.snapshot?.value !== undefined) states.add(pathOf(event.snapshot.value));
-  }
-  return states;
-}
-
-/** The types of the events the machines were sent (Stately posts them as `event`, XState as `event` too). */
-function eventTypesIn(texts: string[]): Set<string> {
-  const types = new Set<string>();
-  for (const text of texts) {
-    const event = JSON.parse(text) as { type?: string; event?: { type?: unknown } };
-    if (event.type === '@xstate.event' && typeof event.event?.type === 'string') types.add(event.event.type);
-  }
-  return types;
-}
-
 /**
  * Drives one engine through every state: signedOut, fresh, stale, refreshing, offline (waiting, backingOff open
  * and firm), rotated (awaitingRequest, fetching, backingOff), a token from another tab, and signedOut after an
- * auth failure; every request goes through the request child (idle, sending) and its report to the machine.
+ * auth failure; every request goes through the request child (idle, alone) and its report to the machine.
  */
 async function driveFullSession(h: Harness): Promise<Trace> {
   const trace: Trace = { access: [], refresh: [], unserved: [] };
@@ -157,6 +105,36 @@ async function driveFullSession(h: Harness): Promise<Trace> {
   return trace;
 }
 
+/**
+ * Two tabs of one origin (in memory): the second restores the session from the first; when both are due, the
+ * first holds the lock, refreshes and hands its answer off through the store, which answers the second; the next
+ * refresh fails and the failure is written for the second. Returns every token that went by.
+ */
+async function driveTwoTabs(inspect: InspectObserver): Promise<string[]> {
+  const origin = createMemoryOrigin();
+  const broadcast = () => ({ channel: 'inspected', environment: origin.tab() });
+  const first = createHarness({ inspect, retry: { jitter: false }, broadcast: broadcast() });
+  await vi.advanceTimersByTimeAsync(RESTORE_WAIT_MS); // no other tab to restore from
+  const signedIn = first.signIn({ refreshToken: secret('tab-first') });
+  const secondRefresh = vi.fn(() => new Promise<never>(() => {}));
+  const second = createSessionEngine({ refresh: secondRefresh, inspect, retry: { jitter: false }, broadcast: broadcast() });
+  await vi.advanceTimersByTimeAsync(RESTORE_WAIT_MS);
+  expect(second.peekToken()).toBe(signedIn.accessToken);
+  await vi.advanceTimersByTimeAsync(45_000);
+  const refreshed = first.lastCall().respond({ refreshToken: secret('tab-second') });
+  await flush();
+  expect(second.peekToken()).toBe(refreshed.accessToken);
+  await vi.advanceTimersByTimeAsync(45_000);
+  first.lastCall().fail(new NetworkError());
+  await flush();
+  expect(second.getSnapshot().status).toBe('offline');
+  expect(secondRefresh).not.toHaveBeenCalled(); // every answer and failure came through the store
+  first.engine.stop();
+  second.stop();
+  await vi.advanceTimersByTimeAsync(1); // the Stately inspector hands events on from a timeout
+  return [signedIn.accessToken, signedIn.refreshToken!, refreshed.accessToken, refreshed.refreshToken!];
+}
+
 /** A window as the Stately browser inspector uses it: `open` gives the inspector window it posts to. */
 function fakeInspectorWindow() {
   const posted: unknown[] = [];
@@ -208,13 +186,13 @@ describe.each(Object.entries(inspectionPaths))('inspection through %s', (_name, 
     const visited = statesIn(texts);
     const sessionStates = ['signedOut', 'fresh', 'stale', 'refreshing', 'offline.waiting', 'offline.backingOff.open'];
     sessionStates.push('offline.backingOff.firm', 'rotated.awaitingRequest', 'rotated.fetching', 'rotated.backingOff.open');
-    const requestStates = ['idle', 'sending']; // the request child's snapshots, with the request it sends
+    const requestStates = ['idle', 'alone']; // the request child's snapshots (a single tab), with the request it sends
     for (const state of [...sessionStates, ...requestStates]) expect(visited).toContain(state);
     const eventTypes = eventTypesIn(texts);
     for (const type of ['request.send', 'request.done', 'request.failed']) expect(eventTypes).toContain(type);
 
-    expect(leaksIn(texts, trace)).toEqual([]);
-    const descriptions = descriptionsIn(texts);
+    expect(leaksIn(texts, allTokens(trace))).toEqual([]);
+    const descriptions = texts.flatMap((text) => descriptionsIn(JSON.parse(text)));
     for (const { token, sessionKey, expiresAt } of trace.access) {
       expect(descriptions).toContainEqual(described(token, sessionKey, expiresAt));
     }
@@ -223,6 +201,24 @@ describe.each(Object.entries(inspectionPaths))('inspection through %s', (_name, 
         expect.objectContaining({ redacted: 'token', sessionKey, fingerprint: tokenFingerprint(token) }),
       );
     }
+  });
+
+  it('never carries a token through the tab protocol: the lock, the store, the hand-off, a shared failure', async () => {
+    const run = inspectWith(true);
+    const tokens = await driveTwoTabs(run.inspect);
+    const texts = run.texts();
+    const visited = statesIn(texts);
+    for (const state of ['readingStore', 'sending'].map((step) => `underLock.awaitingAnswer.${step}`)) expect(visited).toContain(state);
+    for (const state of ['underLock.handingOff', 'underLock.writingFailure']) expect(visited).toContain(state);
+    for (const type of ['announce.token', 'tab.token', 'lock.granted']) expect(eventTypesIn(texts)).toContain(type);
+    expect(leaksIn(texts, tokens)).toEqual([]);
+  });
+
+  it('carries the tokens of the tabs with redact: false (so the check above can fail)', async () => {
+    const run = inspectWith(false);
+    const tokens = await driveTwoTabs(run.inspect);
+    const all = run.texts().join('\n');
+    for (const token of tokens) expect(all).toContain(token);
   });
 
   it('carries the tokens themselves with redact: false (so the check above can fail)', async () => {

@@ -3,13 +3,9 @@ import { createServer } from 'node:net';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createInspectorServer } from '@statelyai/inspect/server';
 import { createSessionEngine, type SessionEngine } from 'sessionchart';
-import {
-  createSessionInspector,
-  tokenFingerprint,
-  type RedactedToken,
-  type SessionInspector,
-} from 'sessionchart/inspect';
+import { createSessionInspector, tokenFingerprint, type SessionInspector } from 'sessionchart/inspect';
 import type { TokenSet } from 'sessionchart';
+import { descriptionsIn } from './support/inspection.js';
 import { mint } from './support/tokens.js';
 
 /** The slice of `ws` (the inspector server's own WebSocket library, untyped here) that the receiver uses. */
@@ -28,12 +24,6 @@ interface StatelyEvent {
   sessionId?: string;
   event?: { type: string; token?: { accessToken?: unknown } };
   snapshot?: { value?: unknown };
-}
-
-function descriptionsIn(value: unknown): RedactedToken[] {
-  if (typeof value !== 'object' || value === null) return [];
-  if ((value as { redacted?: unknown }).redacted === 'token') return [value as RedactedToken];
-  return Object.values(value).flatMap(descriptionsIn);
 }
 
 const cleanups: (() => void)[] = [];
