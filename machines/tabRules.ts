@@ -1,4 +1,4 @@
-import { InvalidTokenError, NetworkError, type SessionError } from './errors.js';
+import { InvalidTokenError, NetworkError, saneRetryAfterMs, type SessionError } from './errors.js';
 import { isFresh, isServable } from './tokenMath.js';
 import type { RefreshInput, SessionConfig, SessionInfo, StoredFailure, StoredSession } from './types.js';
 
@@ -60,7 +60,8 @@ export function sharedFailure(
   config: SessionConfig,
 ): SessionError | null {
   if (failure === null || failure.sessionKey !== (request.session?.sessionKey ?? null)) return null;
-  const retryAfterLeftMs = failure.at + (failure.retryAfterMs ?? 0) - now;
+  // Counted as the backoff counts it: only finite and positive, for an hour at most.
+  const retryAfterLeftMs = failure.at + (saneRetryAfterMs(failure.retryAfterMs) ?? 0) - now;
   const left = retryAfterLeftMs > 0 ? retryAfterLeftMs : undefined;
   if (turn.waited && failure.at >= turn.askedAt) {
     return failure.code === 'invalid_token'
