@@ -184,6 +184,8 @@ export const sessionMachine = setup({
             src: 'readSession',
             onDone: [
               { guard: 'isStoredServable', target: '#session.settling', actions: 'takeStoredSession' },
+              // The network is down: kept, and renewed when it is back, rather than a request sent to fail.
+              { guard: and(['isStoredRenewable', 'isNetworkDown']), target: '#session.offline.waiting', actions: 'takeStoredSession' },
               { guard: 'isStoredRenewable', target: 'fetching', actions: 'takeStoredSession' },
               { guard: 'sharesTabs', target: 'askingTabs' },
               { target: '#session.signedOut' },
