@@ -213,7 +213,12 @@ export function createSessionEngine(options: SessionEngineOptions): SessionEngin
     },
     restore() {
       if (!isRunning()) throw stopped();
-      if (actor.getSnapshot().context.session !== null) return engine.getToken();
+      const snapshot = actor.getSnapshot();
+      // Still reading the storage or asking the other tabs: a session they find comes first, the server after.
+      if (snapshot.matches({ restoring: 'reading' }) || snapshot.matches({ restoring: 'askingTabs' })) {
+        return engine.ready().then(() => engine.restore());
+      }
+      if (snapshot.context.session !== null) return engine.getToken();
       offer({ type: 'user.restore', now: clock.now() });
       return restoredToken();
     },
