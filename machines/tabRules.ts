@@ -34,9 +34,13 @@ export function storeAnswers(stored: StoredSession, request: RefreshInput, now: 
   return newerToken && isFresh(token, now, config);
 }
 
-/** The refresh token to send: the newest one this session's tabs stored, so a spent one is never sent again. */
+/**
+ * The refresh token to send: the newest one this session's tabs stored, so a spent one is never sent again; but
+ * not one stored with a token older than the one the request replaces (a write that failed): that one may be spent.
+ */
 export function refreshTokenToSend(stored: StoredSession | null, request: RefreshInput): string | undefined {
-  const newest = stored && isSameInstance(stored.session, request.session) ? stored.refreshToken : undefined;
+  const asNew = stored !== null && (stored.token === null || stored.token.issuedAt >= request.satisfiedAfter);
+  const newest = asNew && isSameInstance(stored.session, request.session) ? stored.refreshToken : undefined;
   return newest ?? request.refreshToken;
 }
 
