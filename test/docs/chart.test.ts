@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { and, createMachine, fromPromise, not, setup, type AnyStateNode } from 'xstate';
+import { and, createMachine, fromPromise, not, sendParent, setup, type AnyStateMachine, type AnyStateNode } from 'xstate';
+import { requestMachine } from '../../machines/requestMachine.js';
 import { sessionMachine } from '../../machines/sessionMachine.js';
 import { STATECHART_PATH, renderStatechart, renderStatechartPage } from '../../scripts/chart.js';
 
@@ -9,8 +10,7 @@ function stateNodes(node: AnyStateNode): AnyStateNode[] {
   return [...children, ...children.flatMap(stateNodes)];
 }
 
-const diagram = renderStatechart(sessionMachine);
-const lines = diagram.split('\n').map((line) => line.trim());
+const mermaidBlock = (machine: AnyStateMachine) => `\`\`\`mermaid\n${renderStatechart(machine)}\`\`\``;
 
 describe('docs/statechart.md', () => {
   it('is the chart of the current machine', () => {
@@ -20,25 +20,44 @@ describe('docs/statechart.md', () => {
     );
   });
 
+  it('draws the session machine, then the request child it invokes at its root, each as a chart of its own', () => {
+    const page = renderStatechartPage(sessionMachine);
+    const session = page.indexOf(mermaidBlock(sessionMachine));
+    const request = page.indexOf(mermaidBlock(requestMachine));
+    expect(session).toBeGreaterThan(0);
+    expect(request).toBeGreaterThan(session);
+    expect(page).toContain('## `request`, invoked by `session` as `request`');
+    expect(page).toContain('The `session` machine runs it at its root, for as long as it runs.');
+  });
+
+  it('shows the session machine entering its nested states', () => {
+    const lines = renderStatechart(sessionMachine).split('\n').map((line) => line.trim());
+    expect(lines).toContain('[*] --> offline_waiting');
+    expect(lines).toContain('[*] --> rotated_fetching');
+  });
+});
+
+describe.each([
+  ['sessionMachine', sessionMachine],
+  ['requestMachine', requestMachine],
+])('the chart of %s', (_name, machine: AnyStateMachine) => {
+  const diagram = renderStatechart(machine);
+  const lines = diagram.split('\n').map((line) => line.trim());
+  const allNodes = [machine.root, ...stateNodes(machine.root)];
+
   it('declares every state of the machine, nested ones inside their parent', () => {
-    const states = stateNodes(sessionMachine.root);
-    expect(states.length).toBeGreaterThan(6);
+    const states = stateNodes(machine.root);
+    expect(states.length).toBeGreaterThan(1);
     for (const node of states) {
       const id = node.path.join('_');
       const declarations = [id, `state ${id} {`, `state "${node.key}" as ${id}`];
       expect(lines.some((line) => declarations.includes(line)), `state ${node.id}`).toBe(true);
     }
-    expect(lines).toContain('[*] --> offline_waiting');
-    expect(lines).toContain('[*] --> rotated_fetching');
   });
 
   it('labels a transition with every event the machine handles, invoke results by their actor', () => {
-    const logicById = new Map(
-      [sessionMachine.root, ...stateNodes(sessionMachine.root)].flatMap((node) =>
-        node.invoke.map((invoke) => [invoke.id, String(invoke.src)] as const),
-      ),
-    );
-    for (const eventType of sessionMachine.events) {
+    const logicById = new Map(allNodes.flatMap((node) => node.invoke.map((invoke) => [invoke.id, String(invoke.src)] as const)));
+    for (const eventType of machine.events) {
       const actorEvent = /^xstate\.(done|error)\.actor\.(.+)$/.exec(eventType);
       const label = actorEvent ? `${actorEvent[1]}(${logicById.get(actorEvent[2]!)})` : eventType;
       // An edge label starts after ': ' or '<br/>'; a note line (transitions that stay) after the indentation.
@@ -48,7 +67,7 @@ describe('docs/statechart.md', () => {
   });
 
   it('notes every invoked actor on its state', () => {
-    for (const node of [sessionMachine.root, ...stateNodes(sessionMachine.root)]) {
+    for (const node of allNodes) {
       for (const invoke of node.invoke) expect(diagram).toContain(`invokes ${String(invoke.src)}`);
     }
   });
@@ -99,6 +118,23 @@ describe('renderStatechart', () => {
         'busy_done --> idle : always',
       ]),
     );
+  });
+
+  it('names an inline sendParent by its target, and gives each invoked machine a chart after its parent', () => {
+    const child = setup({}).createMachine({
+      id: 'child',
+      initial: 'waiting',
+      states: { waiting: { on: { POKE: { target: 'poked', actions: sendParent({ type: 'POKED' }) } } }, poked: {} },
+    });
+    const parent = setup({ actors: { child } }).createMachine({
+      id: 'parent',
+      initial: 'idle',
+      states: { idle: { on: { START: 'running' } }, running: { invoke: { src: 'child', id: 'kid' }, on: { POKED: 'idle' } } },
+    });
+    expect(renderStatechart(child)).toContain('waiting --> poked : POKE / sendParent');
+    const page = renderStatechartPage(parent);
+    expect(page.indexOf(mermaidBlock(child))).toBeGreaterThan(page.indexOf(mermaidBlock(parent)));
+    expect(page).toContain('## `child`, invoked by `parent` as `kid`\n\nThe `parent` machine runs it in its state `running`.');
   });
 
   it('gives the same text for the same definition', () => {
