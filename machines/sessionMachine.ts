@@ -219,7 +219,8 @@ export const sessionMachine = setup({
         /** A refresh token came (`signIn({ refreshToken })`) while a request was out: that one is waited for. */
         awaitingRequest: {
           tags: ['fetching'],
-          on: { 'request.done': 'fetching', 'request.failed': 'fetching', ...whileRequestOut },
+          // The answer of the session the refresh token replaced was kept before it was heard of: not any more.
+          on: { 'request.done': { target: 'fetching', actions: 'forgetSession' }, 'request.failed': 'fetching', ...whileRequestOut },
         },
       },
     },
@@ -275,8 +276,9 @@ export const sessionMachine = setup({
       tags: ['fetching'],
       on: {
         'request.done': [
-          // Sent for a session a sign-in has since replaced: neither of its tokens is of any use now.
-          { guard: not('isForCurrentSession'), target: 'settling' },
+          // Sent for a session a sign-in has since replaced: neither of its tokens is of any use now, and the
+          // session kept before it was heard of (the request child's write) is the sign-in's again.
+          { guard: not('isForCurrentSession'), target: 'settling', actions: 'saveSession' },
           // No new token is a failed attempt: firm, as for any failure, when a signal started it (`isFirmWait`).
           { guard: and(['isHeldTokenAgain', 'isFirmWait']), target: 'offline.backingOff.firm', actions: 'recordNoNewToken' },
           { guard: 'isHeldTokenAgain', target: 'offline.backingOff.open', actions: 'recordNoNewToken' },
@@ -328,9 +330,10 @@ export const sessionMachine = setup({
         awaitingRequest: {
           tags: ['fetching'],
           on: {
+            // The answer was kept with its access token before it was heard of: kept again without it.
             'request.done': [
-              { guard: 'isNetworkDown', target: 'waiting', actions: 'keepRefreshToken' },
-              { target: 'fetching', actions: 'keepRefreshToken' },
+              { guard: 'isNetworkDown', target: 'waiting', actions: ['keepRefreshToken', 'saveSession'] },
+              { target: 'fetching', actions: ['keepRefreshToken', 'saveSession'] },
             ],
             'request.failed': failureTo('#session.rotated.backingOff'),
             ...whileRequestOut,
