@@ -1,0 +1,150 @@
+import { describe, expect, it, vi } from 'vitest';
+import { AuthError, type TokenStorage } from '../../src/index.js';
+import { T0, flush, track, useEngineClock } from '../support/engineHarness.js';
+import { STORAGE_KEY, createServer, mapStorage, startApp, useRestoreWorld } from './restoreFixtures.js';
+
+useEngineClock();
+useRestoreWorld();
+
+/**
+ * What the engine writes to `storage`, and when: every new token before anyone is handed it (a refresh token
+ * the server rotated is never lost to a reload), nothing once the session has ended.
+ */
+
+/** An async storage whose writes land only when the test lets them. */
+function heldStorage() {
+  const items = new Map<string, string>();
+  const log: string[] = [];
+  const writes: Array<() => void> = [];
+  const storage: TokenStorage = {
+    getItem: async (key) => items.get(key) ?? null,
+    setItem(key, value) {
+      log.push('setItem');
+      return new Promise<void>((resolve) => writes.push(() => (items.set(key, value), resolve())));
+    },
+    removeItem: async (key) => void items.delete(key),
+  };
+  /** Lets the oldest held write land. */
+  const land = async () => {
+    writes.shift()!();
+    await flush();
+  };
+  return { storage, items, log, writes, land };
+}
+
+describe('writes to storage', () => {
+  it('keeps every new token with its refresh token, and removes the session on sign-out', async () => {
+    const server = createServer();
+    const storage = mapStorage();
+    const app = startApp(server, { storage });
+    await app.engine.ready();
+    const set = server.issue();
+    app.engine.signIn(set);
+    expect(storage.kept()).toMatchObject({ token: { accessToken: set.accessToken }, refreshToken: set.refreshToken });
+
+    await vi.advanceTimersByTimeAsync(45_000);
+    const renewed = server.calls[0]!.respond();
+    await flush();
+    expect(storage.kept()).toMatchObject({ token: { accessToken: renewed.accessToken }, refreshToken: renewed.refreshToken });
+
+    app.engine.signOut();
+    await flush();
+    expect(storage.items.has(STORAGE_KEY)).toBe(false);
+    expect(storage.log.filter((call) => call.startsWith('setItem'))).toHaveLength(2);
+  });
+
+  it('removes the session when a refresh is refused', async () => {
+    const server = createServer();
+    const storage = mapStorage();
+    const app = startApp(server, { storage });
+    await app.engine.ready();
+    app.engine.signIn(server.issue());
+    await vi.advanceTimersByTimeAsync(45_000);
+    server.calls[0]!.fail(new AuthError('invalid_grant'));
+    await flush();
+    expect(app.engine.getSnapshot().status).toBe('signedOut');
+    expect(storage.items.has(STORAGE_KEY)).toBe(false);
+  });
+
+  it("calls setItem for a sign-in before signIn returns", async () => {
+    const server = createServer();
+    const held = heldStorage();
+    const app = startApp(server, { storage: held.storage });
+    await app.engine.ready();
+    app.engine.signIn(server.issue());
+    expect(held.log).toEqual(['setItem']);
+  });
+
+  it('hands a refresh answer to no one until its write has landed', async () => {
+    const server = createServer();
+    const held = heldStorage();
+    const app = startApp(server, { storage: held.storage });
+    await app.engine.ready();
+    app.engine.signIn(server.issue());
+    await held.land();
+
+    vi.setSystemTime(T0 + 70_000);
+    const caller = track(app.getToken());
+    await flush();
+    const renewed = server.calls[0]!.respond();
+    await flush();
+    expect(held.writes).toHaveLength(1);
+    expect(caller.settled).toBe(false);
+    expect(app.engine.peekToken()).toBeNull();
+
+    await held.land();
+    expect(caller.value).toBe(renewed.accessToken);
+    expect(JSON.parse(held.items.get(STORAGE_KEY)!)).toMatchObject({ refreshToken: renewed.refreshToken });
+  });
+
+  it('keeps a sign-in made while a refresh was in flight, not the answer of the session it replaced', async () => {
+    const server = createServer();
+    const storage = mapStorage();
+    const app = startApp(server, { storage });
+    await app.engine.ready();
+    app.engine.signIn(server.issue({ sid: 's1' }));
+    await vi.advanceTimersByTimeAsync(45_000);
+    const other = server.issue({ sid: 's2', sub: 'user-2' });
+    app.engine.signIn(other);
+    server.calls[0]!.respond({ sid: 's1' });
+    await flush();
+
+    expect(app.engine.getSnapshot().sessionKey).toBe('s2');
+    expect(storage.kept()).toMatchObject({ session: { sessionKey: 's2' }, token: { accessToken: other.accessToken } });
+  });
+
+  it('never keeps the access token of a session rotated while its refresh was in flight', async () => {
+    const server = createServer();
+    const storage = mapStorage();
+    const app = startApp(server, { storage });
+    await app.engine.ready();
+    app.engine.signIn(server.issue());
+    await vi.advanceTimersByTimeAsync(45_000);
+    app.engine.rotate();
+    app.online$.next(false);
+    const beforeRotation = server.calls[0]!.respond();
+    await flush();
+
+    // The rotation waits for the network: the old session's token must not come back with a reload.
+    expect(app.engine.getSnapshot().status).toBe('rotated');
+    expect(storage.kept()).toMatchObject({ token: null, refreshToken: beforeRotation.refreshToken });
+  });
+
+  it('keeps nothing of the session a refresh token replaced, though its refresh answered after', async () => {
+    const server = createServer();
+    const storage = mapStorage();
+    const app = startApp(server, { storage });
+    await app.engine.ready();
+    app.engine.signIn(server.issue({ sid: 's1' }));
+    await vi.advanceTimersByTimeAsync(45_000);
+    app.engine.signIn({ refreshToken: 'rt-other-account' });
+    server.calls[0]!.respond({ sid: 's1' });
+    await flush();
+    server.calls[1]!.fail();
+    await flush();
+
+    // The new account's restore failed: signed out, and a reload must not bring back the replaced account.
+    expect(app.engine.getSnapshot().status).toBe('signedOut');
+    expect(storage.items.has(STORAGE_KEY)).toBe(false);
+  });
+});
