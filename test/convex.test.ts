@@ -5,7 +5,7 @@ import { decodeJwt } from 'jose';
 import { describe, expect, it, vi } from 'vitest';
 import { createConvexAuth, useConvexAuth, type FetchAccessToken } from '../src/convex/index.js';
 import { NetworkError } from '../src/index.js';
-import { T0, createHarness, flush, track, useEngineClock, type Harness } from './support/engineHarness.js';
+import { T0, createHarness, flush, track, useEngineClock, type Harness, type HarnessOptions } from './support/engineHarness.js';
 
 useEngineClock();
 
@@ -117,6 +117,17 @@ const autoRefresh = (h: Harness) => {
 const HOUR_AND_A_SECOND = 3_601_000;
 const reasons = (h: Harness) => h.calls.map((call) => call.ctx.reason);
 
+/** Signed in, the first token handed out to Convex, and a forced call now waiting on its refresh. */
+async function forcedCallInFlight(options: HarnessOptions = {}) {
+  const h = createHarness(options);
+  const first = h.signIn();
+  const { fetchAccessToken } = createConvexAuth(h.engine);
+  await fetchAccessToken();
+  const forced = track(fetchAccessToken({ forceRefreshToken: true }));
+  await flush();
+  return { h, first, forced };
+}
+
 describe('fetchAccessToken, line by line', () => {
   it('hands out the held token without a request, even with the network down, and null only once signed out', async () => {
     const h = createHarness();
@@ -160,12 +171,7 @@ describe('fetchAccessToken, line by line', () => {
   });
 
   it('a forced call that meets a network fault keeps to the backoff, then forces again: never rejects, never the same string', async () => {
-    const h = createHarness({ retry: { baseMs: 1_000, factor: 2, jitter: false } });
-    const first = h.signIn();
-    const { fetchAccessToken } = createConvexAuth(h.engine);
-    await fetchAccessToken();
-    const forced = track(fetchAccessToken({ forceRefreshToken: true }));
-    await flush();
+    const { h, first, forced } = await forcedCallInFlight({ retry: { baseMs: 1_000, factor: 2, jitter: false } });
     h.lastCall().fail(new NetworkError());
     await flush();
     expect(forced.settled).toBe(false);
@@ -187,12 +193,7 @@ describe('fetchAccessToken, line by line', () => {
   });
 
   it('a forced call never returns the same string, even when the server answers it again', async () => {
-    const h = createHarness({ retry: { baseMs: 1_000, jitter: false } });
-    const first = h.signIn();
-    const { fetchAccessToken } = createConvexAuth(h.engine);
-    await fetchAccessToken();
-    const forced = track(fetchAccessToken({ forceRefreshToken: true }));
-    await flush();
+    const { h, first, forced } = await forcedCallInFlight({ retry: { baseMs: 1_000, jitter: false } });
     h.lastCall().resolve({ accessToken: first.accessToken }); // no new token: a failed attempt, backed off
     await vi.advanceTimersByTimeAsync(999);
     expect(forced.settled).toBe(false);
@@ -205,12 +206,7 @@ describe('fetchAccessToken, line by line', () => {
   });
 
   it('a forced call waiting out a backoff settles with null when the engine stops', async () => {
-    const h = createHarness();
-    h.signIn();
-    const { fetchAccessToken } = createConvexAuth(h.engine);
-    await fetchAccessToken();
-    const forced = track(fetchAccessToken({ forceRefreshToken: true }));
-    await flush();
+    const { h, forced } = await forcedCallInFlight();
     h.lastCall().fail(new NetworkError());
     await flush();
     h.engine.stop();
