@@ -16,7 +16,9 @@ const RECIPES = path.join(ROOT, 'docs', 'recipes');
 const PROVIDERS = ['oauth', 'clerk', 'supabase', 'auth0', 'workos', 'better-auth-convex', 'hexclave', 'firebase'];
 /** Recipes for the adapters on the API side. */
 const ADAPTERS = ['fetch'];
-const RECIPE_NAMES = [...PROVIDERS, ...ADAPTERS];
+/** Recipes for runtimes that keep the session in a storage of their own. */
+const PLATFORMS = ['react-native', 'node-cli'];
+const RECIPE_NAMES = [...PROVIDERS, ...ADAPTERS, ...PLATFORMS];
 /** Imported by the recipes, not installed here. */
 const UNTYPED_MODULES = [
   '@clerk/clerk-js',
@@ -30,6 +32,9 @@ const UNTYPED_MODULES = [
   '@tanstack/react-query',
   'ky',
   'openapi-fetch',
+  'react-native',
+  '@react-native-async-storage/async-storage',
+  '@react-native-community/netinfo',
 ];
 const SHIM = path.join(RECIPES, '__untyped-modules.d.ts');
 
