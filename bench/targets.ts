@@ -9,7 +9,7 @@ import type { RunResult } from './simulate.js';
 
 /** A heap that moves less than this over the second half of the run (after JIT warm-up) is flat. */
 export const HEAP_FLAT_KB = 512;
-export const CORE_BUDGET_BYTES = 28_000;
+export const CORE_BUDGET_BYTES = 32_000;
 /** The engine's defaults, which the `sessionchart` rows run with. */
 export const DEFAULTS = resolveConfig({ refresh: () => Promise.reject(new Error('never called')) });
 

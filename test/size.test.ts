@@ -35,9 +35,9 @@ describe('bundle size budgets (size-limit on dist/)', () => {
     expect(checks).toHaveLength(entries.length);
   });
 
-  it('keeps every entry point within its budget, the core at most 28 kB', async () => {
+  it('keeps every entry point within its budget, the core at most 32 kB', async () => {
     const core = checks.find((check) => check.name === 'sessionchart');
-    expect(core?.limit).toBe('28 kB');
+    expect(core?.limit).toBe('32 kB');
     const sizes = await measureSizes();
     expect(sizes.map((row) => row.name).sort()).toEqual(checks.map((check) => check.name).sort());
     const over = sizes.filter((row) => !row.passed).map((row) => `${row.name}: ${row.size} B, budget ${row.limit} B`);
