@@ -1,11 +1,14 @@
 import { EMPTY, of } from 'rxjs';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createSessionEngine, type SessionEngine, type SessionEngineOptions } from '../../src/index.js';
+import { browserTabEnvironment } from '../../src/tabs/environment.js';
+import { stubBrowserPage } from '../support/browserGlobals.js';
+import { mint } from '../support/tokens.js';
 
 /**
  * Which engines share their session with other tabs: a browser page by default (channel 'sessionchart'), or
- * any runtime given `broadcast`, and only where BroadcastChannel, IndexedDB and Web Locks all exist. Node has
- * BroadcastChannel; the other two are stubbed here (nothing touches IndexedDB before a refresh).
+ * any runtime given `broadcast`, and only where BroadcastChannel, IndexedDB and Web Locks all exist and the
+ * store opens. Node has BroadcastChannel; IndexedDB (in memory, or failing to open) and Web Locks are stubbed.
  */
 
 const engines: SessionEngine[] = [];
@@ -15,12 +18,6 @@ afterEach(() => {
   for (const channel of channels.splice(0)) channel.close();
   vi.unstubAllGlobals();
 });
-
-function stubTabApis({ window = false } = {}) {
-  vi.stubGlobal('indexedDB', {});
-  vi.stubGlobal('navigator', { locks: { request: () => new Promise(() => {}) } });
-  if (window) vi.stubGlobal('window', new EventTarget());
-}
 
 function start(options: Partial<SessionEngineOptions> = {}) {
   const engine = createSessionEngine({
@@ -48,7 +45,7 @@ function nextMessage(name: string): Promise<unknown> {
 
 describe('sharing the session with other tabs', () => {
   it('an engine given a channel asks the tabs on it for their session', async () => {
-    stubTabApis();
+    stubBrowserPage({ window: false });
     const heard = nextMessage('mutation-test-a');
     const engine = start({ broadcast: { channel: 'mutation-test-a' } });
     expect(engine.getSnapshot().status).toBe('restoring');
@@ -56,25 +53,44 @@ describe('sharing the session with other tabs', () => {
   });
 
   it("a page shares by default, on the channel 'sessionchart'", async () => {
-    stubTabApis({ window: true });
+    stubBrowserPage();
     const heard = nextMessage('sessionchart');
     expect(start().getSnapshot().status).toBe('restoring');
     expect(await heard).toEqual({ v: 1, kind: 'hello' });
   });
 
   it('a page with broadcast: false is a single tab', () => {
-    stubTabApis({ window: true });
+    stubBrowserPage();
     expect(start({ broadcast: false }).getSnapshot().status).toBe('signedOut');
   });
 
   it('outside a page, an engine without broadcast is a single tab', () => {
-    stubTabApis();
+    stubBrowserPage({ window: false });
     expect(start().getSnapshot().status).toBe('signedOut');
   });
 
-  it('a page without Web Locks is a single tab', () => {
-    stubTabApis({ window: true });
-    vi.stubGlobal('navigator', {});
+  it.each([
+    ['Web Locks', () => vi.stubGlobal('navigator', {})],
+    ['IndexedDB', () => vi.stubGlobal('indexedDB', undefined)],
+    ['BroadcastChannel', () => vi.stubGlobal('BroadcastChannel', undefined)],
+  ])('a page without %s is a single tab', (_, remove) => {
+    stubBrowserPage();
+    remove();
+    expect(browserTabEnvironment()).toBeNull();
     expect(start().getSnapshot().status).toBe('signedOut');
+  });
+
+  it('a page whose IndexedDB fails to open keeps to itself: tells the tabs nothing, serves its own sign-in', async () => {
+    stubBrowserPage({ failingIndexedDB: true });
+    const errors: unknown[] = [];
+    const heard = nextMessage('sessionchart');
+    const engine = start({ onError: (error) => errors.push(error) });
+    expect(await heard).toBeNull();
+    expect(engine.getSnapshot().status).toBe('signedOut');
+    const signIn = mint({ life: 60 });
+    engine.signIn(signIn);
+    expect(await engine.getToken()).toBe(signIn.accessToken);
+    expect(errors.length).toBeGreaterThan(0);
+    for (const error of errors) expect(error).toMatchObject({ code: 'session', message: expect.stringMatching(/store/) });
   });
 });
