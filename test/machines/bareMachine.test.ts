@@ -17,14 +17,14 @@ let actor: Actor<typeof sessionMachine>;
 afterEach(() => actor.stop());
 
 function start(shareTabs = false) {
-  actor = createActor(sessionMachine, { input: { config: { ...CONFIG, shareTabs } } }).start();
+  actor = createActor(sessionMachine, { input: { config: { ...CONFIG, shareTabs, keepsSession: shareTabs } } }).start();
   return actor;
 }
 
 describe('the bare sessionMachine', () => {
-  it('restoring ends at once: no other tab answers', async () => {
+  it('restoring ends at once: nothing is kept and no other tab answers', async () => {
     start(true);
-    expect(actor.getSnapshot().value).toBe('restoring');
+    expect(actor.getSnapshot().value).toEqual({ restoring: 'reading' });
     await settle();
     expect(actor.getSnapshot().value).toBe('signedOut');
   });
@@ -37,7 +37,7 @@ describe('the bare sessionMachine', () => {
     expect(actor.getSnapshot().value).toBe('refreshing');
     await settle();
     expect(actor.getSnapshot().value).toBe('refreshing');
-    expect(requestStateOf(actor.getSnapshot())).toBe('sending');
+    expect(requestStateOf(actor.getSnapshot())).toEqual({ alone: 'awaitingAnswer' });
     expect(actor.getSnapshot().status).toBe('active');
   });
 

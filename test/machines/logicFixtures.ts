@@ -1,5 +1,6 @@
 import { createActor } from 'xstate';
 import { sessionMachine } from '../../machines/sessionMachine.js';
+import { sessionOfAnswer } from '../../machines/tabRules.js';
 import type { HeldToken, RefreshInput, SessionContext, SessionInfo } from '../../machines/types.js';
 import { CONFIG } from './machineHarness.js';
 
@@ -38,10 +39,11 @@ export const requestOf = (held: SessionContext, overrides: Partial<RefreshInput>
   ...overrides,
 });
 
-/** The request child's report of an answer to a request of `held`. */
+/** The request child's report of an answer to a request of `held`, naming the session it belongs to as the child does. */
 export const answered = (held: SessionContext, token: HeldToken, now = token.issuedAt, request = requestOf(held)) => ({
   type: 'request.done' as const,
   token,
+  session: sessionOfAnswer(request, token, now),
   request,
   now,
 });

@@ -1,14 +1,11 @@
-import { NEVER, Subject } from 'rxjs';
+import { NEVER } from 'rxjs';
 import { createActor, fromCallback, fromEventObservable, fromPromise, type ActorRefFrom, type SnapshotFrom } from 'xstate';
 import { AuthError, NetworkError } from '../../machines/errors.js';
 import { requestMachine } from '../../machines/requestMachine.js';
 import { sessionMachine } from '../../machines/sessionMachine.js';
+import { recordingRequestMachine, settle, type RefreshCall } from './requestHarness.js';
 import type {
-  RefreshAnswer,
-  RefreshInput,
   RefreshTimerInput,
-  RequestEvent,
-  RequestTimerInput,
   RetryTimerInput,
   SessionConfig,
   SessionEvent,
@@ -30,6 +27,7 @@ export const CONFIG: SessionConfig = {
   callersCutBackoff: false,
   refreshTimeoutMs: 30_000,
   shareTabs: false,
+  keepsSession: false,
 };
 
 /** A 60 s token of session `s1` issued at `issuedAt`: fresh until +45 s, servable until +55 s. */
@@ -46,58 +44,13 @@ export function token(issuedAt: number, overrides: Partial<SessionToken> = {}): 
   };
 }
 
+export { settle };
+
 export const sessionOf = (sessionKey: string, startedAt: number): SessionInfo => ({ sessionKey, userId: 'u1', startedAt });
 
-/** One call of the request child's `refreshToken`: what it was sent with, its signal, and its outcome to pick. */
-export interface RefreshCall {
-  readonly input: RefreshInput;
-  readonly signal: AbortSignal;
-  resolve(answer: RefreshAnswer): void;
-  reject(error: unknown): void;
-}
-
-/** One `waitForTimeout` of the request child: its input, and a way to make it fire. */
-export interface RequestTimeout {
-  readonly input: RequestTimerInput;
-  fire(now: number): void;
-  /** Whether the child still listens to it: leaving `sending` stops the timer. */
-  armed(): boolean;
-}
-
-/** A settled promise's callbacks, XState's done/error events, the child's report and the assigns after them. */
-export const settle = () => new Promise<void>((resolve) => setTimeout(resolve, 0));
-
-/** The state of a session machine's request child: `idle` or `sending`. */
+/** The state of a session machine's request child: `idle`, `alone`, or a state `underLock`. */
 export const requestStateOf = (snapshot: SnapshotFrom<typeof sessionMachine>) =>
   (snapshot.children.request as ActorRefFrom<typeof requestMachine> | undefined)?.getSnapshot().value;
-
-/** The request child with its two effects recorded: every refresh it starts and every timeout it arms. */
-export function recordingRequestMachine() {
-  const refreshes: RefreshCall[] = [];
-  const timeouts: RequestTimeout[] = [];
-  const machine = requestMachine.provide({
-    actors: {
-      refreshToken: fromPromise<RefreshAnswer, RefreshInput>(
-        ({ input, signal }) => new Promise((resolve, reject) => refreshes.push({ input, signal, resolve, reject })),
-      ),
-      waitForTimeout: fromEventObservable<RequestEvent, RequestTimerInput>(({ input }) => {
-        const timer = new Subject<RequestEvent>();
-        timeouts.push({
-          input,
-          fire: (now) => timer.next({ type: 'timer.requestTimeout', now }),
-          armed: () => timer.observed,
-        });
-        return timer;
-      }),
-    },
-  });
-  const lastRefresh = (): RefreshCall => {
-    const call = refreshes.at(-1);
-    if (!call) throw new Error('no refresh was started');
-    return call;
-  };
-  return { machine, refreshes, timeouts, lastRefresh };
-}
 
 export function startMachine({
   shareTabs = false,
@@ -130,13 +83,20 @@ export function startMachine({
       syncTabs: fromCallback<TabAnnouncement>(({ receive }) => receive((announcement) => told.push(announcement))),
     },
   });
-  const actor = createActor(machine, { input: { config: { ...CONFIG, shareTabs, callersCutBackoff }, online } }).start();
+  const config = { ...CONFIG, shareTabs, keepsSession: shareTabs, callersCutBackoff };
+  const actor = createActor(machine, { input: { config, online } }).start();
   const snapshot = (): SnapshotFrom<typeof sessionMachine> => actor.getSnapshot();
-  const { refreshes, timeouts: requestTimeouts, lastRefresh } = request;
+  const { refreshes, timeouts: requestTimeouts, lastRefresh, locks, reads, tokenWrites, failureWrites } = request;
 
-  /** Settles the last refresh and lets the child's report reach the machine. */
+  /**
+   * Settles the last refresh and lets the child's report reach the machine. The child keeps an answer (and,
+   * under the lock, records a failure) before it reports it: those writes go through.
+   */
   const settleLast = async (outcome: (call: RefreshCall) => void) => {
+    const written = tokenWrites.length + failureWrites.length;
     outcome(lastRefresh());
+    await settle();
+    for (const write of [...tokenWrites, ...failureWrites].slice(written)) write.resolve();
     await settle();
   };
 
@@ -156,6 +116,11 @@ export function startMachine({
     send: (event: SessionEvent) => actor.send(event),
     refreshes,
     requestTimeouts,
+    /** With `shareTabs`: the request child's lock requests, store reads and writes. */
+    locks,
+    reads,
+    tokenWrites,
+    failureWrites,
     refreshTimers,
     retryTimers,
     told,

@@ -18,7 +18,7 @@ describe('the request', () => {
   it("is sent once, with the session, its refresh token and the held token's issue time", () => {
     refreshingAt();
     expect(m.snapshot().hasTag('fetching')).toBe(true);
-    expect(m.requestState()).toBe('sending');
+    expect(m.requestState()).toEqual({ alone: 'awaitingAnswer' });
     expect(m.refreshes.map((call) => call.input)).toEqual([
       { session: m.context().session, refreshToken: `r-${T}`, reason: 'expired', satisfiedAfter: T },
     ]);

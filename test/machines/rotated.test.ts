@@ -29,11 +29,12 @@ describe('user.rotate', () => {
     signedInAt();
     const held = m.context().token;
     m.send({ type: 'user.rotate', now: ROTATED });
-    expect(m.context()).toMatchObject({ token: null, droppedToken: held, refreshToken: 'r1', rotatedAt: ROTATED });
+    expect(m.context()).toMatchObject({ token: null, droppedToken: held, refreshToken: 'r1', reason: 'rotated' });
     expect(m.told).toEqual([{ type: 'announce.rotate', sessionKey: 's1', at: ROTATED }]);
     expect(m.snapshot().hasTag('fetching')).toBe(true);
     expect(m.refreshes.map((call) => call.input)).toEqual([
-      { session: m.context().session, refreshToken: 'r1', reason: 'rotated', satisfiedAfter: ROTATED },
+      // Nothing held: another tab's token answers it only by its session's start (see tabRules).
+      { session: m.context().session, refreshToken: 'r1', reason: 'rotated', satisfiedAfter: 0 },
     ]);
   });
 
@@ -56,12 +57,13 @@ describe('user.rotate', () => {
 
   it('a second notice joins the rotation under way instead of restarting it', () => {
     rotatedAt();
+    const dropped = m.context().droppedToken;
     const first = m.lastRefresh();
     m.send({ type: 'user.rotate', now: ROTATED + 1 });
     m.send({ type: 'tab.rotate', sessionKey: 's1', at: ROTATED + 2 });
     expect(m.refreshes).toEqual([first]);
     expect(first.signal.aborted).toBe(false);
-    expect(m.context().rotatedAt).toBe(ROTATED);
+    expect(m.context().droppedToken).toBe(dropped);
     expect(m.told).toHaveLength(1);
   });
 });
@@ -92,7 +94,7 @@ describe('user.rotate while a request is out: rotated.awaitingRequest', () => {
     expect(m.value()).toEqual({ rotated: 'fetching' });
     expect(m.context()).toMatchObject({ token: null, refreshToken: 'r-new', lastRefreshAt: null });
     expect(m.refreshes.map((call) => call.input.refreshToken)).toEqual([`r-${T}`, 'r-new']);
-    expect(m.lastRefresh().input).toMatchObject({ reason: 'rotated', satisfiedAfter: SENT + 100 });
+    expect(m.lastRefresh().input).toMatchObject({ reason: 'rotated', satisfiedAfter: 0, session: m.context().session });
   });
 
   it('with the network down by the answer, keeps its refresh token and waits', async () => {
@@ -117,10 +119,11 @@ describe('user.rotate while a request is out: rotated.awaitingRequest', () => {
 
   it('tab.rotate of this session also waits for the request', () => {
     m = startRefreshing(T, SENT);
+    const held = m.context().token;
     m.send({ type: 'tab.rotate', sessionKey: 's1', at: SENT + 100 });
     expect(m.value()).toEqual({ rotated: 'awaitingRequest' });
     expect(m.lastRefresh().signal.aborted).toBe(false);
-    expect(m.context()).toMatchObject({ token: null, rotatedAt: SENT + 100 });
+    expect(m.context()).toMatchObject({ token: null, droppedToken: held });
   });
 });
 
@@ -136,7 +139,6 @@ describe('rotated.fetching', () => {
       token: answered,
       refreshToken: 'r2',
       droppedToken: null,
-      rotatedAt: null,
       lastRefreshAt: ROTATED + 500,
     });
   });
@@ -162,7 +164,7 @@ describe('rotated.fetching', () => {
     expect(m.value()).toEqual({ rotated: { backingOff: 'open' } });
     expect(m.snapshot().hasTag('awaitingNetwork')).toBe(true);
     expect(m.snapshot().hasTag('fetching')).toBe(false);
-    expect(m.context()).toMatchObject({ attempt: 1, rotatedAt: ROTATED, token: null, refreshToken: 'r1' });
+    expect(m.context()).toMatchObject({ attempt: 1, reason: 'rotated', token: null, refreshToken: 'r1' });
     expect(m.retryTimers).toEqual([{ attempt: 1, retry: CONFIG.retry, retryAfterMs: undefined }]);
   });
 

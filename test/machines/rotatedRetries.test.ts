@@ -33,7 +33,7 @@ function waitingAt(callersCutBackoff = false) {
 function expectFetchingAgain() {
   expect(m.value()).toEqual({ rotated: 'fetching' });
   expect(m.refreshes).toHaveLength(2);
-  expect(m.lastRefresh().input).toMatchObject({ reason: 'rotated', refreshToken: 'r1', satisfiedAfter: ROTATED });
+  expect(m.lastRefresh().input).toMatchObject({ reason: 'rotated', refreshToken: 'r1', satisfiedAfter: 0 });
 }
 
 describe('rotated.backingOff.open', () => {
@@ -162,7 +162,7 @@ describe('tokens arriving while rotated', () => {
     expect(m.value()).toBe('fresh');
   });
 
-  it("another tab's token minted after the rotation is the new session's", async () => {
+  it("another tab's session started after the rotated one is the new session", async () => {
     await backingOffAfter();
     const theirs = sessionOf('s2', ROTATED + 1);
     m.send({ type: 'tab.token', token: token(ROTATED + 1, { sessionKey: 's2' }), session: theirs, now: ROTATED + 2 });
@@ -170,14 +170,23 @@ describe('tokens arriving while rotated', () => {
     expect(m.context().session).toBe(theirs);
   });
 
-  it('a token minted at or before the rotation is never taken, fetching or not', async () => {
+  it('so is one started anew under the same key (a rotation that kept the key)', async () => {
     await backingOffAfter();
-    for (const issuedAt of [ROTATED, ROTATED - 5_000]) {
-      m.send({ type: 'tab.token', token: token(issuedAt), session: sessionOf('s1', T), now: ROTATED + 1 });
-    }
+    const anew = sessionOf('s1', ROTATED + 1);
+    m.send({ type: 'tab.token', token: token(ROTATED + 1), session: anew, now: ROTATED + 2 });
+    expect(m.value()).toBe('fresh');
+    expect(m.context().session).toBe(anew);
+  });
+
+  it("the rotated session's own token is never taken, however new, nor an older session's, fetching or not", async () => {
+    await backingOffAfter();
+    // The rotated session itself (from a tab that has not heard of the rotation), and one started before it.
+    const older = { token: token(ROTATED + 5_000, { sessionKey: 's0' }), session: sessionOf('s0', T - 1) };
+    m.send({ type: 'tab.token', token: token(ROTATED + 5_000), session: sessionOf('s1', T), now: ROTATED + 5_001 });
+    m.send({ type: 'tab.token', ...older, now: ROTATED + 5_001 });
     expect(m.value()).toEqual({ rotated: { backingOff: 'open' } });
-    m.send({ type: 'user.refresh', now: ROTATED + 2 });
-    m.send({ type: 'tab.token', token: token(ROTATED), session: sessionOf('s1', T), now: ROTATED + 3 });
+    m.send({ type: 'user.refresh', now: ROTATED + 6_000 });
+    m.send({ type: 'tab.token', token: token(ROTATED + 6_000), session: sessionOf('s1', T), now: ROTATED + 6_001 });
     expect(m.value()).toEqual({ rotated: 'fetching' });
     expect(m.context().token).toBeNull();
   });

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { sessionOf, startMachine, startRefreshing, token, type MachineHarness } from './machineHarness.js';
+import { sessionOf, settle, startMachine, startRefreshing, token, type MachineHarness } from './machineHarness.js';
 
 /** The statechart's start, sign-in, settling and sign-out, driven event by event with explicit times. */
 
@@ -23,7 +23,6 @@ describe('boot', () => {
       reason: 'expired',
       error: null,
       lastRefreshAt: null,
-      rotatedAt: null,
       endedAt: null,
     });
   });
@@ -33,9 +32,11 @@ describe('boot', () => {
     expect(m.context().online).toBe(false);
   });
 
-  it('a tab that shares its session asks the others first, then starts signed out', async () => {
+  it('a tab that shares its session reads what is kept, asks the others, then starts signed out', async () => {
     m = startMachine({ shareTabs: true });
-    expect(m.value()).toBe('restoring');
+    expect(m.value()).toEqual({ restoring: 'reading' });
+    await settle();
+    expect(m.value()).toEqual({ restoring: 'askingTabs' });
     expect(m.told).toEqual([{ type: 'announce.hello' }]);
     await m.endRestore();
     expect(m.value()).toBe('signedOut');
@@ -119,7 +120,7 @@ describe('settling judges a new token by the clock of the event that brought it'
     m = startMachine();
     m.send({ type: 'user.signIn', token: token(T), now: T + 55_000 });
     expect(m.value()).toBe('refreshing');
-    expect(m.requestState()).toBe('sending');
+    expect(m.requestState()).toEqual({ alone: 'awaitingAnswer' });
     expect(m.lastRefresh().input.reason).toBe('expired');
   });
 

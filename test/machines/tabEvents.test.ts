@@ -121,7 +121,7 @@ describe('tab.signOut and tab.rotate', () => {
     m.told.length = 0;
     m.send({ type: 'tab.rotate', sessionKey: 's1', at: T + 3_000 });
     expect(m.value()).toEqual({ rotated: 'fetching' });
-    expect(m.context()).toMatchObject({ token: null, rotatedAt: T + 3_000 });
+    expect(m.context()).toMatchObject({ token: null, droppedToken: token(T), reason: 'rotated' });
     expect(m.told).toEqual([]);
   });
 

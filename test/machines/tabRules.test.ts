@@ -1,0 +1,214 @@
+import { describe, expect, it } from 'vitest';
+import {
+  isLaterInstance,
+  isSameInstance,
+  refreshTokenToSend,
+  sessionOfAnswer,
+  sharedFailure,
+  storeAnswers,
+} from '../../machines/tabRules.js';
+import type { RefreshInput, StoredFailure, StoredSession } from '../../machines/types.js';
+import { session } from './logicFixtures.js';
+import { CONFIG, token } from './machineHarness.js';
+
+/** The rules tabs share a session by, called directly as pure functions, each at its boundaries. */
+
+const OURS = session('s1', 1_000);
+/** A refresh of the token issued at 1 s. */
+const REQUEST: RefreshInput = { session: OURS, refreshToken: 'r1', reason: 'stale', satisfiedAfter: 1_000 };
+/** A token issued at 2 s by another tab: fresh until 47 s, servable until 57 s. */
+const stored = (issuedAt = 2_000, of = OURS): StoredSession => ({
+  session: of,
+  token: token(issuedAt, { sessionKey: of.sessionKey, refreshToken: 'r-stored' }),
+  refreshToken: 'r-stored',
+});
+
+describe('isSameInstance: the same key and the same start', () => {
+  it('is the same for an equal copy, not for another start or key, nor for none', () => {
+    expect(isSameInstance(OURS, session('s1', 1_000))).toBe(true);
+    expect(isSameInstance(OURS, session('s1', 1_001))).toBe(false);
+    expect(isSameInstance(OURS, session('s1', 999))).toBe(false);
+    expect(isSameInstance(OURS, session('s2', 1_000))).toBe(false);
+    expect(isSameInstance(null, OURS)).toBe(false);
+    expect(isSameInstance(OURS, null)).toBe(false);
+  });
+});
+
+describe('isLaterInstance: another instance started after', () => {
+  it('orders by start, whatever the key', () => {
+    expect(isLaterInstance(session('s1', 1_001), OURS)).toBe(true);
+    expect(isLaterInstance(session('s2', 1_001), OURS)).toBe(true);
+    expect(isLaterInstance(session('s2', 1_000), OURS)).toBe(false);
+    expect(isLaterInstance(session('s2', 999), OURS)).toBe(false);
+    expect(isLaterInstance(OURS, OURS)).toBe(false);
+  });
+
+  it('than no session: any session started after 0', () => {
+    expect(isLaterInstance(session('s1', 1), null)).toBe(true);
+    expect(isLaterInstance(session('s1', 0), null)).toBe(false);
+  });
+});
+
+describe('storeAnswers: what another tab stored answers the request', () => {
+  it('a token of this instance issued after the one the request replaces, not at the same time', () => {
+    expect(storeAnswers(stored(1_001), REQUEST, 2_000, CONFIG)).toBe(true);
+    expect(storeAnswers(stored(1_000), REQUEST, 2_000, CONFIG)).toBe(false);
+  });
+
+  it('only while it is fresh', () => {
+    expect(storeAnswers(stored(), REQUEST, 46_999, CONFIG)).toBe(true);
+    expect(storeAnswers(stored(), REQUEST, 47_000, CONFIG)).toBe(false);
+  });
+
+  it('never of another instance, nor without an access token', () => {
+    expect(storeAnswers(stored(2_000, session('s1', 1_001)), REQUEST, 2_000, CONFIG)).toBe(false);
+    expect(storeAnswers(stored(2_000, session('s2', 1_000)), REQUEST, 2_000, CONFIG)).toBe(false);
+    expect(storeAnswers({ ...stored(), token: null }, REQUEST, 2_000, CONFIG)).toBe(false);
+  });
+
+  describe('for a rotation', () => {
+    const ROTATION: RefreshInput = { ...REQUEST, reason: 'rotated', satisfiedAfter: 0 };
+    const later = session('s2', 1_500);
+
+    it('a session started after the rotated one, while its token is servable', () => {
+      expect(storeAnswers(stored(2_000, later), ROTATION, 56_999, CONFIG)).toBe(true);
+      expect(storeAnswers(stored(2_000, later), ROTATION, 57_000, CONFIG)).toBe(false);
+    });
+
+    it('never the rotated session, however new its token, nor one started with it or before it', () => {
+      expect(storeAnswers(stored(50_000), ROTATION, 50_000, CONFIG)).toBe(false);
+      expect(storeAnswers(stored(2_000, session('s2', 1_000)), ROTATION, 2_000, CONFIG)).toBe(false);
+      expect(storeAnswers(stored(2_000, session('s2', 999)), ROTATION, 2_000, CONFIG)).toBe(false);
+    });
+  });
+});
+
+describe('storeAnswers for a restore: whatever another tab holds now, of its session or a later one', () => {
+  const RESTORE: RefreshInput = { ...REQUEST, reason: 'restore' };
+
+  it("a newer token of its own session while servable, not only while fresh", () => {
+    expect(storeAnswers(stored(), RESTORE, 56_999, CONFIG)).toBe(true);
+    expect(storeAnswers(stored(), RESTORE, 57_000, CONFIG)).toBe(false);
+    expect(storeAnswers(stored(1_000), RESTORE, 2_000, CONFIG)).toBe(false);
+  });
+
+  it('a later session while servable, never an earlier one', () => {
+    expect(storeAnswers(stored(2_000, session('s2', 1_001)), RESTORE, 56_999, CONFIG)).toBe(true);
+    expect(storeAnswers(stored(2_000, session('s2', 1_001)), RESTORE, 57_000, CONFIG)).toBe(false);
+    expect(storeAnswers(stored(2_000, session('s2', 999)), RESTORE, 2_000, CONFIG)).toBe(false);
+  });
+
+  it('with no session of its own (a cookie restore), any servable session', () => {
+    const cookie: RefreshInput = { ...RESTORE, session: null, satisfiedAfter: 0 };
+    expect(storeAnswers(stored(), cookie, 56_999, CONFIG)).toBe(true);
+    expect(storeAnswers(stored(), cookie, 57_000, CONFIG)).toBe(false);
+  });
+});
+
+describe("refreshTokenToSend: this instance's newest stored refresh token, else the request's", () => {
+  it('takes the one stored for this instance', () => {
+    expect(refreshTokenToSend(stored(), REQUEST)).toBe('r-stored');
+    expect(refreshTokenToSend({ ...stored(), token: null }, REQUEST)).toBe('r-stored');
+  });
+
+  it('only while the stored token is as new as the one the request replaces: an older one may have been spent', () => {
+    expect(refreshTokenToSend(stored(1_000), REQUEST)).toBe('r-stored');
+    expect(refreshTokenToSend(stored(999), REQUEST)).toBe('r1');
+  });
+
+  it("keeps the request's own for another instance, an empty store, or a stored session without one", () => {
+    expect(refreshTokenToSend(stored(2_000, session('s1', 1_001)), REQUEST)).toBe('r1');
+    expect(refreshTokenToSend(null, REQUEST)).toBe('r1');
+    const { refreshToken: _, ...without } = stored();
+    expect(refreshTokenToSend(without, REQUEST)).toBe('r1');
+  });
+});
+
+describe('sharedFailure: a failure another tab recorded that this request shares', () => {
+  const ASKED = 10_000;
+  const failure = (at: number, overrides: Partial<StoredFailure> = {}): StoredFailure => ({
+    at,
+    sessionKey: 's1',
+    code: 'network',
+    ...overrides,
+  });
+  const queued = { askedAt: ASKED, waited: true };
+  const atOnce = { askedAt: ASKED, waited: false };
+
+  it('nothing recorded, or recorded for another session, is not shared', () => {
+    expect(sharedFailure(null, REQUEST, queued, ASKED, CONFIG)).toBeNull();
+    expect(sharedFailure(failure(ASKED, { sessionKey: 's2' }), REQUEST, queued, ASKED, CONFIG)).toBeNull();
+    expect(sharedFailure(failure(ASKED, { sessionKey: null }), REQUEST, queued, ASKED, CONFIG)).toBeNull();
+  });
+
+  it('a request of no session shares a failure recorded under no key', () => {
+    const restore: RefreshInput = { ...REQUEST, session: null, reason: 'restore' };
+    expect(sharedFailure(failure(ASKED, { sessionKey: null }), restore, queued, ASKED, CONFIG)?.code).toBe('network');
+  });
+
+  it('a queued tab shares one stamped at or after its ask, with its code', () => {
+    expect(sharedFailure(failure(ASKED), REQUEST, queued, ASKED + 5, CONFIG)?.code).toBe('network');
+    expect(sharedFailure(failure(ASKED - 1), REQUEST, queued, ASKED + 5, CONFIG)).toBeNull();
+    const malformed = failure(ASKED, { code: 'invalid_token' });
+    expect(sharedFailure(malformed, REQUEST, queued, ASKED + 5, CONFIG)?.code).toBe('invalid_token');
+  });
+
+  it('with what is left of its Retry-After, none once it has run out', () => {
+    const retryAfter = failure(ASKED, { retryAfterMs: 3_000 });
+    expect(sharedFailure(retryAfter, REQUEST, queued, ASKED + 2_999, CONFIG)).toMatchObject({ retryAfterMs: 1 });
+    expect(sharedFailure(retryAfter, REQUEST, queued, ASKED + 3_000, CONFIG)).toMatchObject({ retryAfterMs: undefined });
+  });
+
+  it('a tab that got the lock at once shares only a standing Retry-After, while it stands', () => {
+    expect(sharedFailure(failure(ASKED + 1), REQUEST, atOnce, ASKED + 5, CONFIG)).toBeNull();
+    const retryAfter = failure(ASKED - 1_000, { retryAfterMs: 3_000 });
+    const standing = sharedFailure(retryAfter, REQUEST, atOnce, ASKED + 1_999, CONFIG);
+    expect(standing).toMatchObject({ code: 'network', retryAfterMs: 1 });
+    expect(sharedFailure(retryAfter, REQUEST, atOnce, ASKED + 2_000, CONFIG)).toBeNull();
+  });
+
+  it('so does a queued tab for a failure older than its ask', () => {
+    const retryAfter = failure(ASKED - 1_000, { retryAfterMs: 3_000 });
+    expect(sharedFailure(retryAfter, REQUEST, queued, ASKED, CONFIG)).toMatchObject({ code: 'network', retryAfterMs: 2_000 });
+  });
+
+  it("counts another tab's Retry-After as the backoff does: only finite and positive, for an hour at most", () => {
+    const tenHours = failure(ASKED, { retryAfterMs: 10 * 3_600_000 });
+    expect(sharedFailure(tenHours, REQUEST, atOnce, ASKED + 3_599_999, CONFIG)).toMatchObject({ retryAfterMs: 1 });
+    expect(sharedFailure(tenHours, REQUEST, atOnce, ASKED + 3_600_000, CONFIG)).toBeNull();
+    for (const retryAfterMs of [Number.POSITIVE_INFINITY, Number.NaN, -5_000]) {
+      expect(sharedFailure(failure(ASKED, { retryAfterMs }), REQUEST, atOnce, ASKED + 1, CONFIG)).toBeNull();
+    }
+  });
+
+  it('not for a forced refresh, nor when callers cut the backoff', () => {
+    const retryAfter = failure(ASKED - 1_000, { retryAfterMs: 3_000 });
+    expect(sharedFailure(retryAfter, { ...REQUEST, reason: 'forced' }, atOnce, ASKED, CONFIG)).toBeNull();
+    expect(sharedFailure(retryAfter, REQUEST, atOnce, ASKED, { ...CONFIG, callersCutBackoff: true })).toBeNull();
+  });
+});
+
+describe('sessionOfAnswer: the session an answer belongs to', () => {
+  const answer = (sessionKey: string | null, userId: string | null = 'u1') => ({ sessionKey, userId });
+
+  it("the request's own session object for a token of its key or of none", () => {
+    expect(sessionOfAnswer(REQUEST, answer('s1'), 9_000)).toBe(OURS);
+    expect(sessionOfAnswer(REQUEST, answer(null), 9_000)).toBe(OURS);
+  });
+
+  it("a new session from the answer's time for another key: the server's rotation", () => {
+    expect(sessionOfAnswer(REQUEST, answer('s2', 'u2'), 9_000)).toEqual({ sessionKey: 's2', userId: 'u2', startedAt: 9_000 });
+  });
+
+  it("for a rotation's fetch, a new session even under the same key, or none named", () => {
+    const rotation: RefreshInput = { ...REQUEST, reason: 'rotated' };
+    expect(sessionOfAnswer(rotation, answer('s1'), 9_000)).toEqual({ sessionKey: 's1', userId: 'u1', startedAt: 9_000 });
+    expect(sessionOfAnswer(rotation, answer(null, null), 9_000)).toEqual({ sessionKey: 's1', userId: null, startedAt: 9_000 });
+  });
+
+  it('for a request of no session: named by the token, else by the time', () => {
+    const restore: RefreshInput = { ...REQUEST, session: null, reason: 'restore' };
+    expect(sessionOfAnswer(restore, answer('s3'), 9_000)).toEqual({ sessionKey: 's3', userId: 'u1', startedAt: 9_000 });
+    expect(sessionOfAnswer(restore, answer(null), 9_000).sessionKey).toBe('session-9000');
+  });
+});
