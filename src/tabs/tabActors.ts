@@ -8,9 +8,11 @@ import type {
   SessionInfo,
   SessionToken,
   StoredFailure,
+  StoredSession,
   StoreReading,
   TabAnnouncement,
 } from '../../machines/types.js';
+import { isLaterInstance, isSameInstance } from '../../machines/tabRules.js';
 import { shiftStored, type NewestRecord } from '../engine/vault.js';
 import type { TabChannel, TabEnvironment } from './environment.js';
 import { isStoredFailure, isStoredSession, toTabEvent, toTabMessage } from './messages.js';
@@ -53,12 +55,27 @@ function shiftAnnouncement(announcement: TabAnnouncement, by: number): TabAnnoun
   return announcement;
 }
 
+const storedOf = ({ token, session }: { token: SessionToken; session: SessionInfo }): StoredSession => ({
+  token,
+  session,
+  ...(token.refreshToken === undefined ? {} : { refreshToken: token.refreshToken }),
+});
+
+/** The newer of two records: of one session instance the later token, else the later session. */
+function newerOf(a: StoredSession | null, b: StoredSession | null): StoredSession | null {
+  if (a === null || b === null) return a ?? b;
+  if (isSameInstance(a.session, b.session)) return (b.token?.issuedAt ?? -Infinity) > (a.token?.issuedAt ?? -Infinity) ? b : a;
+  return isLaterInstance(b.session, a.session) ? b : a;
+}
+
 /**
  * The effects of the cross-tab protocol, for the session machine (`syncTabs`, `awaitOtherTabs`) and its request
- * child (`holdLock`, `readStore`, `writeFailure`), and the origin's newest session for the vault. The store is tried once at the start: a tab whose
- * store cannot be used (a private mode, blocked storage, an open that fails) keeps to itself, a single tab that
- * neither takes the lock nor talks to the others, since without the store the next lock holder could not see the
- * refresh token the last one was given. Every failure goes to `report`, typed; none is left unhandled.
+ * child (`holdLock`, `readStore`, `writeFailure`), and the origin's newest session for the vault. The store, the
+ * lock and the channel are tried once at the start: a tab where one of them throws or rejects (a private mode,
+ * blocked storage, an open that fails) keeps to itself, a single tab that neither takes the lock nor talks to the
+ * others nor reads their session, since without the store the next lock holder could not see the refresh token
+ * the last one was given, without the lock two tabs would send the same one, and without the channel it would
+ * never hear of a sign-out. Every failure goes to `report`, typed; none is left unhandled.
  */
 export function createTabActors({ channel: name, environment, clock, report }: TabLinkOptions) {
   const fail = (what: string) => (cause: unknown) => report(new SessionError(`The tabs' ${what} failed`, { cause }));
@@ -71,8 +88,32 @@ export function createTabActors({ channel: name, environment, clock, report }: T
       return null;
     }
   })();
-  const usable: Promise<boolean> = store === null ? Promise.resolve(false) : store.get(NEWEST).then(() => true, (cause) => (fail('store')(cause), false));
   const lockName = `sessionchart:${name}:refresh`;
+  /** Whoever listens to the channel: the running `syncTabs`. */
+  let hear: (data: unknown) => void = () => {};
+  /** `run`'s result, or null when it throws or rejects (both count: a stub or a custom environment may throw). */
+  const tried = async <T>(what: string, run: () => T | Promise<T>): Promise<T | null> => {
+    try {
+      return await run();
+    } catch (cause) {
+      fail(what)(cause);
+      return null;
+    }
+  };
+  const channel: Promise<TabChannel | null> = (async () => {
+    const stored = store && (await tried('store', async () => (await store.get(NEWEST), true)));
+    // A lock of its own, so the probe never waits behind a tab that holds the refresh lock.
+    const locks = stored && (await tried('lock', () => environment.lock(`${lockName}:probe`, new AbortController().signal, async () => true)));
+    return locks ? tried('channel', () => environment.open(name, (data) => hear(data))) : null;
+  })();
+  const usable: Promise<boolean> = channel.then((opened) => opened !== null);
+
+  /**
+   * The newest session this tab told or heard of on the channel. The store can lag behind it (a holder whose
+   * write failed) or fail to be read: a request then still sees the newest token and refresh token of its session.
+   */
+  let told: StoredSession | null = null;
+  const keepNewer = (candidate: StoredSession | null) => (told = newerOf(told, candidate));
 
   const readStore = async (): Promise<StoreReading> => {
     const [newest, failure] = (await usable) && store ? await Promise.all([store.get(NEWEST), store.get(FAILURE)]) : [null, null];
@@ -82,6 +123,15 @@ export function createTabActors({ channel: name, environment, clock, report }: T
       failure: isStoredFailure(failure) ? { ...failure, at: failure.at + by } : null,
       now: clock.now(),
     };
+  };
+
+  /** For the request under the lock: the store and what the channel told, the newer of the two. */
+  const readForRequest = async (): Promise<StoreReading> => {
+    const reading = await readStore().catch((cause: unknown) => {
+      fail('store')(cause);
+      return { newest: null, failure: null, now: clock.now() };
+    });
+    return { ...reading, newest: newerOf(reading.newest, told) };
   };
 
   /** The origin's newest session, for the vault (which writes it, under the lock or not) and `restoring`. */
@@ -101,17 +151,19 @@ export function createTabActors({ channel: name, environment, clock, report }: T
         void usable.then((shared) => {
           if (controller.signal.aborted) return;
           if (!shared) return granted(false);
-          environment
-            .lock(lockName, controller.signal, (waited) => (granted(waited), held))
-            // A lock that cannot be had is no reason not to refresh: go on as a single tab would.
-            .catch((cause: unknown) => !controller.signal.aborted && (fail('lock')(cause), granted(false)));
+          // A lock that fails (throws or rejects) after it worked at the start is not taken as granted: sending without
+          // it could spend the refresh token its holder is sending. The request ends at its timeout, a NetworkError,
+          // and the tab takes the other tabs' tokens meanwhile.
+          (async () => environment.lock(lockName, controller.signal, (waited) => (granted(waited), held)))().catch(
+            (cause: unknown) => !controller.signal.aborted && fail('lock')(cause),
+          );
         });
         return () => {
           release();
           controller.abort();
         };
       }),
-      readStore: fromPromise<StoreReading>(() => readStore().catch((cause: unknown) => (fail('store')(cause), Promise.reject(cause)))),
+      readStore: fromPromise<StoreReading>(readForRequest),
       writeFailure: fromPromise<void, StoredFailure>(async ({ input }) => {
         if (!(await usable) || !store) return;
         await store.set(FAILURE, { ...input, at: input.at - toEngine() }).catch((cause: unknown) => fail('store')(cause));
@@ -120,22 +172,20 @@ export function createTabActors({ channel: name, environment, clock, report }: T
     newest,
     session: {
       syncTabs: fromCallback<TabAnnouncement>(({ sendBack, receive }) => {
-        const opened: Promise<TabChannel | null> = usable.then((shared) => {
-          if (!shared) return null;
-          try {
-            return environment.open(name, (data) => {
-              const event = toTabEvent(data, clock.now());
-              if (event) sendBack(shiftEvent(event, toEngine()));
-            });
-          } catch (cause) {
-            fail('channel')(cause);
-            return null;
-          }
-        });
+        hear = (data) => {
+          const event = toTabEvent(data, clock.now());
+          if (!event) return;
+          const shifted = shiftEvent(event, toEngine());
+          if (shifted.type === 'tab.token') keepNewer(storedOf(shifted));
+          if (shifted.type === 'tab.signOut' && shifted.sessionKey === told?.session.sessionKey) told = null;
+          sendBack(shifted);
+        };
         receive((announcement) => {
-          void opened.then((channel) => {
+          if (announcement.type === 'announce.token') keepNewer(storedOf(announcement));
+          if (announcement.type === 'announce.signOut') told = null;
+          void channel.then((opened) => {
             try {
-              channel?.post(toTabMessage(shiftAnnouncement(announcement, -toEngine())));
+              opened?.post(toTabMessage(shiftAnnouncement(announcement, -toEngine())));
             } catch (cause) {
               fail('channel')(cause);
             }
@@ -149,16 +199,13 @@ export function createTabActors({ channel: name, environment, clock, report }: T
           }, fail('store'));
         });
         return () => {
+          hear = () => {};
           stopWatching?.();
-          void opened.then((channel) => channel?.close());
+          void channel.then((opened) => opened?.close()).catch(fail('channel'));
         };
       }),
-      // The wait starts once the channel can carry this tab's hello (after the store was tried).
       awaitOtherTabs: fromPromise<void>(
-        () =>
-          new Promise((resolve) =>
-            void usable.then(() => afterDelay(RESTORE_WAIT_MS, clock.now).subscribe({ complete: () => resolve() })),
-          ),
+        () => new Promise((resolve) => afterDelay(RESTORE_WAIT_MS, clock.now).subscribe({ complete: () => resolve() })),
       ),
     },
   };
