@@ -204,8 +204,12 @@ export function createTabActors({ channel: name, environment, clock, report }: T
           void channel.then((opened) => opened?.close()).catch(fail('channel'));
         };
       }),
+      // The wait starts once the channel can carry this tab's hello (after the store was tried).
       awaitOtherTabs: fromPromise<void>(
-        () => new Promise((resolve) => afterDelay(RESTORE_WAIT_MS, clock.now).subscribe({ complete: () => resolve() })),
+        () =>
+          new Promise((resolve) =>
+            void usable.then(() => afterDelay(RESTORE_WAIT_MS, clock.now).subscribe({ complete: () => resolve() })),
+          ),
       ),
     },
   };
