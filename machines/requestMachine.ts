@@ -45,12 +45,21 @@ const failed = (context: RequestContext, error: SessionError, now: number, refre
   ...(refreshToken === undefined ? {} : { refreshToken }),
 });
 
+/** A write that never settles (a blocked IndexedDB transaction) must not hold the lock, nor the answer, for good. */
+const boundedWrite = {
+  src: 'waitForTimeout' as const,
+  input: ({ context }: { context: RequestContext }) => ({ timeoutMs: context.config.refreshTimeoutMs }),
+};
+
 /**
  * The answer kept (for the next lock holder, and with a storage for the next start) before anyone hears of it:
- * a rotated refresh token is never lost to a reload. A failed write changes nothing.
+ * a rotated refresh token is never lost to a reload. A failed or hung write changes nothing.
  */
 const handingOff = {
-  invoke: {
+  on: { 'timer.requestTimeout': { target: '#request.idle', actions: 'reportHandOff' as const } },
+  invoke: [
+    boundedWrite,
+    {
     src: 'writeToken' as const,
     input: ({ context }: { context: RequestContext }): StoredSession => {
       const { token, receivedAt } = context.handOff!;
@@ -60,7 +69,8 @@ const handingOff = {
     },
     onDone: { target: '#request.idle', actions: 'reportHandOff' as const },
     onError: { target: '#request.idle', actions: 'reportHandOff' as const },
-  },
+    },
+  ],
 };
 
 /** The request's own actor, shared by a single tab and a lock holder: the user's `refresh`, and the timeout. */
@@ -157,13 +167,19 @@ export const requestMachine = setup({
     reportStored: sendParent(({ context, event }) => {
       const { newest, now } = outputOf<StoreReading>(event);
       const request = context.request!;
-      return { type: 'request.done', token: newest!.token, session: newest!.session, request, now };
+      // The session's newest refresh token is the stored one, beside the token.
+      const token = { ...newest!.token!, refreshToken: newest!.refreshToken };
+      return { type: 'request.done', token, session: newest!.session, request, now };
     }),
     reportSharedFailure: sendParent(({ context, event }) => {
       const { failure, now } = outputOf<StoreReading>(event);
       return failed(context, sharedFailure(failure, context.request!, context.turn, now, context.config)!, now);
     }),
-    reportHandOff: sendParent(({ context }) => answered(context, context.handOff!.token, context.handOff!.receivedAt)),
+    reportHandOff: sendParent(({ context }) => {
+      const { token, receivedAt } = context.handOff!;
+      // An answer without a refresh token keeps the one actually sent (with tabs, the newest stored).
+      return answered(context, { ...token, refreshToken: token.refreshToken ?? context.refreshToken }, receivedAt);
+    }),
     reportKeptFailure: sendParent(({ context }) => {
       const { error, at, refreshToken } = context.failure!;
       return failed(context, error, at, refreshToken);
@@ -249,7 +265,10 @@ export const requestMachine = setup({
           ],
         },
         writingFailure: {
-          invoke: {
+          on: { 'timer.requestTimeout': { target: '#request.idle', actions: 'reportKeptFailure' } },
+          invoke: [
+            boundedWrite,
+            {
             src: 'writeFailure',
             input: ({ context }) => {
               const { error, at } = context.failure!;
@@ -263,7 +282,8 @@ export const requestMachine = setup({
             },
             onDone: { target: '#request.idle', actions: 'reportKeptFailure' },
             onError: { target: '#request.idle', actions: 'reportKeptFailure' },
-          },
+            },
+          ],
         },
       },
     },

@@ -1,4 +1,4 @@
-import { and, assign, fromCallback, fromEventObservable, fromPromise, not, sendTo, setup } from 'xstate';
+import { and, assign, enqueueActions, fromCallback, fromEventObservable, fromPromise, not, sendTo, setup } from 'xstate';
 import { NEVER } from 'rxjs';
 import { guards, requestFor, settlingReason, storedSessionOf, timeOf, updates } from './logic.js';
 import { requestMachine } from './requestMachine.js';
@@ -22,6 +22,16 @@ const awaitRequestThenRestore = {
   guard: 'bringsRefreshToken',
   target: '#session.restoring.awaitingRequest',
   actions: ['forgetSession', 'takeRefreshToken'],
+} as const;
+
+/** A rotation while a restore's request is out (a session was found): that request is waited for. */
+const rotateWhileRestoring = {
+  'user.rotate': {
+    guard: 'hasSession',
+    target: '#session.rotated.awaitingRequest',
+    actions: ['announceRotation', 'dropToken', 'saveSession'],
+  },
+  'tab.rotate': { guard: 'isThisSession', target: '#session.rotated.awaitingRequest', actions: ['dropToken', 'saveSession'] },
 } as const;
 
 /** A restore's request is out: a sign-in or another tab's session waits for it in `refreshing`, as there. */
@@ -99,6 +109,11 @@ export const sessionMachine = setup({
     abortRequest: sendTo('request', { type: 'request.abort' } satisfies RequestCommand),
     saveSession: sendTo('vault', ({ context }): VaultCommand => ({ type: 'vault.save', stored: storedSessionOf(context) })),
     forgetSession: sendTo('vault', { type: 'vault.clear' } satisfies VaultCommand),
+    /** A failed answer that still brought a refresh token (a malformed one): kept, or a reload would replay. */
+    saveRefreshToken: enqueueActions(({ context, check, enqueue }) => {
+      if (!check('bringsRefreshToken') || !check('hasSession')) return;
+      enqueue.sendTo('vault', { type: 'vault.save', stored: storedSessionOf(context) } satisfies VaultCommand);
+    }),
     announceToken: sendTo('tabs', ({ context }): TabAnnouncement => ({
       type: 'announce.token',
       token: { ...context.token!, refreshToken: context.refreshToken, sessionKey: context.session!.sessionKey },
@@ -190,8 +205,8 @@ export const sessionMachine = setup({
               { guard: 'sharesTabs', target: 'askingTabs' },
               { target: '#session.signedOut' },
             ],
-            // A storage that cannot be read is an empty one: the engine starts as it would with none.
-            onError: [{ guard: 'sharesTabs', target: 'askingTabs' }, { target: '#session.signedOut' }],
+            // A storage that cannot be read is an empty one: the open tabs are asked (a single tab has none to ask).
+            onError: 'askingTabs',
           },
         },
         /** Asking the open tabs for their session; an answer arrives as `tab.token`. */
@@ -209,11 +224,16 @@ export const sessionMachine = setup({
               // Refused: there is no session to restore, which is no error of the app's.
               { guard: 'isAuthFailure', target: '#session.signedOut', actions: ['endSessionQuietly', 'forgetSession'] },
               // A network fault keeps a session that was found; a cookie restore with none has nothing to keep.
-              { guard: and(['hasSession', 'isFirmWait']), target: '#session.offline.backingOff.firm', actions: 'recordFailure' },
-              { guard: 'hasSession', target: '#session.offline.backingOff.open', actions: 'recordFailure' },
+              {
+                guard: and(['hasSession', 'isFirmWait']),
+                target: '#session.offline.backingOff.firm',
+                actions: ['recordFailure', 'saveRefreshToken'],
+              },
+              { guard: 'hasSession', target: '#session.offline.backingOff.open', actions: ['recordFailure', 'saveRefreshToken'] },
               { target: '#session.signedOut', actions: 'endSession' },
             ],
             ...whileRequestOut,
+            ...rotateWhileRestoring,
           },
         },
         /** A refresh token came (`signIn({ refreshToken })`) while a request was out: that one is waited for. */

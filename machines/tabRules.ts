@@ -40,7 +40,12 @@ export function storeAnswers(stored: StoredSession, request: RefreshInput, now: 
  */
 export function refreshTokenToSend(stored: StoredSession | null, request: RefreshInput): string | undefined {
   const asNew = stored !== null && (stored.token === null || stored.token.issuedAt >= request.satisfiedAfter);
-  const newest = asNew && isSameInstance(stored.session, request.session) ? stored.refreshToken : undefined;
+  // For a rotation's fetch, a later session's too: the fetch that started it was sent with this session's newest.
+  const ours =
+    stored !== null &&
+    (isSameInstance(stored.session, request.session) ||
+      (request.reason === 'rotated' && isLaterInstance(stored.session, request.session)));
+  const newest = asNew && ours ? stored.refreshToken : undefined;
   return newest ?? request.refreshToken;
 }
 

@@ -26,8 +26,8 @@ export const refreshFor = (reason: RefreshReason, actions: readonly SignalAction
 /** A failed attempt: an AuthError ends the session, anything else backs off (firmly, see `isFirmWait`). */
 export const failureTo = (backingOff: string) => [
   { guard: 'isAuthFailure', target: '#session.signedOut', actions: ['announceSignOut', 'endSession', 'forgetSession'] },
-  { guard: 'isFirmWait', target: `${backingOff}.firm`, actions: 'recordFailure' },
-  { target: `${backingOff}.open`, actions: 'recordFailure' },
+  { guard: 'isFirmWait', target: `${backingOff}.firm`, actions: ['recordFailure', 'saveRefreshToken'] },
+  { target: `${backingOff}.open`, actions: ['recordFailure', 'saveRefreshToken'] },
 ] as const;
 
 /** The next attempt of a session that holds a token: none while the token is still fresh. */

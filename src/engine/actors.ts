@@ -99,7 +99,7 @@ export interface RuntimeActorOptions {
   /** The request child's side of the cross-tab protocol (lock and store), when tabs share the session. */
   tabs?: Partial<RequestActors>;
   /** Where the session is kept between starts, if it is. */
-  vault: SessionVault | null;
+  vault?: SessionVault | null;
   online$: Observable<boolean>;
   resume$: Observable<unknown>;
   clock: EngineClock;
@@ -108,7 +108,8 @@ export interface RuntimeActorOptions {
 
 /** The effects the machine names, filled in for a real runtime. */
 export function runtimeActors(options: RuntimeActorOptions) {
-  const { clock, vault } = options;
+  const { clock } = options;
+  const vault = options.vault ?? null;
   const random = options.random ?? Math.random;
   return {
     request: requestMachine.provide({

@@ -2,6 +2,7 @@ import { BehaviorSubject, Observable, Subject } from 'rxjs';
 import { describe, expect, it, vi } from 'vitest';
 import { assign, createActor, sendTo, setup, type AnyActorLogic } from 'xstate';
 import { runtimeActors, type RuntimeActorOptions } from '../../src/engine/actors.js';
+import { resolveConfig } from '../../src/engine/options.js';
 import { createEngineClock } from '../../src/engine/clock.js';
 import { AuthError, NetworkError } from '../../src/errors.js';
 import type { HeldToken, RefreshAnswer, RefreshInput, RequestCommand, SessionEvent } from '../../machines/types.js';
@@ -173,7 +174,7 @@ describe('the request child, as the runtime provides it', () => {
       signals.push(signal);
       return new Promise<RefreshAnswer>((resolve, reject) => pending.push({ resolve, reject }));
     };
-    const run = invoke(actors({ refreshToken }).request, { timeoutMs: 30_000 });
+    const run = invoke(actors({ refreshToken }).request, { config: resolveConfig({ refresh: () => Promise.reject(new Error('unused')) }) });
     run.send({ type: 'request.send', request: refreshInput(), now: T0 });
     return { run, signals, pending };
   }
@@ -182,7 +183,10 @@ describe('the request child, as the runtime provides it', () => {
     const { run, pending } = requestChild();
     pending[0]!.resolve({ token, receivedAt: T0 + 3_000 });
     await vi.advanceTimersByTimeAsync(0);
-    expect(run.events()).toEqual([{ type: 'request.done', token, request: refreshInput(), now: T0 + 3_000 }]);
+    const { session } = refreshInput();
+    expect(run.events()).toEqual([
+      { type: 'request.done', token: { ...token, refreshToken: token.refreshToken ?? refreshInput().refreshToken }, session, request: refreshInput(), now: T0 + 3_000 },
+    ]);
     run.stop();
   });
 

@@ -107,7 +107,8 @@ describe('alone: the request is out', () => {
     const next = { ...REQUEST, refreshToken: `r-${T}`, reason: 'retry' as const };
     h.send({ type: 'request.send', request: next, now: T + 1_000 });
     expect(h.refreshes.map((call) => call.input)).toEqual([REQUEST, next]);
-    expect(h.timeouts).toHaveLength(2);
+    // One timeout per request, and one over the hand-off's write.
+    expect(h.timeouts).toHaveLength(3);
   });
 });
 

@@ -80,10 +80,12 @@ describe('a rotation under the lock', () => {
     m.locks.at(-1)!.grant(T + 10_100, false);
     const later = { sessionKey: 's2', userId: 'u1', startedAt: T + 10_050 };
     const theirs = token(T + 10_050, { sessionKey: 's2' });
-    await readStore({ newest: { session: later, token: theirs }, failure: null, now: T + 10_200 });
+    await readStore({ newest: { session: later, token: theirs, refreshToken: 'r-newest' }, failure: null, now: T + 10_200 });
     expect(m.value()).toBe('fresh');
     expect(m.context().session).toEqual(later);
-    expect(m.context().token).toEqual(theirs);
+    // The session's newest refresh token is the one stored beside the token.
+    expect(m.context().token).toEqual({ ...theirs, refreshToken: 'r-newest' });
+    expect(m.context().refreshToken).toBe('r-newest');
     expect(m.refreshes).toEqual([]);
   });
 });

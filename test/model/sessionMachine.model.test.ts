@@ -15,6 +15,8 @@ const replayedAnyway = (from: ModelState, command: ModelCommand) =>
 const singleTab = [
   ...generatePaths(modelConfig(false), undefined, replayedAnyway),
   ...generatePaths(modelConfig(false, true)),
+  // With a storage: what a reload (a new engine on the same storage) finds, at any step.
+  ...generatePaths(modelConfig(false, false, true)),
 ];
 // A tab that shares its session starts by asking the others (`restoring`); only that start differs.
 const sharingStart = generatePaths(modelConfig(true), (model) => model.machine.matches('restoring'));
@@ -33,7 +35,7 @@ describe('sessionMachine, walked as a model with xstate/graph', () => {
     expect(coverage.missingTransitions).toEqual([]);
   });
 
-  it(`replays the ${singleTab.length} single-tab paths on a real engine, keeping the eight invariants`, async () => {
+  it(`replays the ${singleTab.length} single-tab paths on a real engine, keeping the eight invariants`, { timeout: 180_000 }, async () => {
     // Grouped by the first problem, each with the shortest path that shows it.
     const failures = new Map<string, { paths: number; shortest: ModelPath; problems: string[] }>();
     for (const path of singleTab) {

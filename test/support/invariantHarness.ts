@@ -102,7 +102,9 @@ export class InvariantHarness {
   readonly resume$ = new Subject<void>();
   readonly calls: RefreshCall[] = [];
   readonly violations: string[] = [];
-  readonly engine: SessionEngine;
+  private live: SessionEngine;
+  /** Makes the engine: once, and again on each reload (a new engine on the same storage). */
+  private readonly makeEngine: () => SessionEngine;
   private readonly tokens = new Map<string, Entry>();
   /** The token sets handed out, by access token: what a server answering "the same token again" sends. */
   private readonly sets = new Map<string, TokenSet>();
@@ -113,12 +115,14 @@ export class InvariantHarness {
   private step: Step | null = null;
   private stopping = false;
   private setBackMs = 0;
+  /** The part of `setBackMs` the current engine has seen (a reloaded engine starts on the wall clock). */
+  private engineSetBackMs = 0;
   private sleptMs = 0;
   private readonly timeoutMs: number;
   private readonly config: SessionConfig;
   private readonly mustSettle: Array<{ tracked: Tracked; label: string }> = [];
   private readonly waiting: Array<{ tracked: Tracked; label: string }> = [];
-  private readonly subscription: Subscription;
+  private subscription: Subscription;
 
   constructor(options: InvariantHarnessOptions = {}) {
     const answer =
@@ -145,8 +149,27 @@ export class InvariantHarness {
       this.calls.push(call);
       return answer(call);
     };
-    this.engine = createSessionEngine({ ...options.engine, refresh, online$: this.online$, resume$: this.resume$ });
-    this.subscription = this.engine.token$.subscribe((token) => this.checkServed(token, 'token$'));
+    this.makeEngine = () => createSessionEngine({ ...options.engine, refresh, online$: this.online$, resume$: this.resume$ });
+    this.live = this.makeEngine();
+    this.subscription = this.live.token$.subscribe((token) => this.checkServed(token, 'token$'));
+  }
+
+  get engine(): SessionEngine {
+    return this.live;
+  }
+
+  /** The page reloads: the engine stops (its request aborted, as `stop()` may) and a new one starts on the same storage. */
+  reload(): void {
+    this.stop();
+    this.stopping = false;
+    this.engineSetBackMs = 0;
+    this.live = this.makeEngine();
+    this.subscription = this.live.token$.subscribe((token) => this.checkServed(token, 'token$'));
+  }
+
+  /** The engine's clock: the wall clock plus the set-backs this engine has seen. */
+  engineNow(): number {
+    return Date.now() + this.engineSetBackMs;
   }
 
   /** What expiry is judged by: the wall clock plus every set-back. */
@@ -172,6 +195,7 @@ export class InvariantHarness {
   /** The wall clock is set back; real time goes on, and so does the engine's clock once it reads it. */
   setClockBack(ms: number): void {
     this.setBackMs += ms;
+    this.engineSetBackMs += ms;
     vi.setSystemTime(Date.now() - ms);
     this.engine.peekToken();
   }
@@ -242,7 +266,8 @@ export class InvariantHarness {
       label,
       signOutAllowed: allow.signOut ?? false,
       identityChangeAllowed: allow.identity ?? allow.signOut ?? false,
-      wasSignedOut: snapshot.matches('signedOut'),
+      // No session to end: signed out already, or restoring one that may not exist.
+      wasSignedOut: snapshot.matches('signedOut') || snapshot.context.session === null,
       session: snapshot.context.session,
     };
   }
@@ -305,6 +330,12 @@ export class InvariantHarness {
     return set;
   }
 
+  /** `signIn({ refreshToken })`: a new session (the old one's tokens are dead) from one refresh. */
+  signInRefreshToken(): void {
+    this.kill();
+    this.engine.signIn({ refreshToken: `rt-signin-${this.birth()}` });
+  }
+
   signOut(): void {
     this.kill();
     this.engine.signOut();
@@ -315,9 +346,9 @@ export class InvariantHarness {
     this.engine.rotate();
   }
 
-  /** getToken, checked when it settles; a call that finds a valid token must settle on microtasks alone. */
-  getToken(forceRefresh = false): Tracked {
-    const label = forceRefresh ? 'getToken({ forceRefresh })' : 'getToken()';
+  /** getToken (or `restore()`), checked when it settles; with a valid token held it must settle on microtasks alone. */
+  getToken(forceRefresh = false, restore = false): Tracked {
+    const label = restore ? 'restore()' : forceRefresh ? 'getToken({ forceRefresh })' : 'getToken()';
     const validHeld = !forceRefresh && this.engine.peekToken() !== null;
     const tracked: Tracked = { settled: false, value: undefined, error: undefined, startedAt: this.timerNow() };
     const settled = () => {
@@ -325,7 +356,8 @@ export class InvariantHarness {
       const waited = this.timerNow() - tracked.startedAt;
       if (waited > this.timeoutMs) this.violate(`8: ${label} settled after waiting ${waited} ms on the network`);
     };
-    this.engine.getToken(forceRefresh ? { forceRefresh } : undefined).then(
+    const asked = restore ? this.engine.restore() : this.engine.getToken(forceRefresh ? { forceRefresh } : undefined);
+    asked.then(
       (value) => {
         tracked.value = value;
         settled();

@@ -1,9 +1,11 @@
 import { fromTransition } from 'xstate';
+import { isFresh, isServable } from '../../machines/tokenMath.js';
 import type { SessionConfig } from '../../machines/types.js';
 import {
   initialModel,
   stepModel,
   type ModelCommand,
+  type RefreshOutcome,
   type ModelState,
   type TabMessageKind,
 } from './sessionModel.js';
@@ -14,18 +16,20 @@ import {
 const SLEEP_AGES_MS = [20_000, 50_000, 70_000] as const;
 
 /** factor 1 and no jitter: every backoff is 20 s whatever the attempt, so attempts need not be modelled. */
-export const modelConfig = (shareTabs = false, callersCutBackoff = false): SessionConfig => ({
+export const modelConfig = (shareTabs = false, callersCutBackoff = false, keepsSession = shareTabs): SessionConfig => ({
   refreshThresholdMs: 15_000,
   leewayMs: 5_000,
   retry: { baseMs: 20_000, maxMs: 20_000, factor: 1, jitter: false },
   callersCutBackoff,
   refreshTimeoutMs: 30_000,
   shareTabs,
+  keepsSession,
 });
 
 const OUTCOMES = ['same', 'other', 'repeat', 'garbage', 'network', 'retryAfter', 'badRetryAfter', 'auth'] as const;
 
 const TAB_MESSAGES: readonly TabMessageKind[] = [
+  'cleared',
   'token-same',
   'token-older',
   'token-other',
@@ -36,8 +40,55 @@ const TAB_MESSAGES: readonly TabMessageKind[] = [
   'hello',
 ];
 
+/**
+ * With a storage the model explores what a start finds, so it keeps to the commands that change what is kept:
+ * the rest are explored without a storage, where they make the same transitions.
+ */
+const KEPT_SESSION_COMMANDS = new Set<ModelCommand['type']>([
+  'signIn',
+  'signOut',
+  'rotate',
+  'getToken',
+  'restore',
+  'signInRefreshToken',
+  'reload',
+  'storageRead',
+  'refreshSettles',
+  'timerFires',
+  'sleep',
+  'networkDown',
+  'networkUp',
+]);
+const KEPT_SESSION_OUTCOMES = new Set<RefreshOutcome>(['same', 'network', 'retryAfter', 'auth']);
+
+const CALLERS_CUT_SKIPPED = new Set(['restore', 'signInRefreshToken', 'clockBack', 'tabMessage:cleared']);
+const describeKind = (command: ModelCommand) =>
+  command.type === 'tabMessage' ? `tabMessage:${command.message}` : command.type;
+
 /** The commands worth trying in a state (the others are no-ops or impossible there). */
 export function commandsFor(model: ModelState): ModelCommand[] {
+  // A start reads the storage first (microtasks): nothing else comes between. A storage that cannot be read is
+  // the machine's to handle (a `readSession` of the app's own); the engine's reads never reject.
+  if (model.machine.matches({ restoring: 'reading' })) {
+    return model.config.shareTabs ? [{ type: 'storageRead' }, { type: 'storageUnreadable' }] : [{ type: 'storageRead' }];
+  }
+  const all = allCommandsFor(model);
+  // Callers that cut the backoff short change what `getToken` does between attempts: the paths for them keep
+  // to the commands that reach those states; restores, set-back clocks and cleared stores are explored above.
+  if (model.config.callersCutBackoff) return all.filter((command) => !CALLERS_CUT_SKIPPED.has(describeKind(command)));
+  if (!model.config.keepsSession || model.config.shareTabs) return all;
+  return all.filter(
+    (command) =>
+      KEPT_SESSION_COMMANDS.has(command.type) &&
+      (command.type !== 'refreshSettles' || KEPT_SESSION_OUTCOMES.has(command.outcome)) &&
+      (command.type !== 'signIn' || command.life === 'normal'),
+  ).concat(
+    // Another tab's rotation reaches a restore in flight too.
+    all.filter((command) => command.type === 'tabMessage' && command.message === 'rotate-this'),
+  );
+}
+
+function allCommandsFor(model: ModelState): ModelCommand[] {
   const { machine, timer } = model;
   const { session, token, online } = machine.context;
   const commands: ModelCommand[] = [
@@ -49,8 +100,11 @@ export function commandsFor(model: ModelState): ModelCommand[] {
     { type: 'forceRefresh' },
     { type: 'read' },
     { type: 'resume' },
+    { type: 'restore' },
+    { type: 'signInRefreshToken' },
     online ? { type: 'networkDown' } : { type: 'networkUp' },
   ];
+  if (model.config.keepsSession) commands.push({ type: 'reload' });
   if (session) commands.push({ type: 'signIn', session: 'same', life: 'normal' });
   if (token) {
     for (const age of SLEEP_AGES_MS) if (token.issuedAt + age > model.now) commands.push({ type: 'sleep', age });
@@ -59,7 +113,7 @@ export function commandsFor(model: ModelState): ModelCommand[] {
   if (model.request) for (const outcome of OUTCOMES) commands.push({ type: 'refreshSettles', outcome });
   if (token) commands.push({ type: 'clockBack' });
   if (machine.matches('stale')) commands.push({ type: 'yieldTurn' });
-  if (machine.matches('restoring')) commands.push({ type: 'otherTabsSilent' });
+  if (machine.matches({ restoring: 'askingTabs' })) commands.push({ type: 'otherTabsSilent' });
   for (const message of TAB_MESSAGES) commands.push({ type: 'tabMessage', message });
   return commands;
 }
@@ -69,14 +123,15 @@ export function commandsFor(model: ModelState): ModelCommand[] {
  * relative to the model's clock (an expired token's age is capped at its life: later is no different).
  */
 export function serializeModel(model: ModelState): string {
-  const { machine, now, timer, request } = model;
+  const { machine, now, timer, request, stored } = model;
   const { session, token, online, endedAt, droppedToken, refreshToken } = machine.context;
   const life = token ? token.expiresAt - token.issuedAt : null;
   return JSON.stringify({
     value: machine.value,
     online,
     session: session ? Math.min(now - session.startedAt, 1) : null,
-    token: token ? [life, Math.min(now - token.issuedAt, life!)] : null,
+    // A token's life and phase (fresh, stale, no longer servable): which of its ages the guards tell apart.
+    token: token ? [life, isFresh(token, now, model.config) ? 'fresh' : isServable(token, now, model.config.leewayMs) ? 'stale' : 'out'] : null,
     dropped: droppedToken !== null,
     ended: endedAt === null ? null : Math.min(now - endedAt, 1),
     timer: timer ? [timer.kind, timer.at - now] : null,
@@ -84,6 +139,8 @@ export function serializeModel(model: ModelState): string {
     request: request
       ? [request.request.session === session, request.request.refreshToken === refreshToken, machine.context.reason]
       : null,
+    // What a reload would find: a token servable now or not, a refresh token.
+    stored: stored && [stored.token && isServable(stored.token, now, model.config.leewayMs), stored.refreshToken !== undefined],
   });
 }
 

@@ -24,9 +24,10 @@ const FAKED = ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'Da
 export async function replay(path: ModelPath): Promise<string[]> {
   vi.useFakeTimers({ toFake: [...FAKED] });
   vi.setSystemTime(MODEL_T0);
-  const { retry, refreshThresholdMs, leewayMs, callersCutBackoff, refreshTimeoutMs } = path.config;
+  const { retry, refreshThresholdMs, leewayMs, callersCutBackoff, refreshTimeoutMs, keepsSession } = path.config;
+  const storage = keepsSession ? mapStorage() : undefined;
   const harness = new InvariantHarness({
-    engine: { retry: { ...retry, callersCutBackoff }, refreshThresholdMs, leewayMs, refreshTimeoutMs },
+    engine: { retry: { ...retry, callersCutBackoff }, refreshThresholdMs, leewayMs, refreshTimeoutMs, storage },
   });
   const problems: string[] = [];
   let model = initialModel(path.config);
@@ -38,8 +39,9 @@ export async function replay(path: ModelPath): Promise<string[]> {
       harness.begin(label, allowanceOf(command));
       const pending = perform(command, model, next, harness, problems);
       if (pending) await pending;
-      // In `stale` a microtask would let awaitRefreshTurn resolve, which the model does as its own command.
-      if (!next.machine.matches('stale')) {
+      // In `stale` a microtask would let awaitRefreshTurn resolve, and in `restoring.reading` the storage read
+      // end: the model does both as commands of their own.
+      if (!next.machine.matches('stale') && !next.machine.matches({ restoring: 'reading' })) {
         await flushMicrotasks();
         harness.checkSettledWithoutWaiting();
       }
@@ -58,11 +60,15 @@ export async function replay(path: ModelPath): Promise<string[]> {
 function allowanceOf(command: ModelCommand): { signOut?: boolean; identity?: boolean } {
   switch (command.type) {
     case 'signIn':
+    case 'signInRefreshToken':
+    case 'reload':
+    case 'storageRead':
+    case 'restore':
       return { identity: true };
     case 'signOut':
       return { signOut: true };
     case 'tabMessage':
-      if (command.message === 'signOut-this') return { signOut: true };
+      if (command.message === 'signOut-this' || command.message === 'cleared') return { signOut: true };
       return { identity: command.message.startsWith('token') };
     default:
       // A refresh answer's allowances come from the harness, which knows whether it ends the session.
@@ -123,6 +129,17 @@ function perform(
       return sendTabMessage(command.message, model, next, harness);
     case 'otherTabsSilent':
       throw new Error('a sharing tab cannot be replayed without the browser APIs it needs');
+    case 'storageRead':
+      return flushMicrotasks();
+    case 'storageUnreadable':
+      throw new Error("the engine's storage reads never reject: a failing one reads as empty");
+    case 'reload':
+      return harness.reload();
+    case 'restore':
+      harness.getToken(false, true);
+      return;
+    case 'signInRefreshToken':
+      return harness.signInRefreshToken();
   }
 }
 
@@ -155,7 +172,7 @@ function answerFor(model: ModelState, next: ModelState, harness: InvariantHarnes
 function sendTabMessage(message: string, model: ModelState, next: ModelState, harness: InvariantHarness): void {
   if (next.effect.kind !== 'tabEvent') throw new Error('a tab message without its event');
   const { event } = next.effect;
-  if (message === 'signOut-this' || message === 'rotate-this') harness.kill();
+  if (message === 'signOut-this' || message === 'rotate-this' || message === 'cleared') harness.kill();
   if (event.type === 'tab.token') {
     const { accessToken, expiresAt, sessionKey } = event.token;
     const adoptedOther =
@@ -175,6 +192,16 @@ function sendTabMessage(message: string, model: ModelState, next: ModelState, ha
   harness.engine.actor.send(event);
 }
 
+/** A Map-backed storage, synchronous as localStorage is. */
+function mapStorage() {
+  const items = new Map<string, string>();
+  return {
+    getItem: (key: string) => items.get(key) ?? null,
+    setItem: (key: string, value: string) => void items.set(key, value),
+    removeItem: (key: string) => void items.delete(key),
+  };
+}
+
 /** Where the engine and the model disagree, as readable lines. */
 function differences(model: ModelState, harness: InvariantHarness, label: string): string[] {
   const actual = harness.engine.actor.getSnapshot();
@@ -185,7 +212,7 @@ function differences(model: ModelState, harness: InvariantHarness, label: string
       found.push(`after ${label}: ${what} is ${JSON.stringify(a)}, the model says ${JSON.stringify(e)}`);
   };
   compare('the state', actual.value, expected.value);
-  compare('the clock', harness.realNow(), model.now);
+  compare('the clock', harness.engineNow(), model.now);
   const project = (context: typeof actual.context) => ({
     online: context.online,
     sessionKey: context.session?.sessionKey ?? null,

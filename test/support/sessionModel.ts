@@ -2,12 +2,23 @@ import {
   createActor,
   fromTransition,
   type AnyActorScope,
+  type AnyStateNode,
   type AnyTransitionDefinition,
   type SnapshotFrom,
 } from 'xstate';
 import { sessionMachine } from '../../machines/sessionMachine.js';
 import { isServable, refreshDueAt, retryDelayMs } from '../../machines/tokenMath.js';
-import type { RefreshInput, SessionConfig, SessionEvent, SessionInfo, SessionToken } from '../../machines/types.js';
+import type {
+  RefreshInput,
+  SessionConfig,
+  SessionEvent,
+  SessionInfo,
+  SessionToken,
+  StoredSession,
+  VaultCommand,
+} from '../../machines/types.js';
+import { sessionOfAnswer } from '../../machines/tabRules.js';
+import { shiftStored } from '../../src/engine/vault.js';
 import { AuthError, InvalidTokenError, NetworkError } from '../../src/errors.js';
 
 /**
@@ -47,7 +58,9 @@ export type TabMessageKind =
   | 'signOut-this'
   | 'signOut-other'
   | 'rotate-this'
-  | 'hello';
+  | 'hello'
+  /** Back from the back-forward cache, the store holds no session: ended in another tab. */
+  | 'cleared';
 
 export type ModelCommand =
   | { type: 'signIn'; session: 'same' | 'other'; life: 'normal' | 'short' }
@@ -68,7 +81,16 @@ export type ModelCommand =
   | { type: 'yieldTurn' }
   | { type: 'tabMessage'; message: TabMessageKind }
   /** A sharing tab heard nothing from the others (restoring's `awaitOtherTabs` resolves). */
-  | { type: 'otherTabsSilent' };
+  | { type: 'otherTabsSilent' }
+  /** An engine that keeps its session finished reading its storage (as it starts), or could not read it. */
+  | { type: 'storageRead' }
+  | { type: 'storageUnreadable' }
+  /** The page reloads (the process restarts): a new engine on the same storage. */
+  | { type: 'reload' }
+  /** `restore()`: with no session held, one refresh asks the server for one (a cookie session). */
+  | { type: 'restore' }
+  /** `signIn({ refreshToken })`: a new session from one refresh. */
+  | { type: 'signInRefreshToken' };
 
 export interface ModelTimer {
   kind: 'refresh' | 'retry' | 'timeout';
@@ -86,6 +108,8 @@ export type ModelEffect =
 /** The request the machine's child would have out: what it was sent with, and when it times out. */
 export interface ModelRequest {
   readonly request: RefreshInput;
+  /** When it was sent: its answer's life counts from then. */
+  readonly sentAt: number;
   readonly timeoutAt: number;
 }
 
@@ -98,6 +122,8 @@ export interface ModelState {
   readonly setBackMs: number;
   readonly timer: ModelTimer | null;
   readonly request: ModelRequest | null;
+  /** What the engine keeps between starts (its storage), when it keeps anything. */
+  readonly stored: StoredSession | null;
   readonly keys: number;
   readonly tokens: number;
   readonly effect: ModelEffect;
@@ -109,10 +135,11 @@ export interface ModelState {
 // An unprovided machine run outside an actor: the inspection of its system reports each microstep, and the
 // action executor what the machine tells its request child.
 type RequestCommand = { type: 'request.send'; request: RefreshInput; now: number } | { type: 'request.abort' };
+type Told = { to: 'request'; event: RequestCommand } | { to: 'vault'; event: VaultCommand };
 let capture: {
   transitions: AnyTransitionDefinition[];
   snapshots: MachineSnapshot[];
-  toRequest: RequestCommand[];
+  told: Told[];
 } | null = null;
 const observer = createActor(
   fromTransition((nothing: null) => nothing, null),
@@ -133,15 +160,16 @@ const modelScope = {
   system: observer.system,
   stopChild: () => {},
   emit: () => {},
-  actionExecutor: (action: { type: string; params?: { targetId?: string; event?: RequestCommand } }) => {
-    if (capture && action.type === 'xstate.sendTo' && action.params?.targetId === 'request') {
-      capture.toRequest.push(action.params.event!);
+  actionExecutor: (action: { type: string; params?: { targetId?: string; event?: unknown } }) => {
+    const to = action.params?.targetId;
+    if (capture && action.type === 'xstate.sendTo' && (to === 'request' || to === 'vault')) {
+      capture.told.push({ to, event: action.params!.event } as Told);
     }
   },
 } as unknown as AnyActorScope;
 
 function captured<T>(run: () => T) {
-  const record: NonNullable<typeof capture> = { transitions: [], snapshots: [], toRequest: [] };
+  const record: NonNullable<typeof capture> = { transitions: [], snapshots: [], told: [] };
   capture = record;
   try {
     return { result: run(), ...record };
@@ -151,9 +179,10 @@ function captured<T>(run: () => T) {
 }
 
 /** The id the machine gives an invoke without an explicit one (`stale`'s awaitRefreshTurn, `restoring`'s wait). */
-function invokeIdOf(stateKey: 'stale' | 'restoring'): string {
-  const id = sessionMachine.root.states[stateKey]?.invoke[0]?.id;
-  if (!id) throw new Error(`the machine's ${stateKey} state invokes nothing`);
+function invokeIdOf(...path: string[]): string {
+  const node = path.reduce<AnyStateNode | undefined>((at, key) => at?.states[key], sessionMachine.root);
+  const id = node?.invoke[0]?.id;
+  if (!id) throw new Error(`the machine's ${path.join('.')} state invokes nothing`);
   return id;
 }
 
@@ -166,6 +195,7 @@ export function initialModel(config: SessionConfig): ModelState {
     setBackMs: 0,
     timer: null,
     request: null,
+    stored: null,
     keys: 0,
     tokens: 0,
     effect: { kind: 'none' },
@@ -173,6 +203,9 @@ export function initialModel(config: SessionConfig): ModelState {
     visited: [...snapshots, result],
   };
 }
+
+/** The id XState gives `restoring.reading`'s invoke of `readSession`. */
+const READ_SESSION_ID = invokeIdOf('restoring', 'reading');
 
 const timerChild = (snapshot: MachineSnapshot) => {
   for (const child of Object.values(snapshot.children)) {
@@ -190,7 +223,7 @@ function timerAfter(before: ModelState, machine: MachineSnapshot, request: Model
   if (request) return { kind: 'timeout', at: request.timeoutAt };
   const child = timerChild(machine);
   if (!child) return null;
-  if (before.timer && timerChild(before.machine)?.ref === child.ref) return before.timer;
+  if (before.timer?.kind === child.kind && timerChild(before.machine)?.ref === child.ref) return before.timer;
   const { config } = before;
   const { token, attempt, retryAfterMs } = machine.context;
   if (child.kind === 'refresh') return { kind: 'refresh', at: refreshDueAt(token!, config) };
@@ -206,6 +239,7 @@ class Step {
   setBackMs: number;
   timer: ModelTimer | null;
   request: ModelRequest | null;
+  stored: StoredSession | null;
   keys: number;
   tokens: number;
   effect: ModelEffect = { kind: 'none' };
@@ -217,6 +251,7 @@ class Step {
       setBackMs: this.setBackMs,
       timer: this.timer,
       request: this.request,
+      stored: this.stored,
       keys: this.keys,
       tokens: this.tokens,
     } = model);
@@ -227,14 +262,16 @@ class Step {
   }
 
   send(event: SessionEvent | { type: string; [key: string]: unknown }): void {
-    const told = capture!.toRequest.length;
+    const before = capture!.told.length;
     this.machine = sessionMachine.transition(this.machine, event as SessionEvent, modelScope);
-    // What the request child does with what it was told: at most one request out, aborted by a sign-out.
-    for (const command of capture!.toRequest.slice(told)) {
-      if (command.type === 'request.abort') this.request = null;
+    // What the request child and the vault do with what they were told: at most one request out, aborted by a
+    // sign-out; the session kept, or forgotten.
+    for (const { to, event: command } of capture!.told.slice(before)) {
+      if (to === 'vault') this.stored = command.type === 'vault.save' ? command.stored : null;
+      else if (command.type === 'request.abort') this.request = null;
       else if (!this.request) {
         const { request, now } = command;
-        this.request = { request, timeoutAt: now + this.model.config.refreshTimeoutMs };
+        this.request = { request, sentAt: now, timeoutAt: now + this.model.config.refreshTimeoutMs };
       }
     }
   }
@@ -243,7 +280,34 @@ class Step {
   report(event: (request: RefreshInput) => SessionEvent): void {
     const { request } = this.request!;
     this.request = null;
-    this.send(event(request));
+    const reported = event(request);
+    // An answer is kept (written) before the machine hears of it.
+    if (reported.type === 'request.done' && this.model.config.keepsSession) {
+      const { token, session } = reported;
+      const refreshToken = token.refreshToken ?? request.refreshToken;
+      this.stored = { session, token: { ...token, sessionKey: session.sessionKey }, ...(refreshToken ? { refreshToken } : {}) };
+    }
+    this.send(reported);
+  }
+
+  /**
+   * A reload: a new engine (a new machine) on the same storage, its clock the wall clock again (the engine's
+   * counted the set-backs it saw; a new one has seen none). The old engine's request and timers are gone.
+   */
+  restart(): void {
+    const { setBackMs, stored } = this;
+    const { online } = this.machine.context;
+    this.machine = sessionMachine.getInitialSnapshot(modelScope, { config: this.model.config, online });
+    this.request = null;
+    this.timer = null;
+    this.now -= setBackMs;
+    this.stored = stored && shiftStored(stored, -setBackMs);
+    this.setBackMs = 0;
+  }
+
+  /** The engine reads its storage as it starts (microtasks): `restoring.reading` ends with what it holds. */
+  readStorage(): void {
+    this.send({ type: `xstate.done.actor.${READ_SESSION_ID}`, output: { stored: this.stored, now: this.now } });
   }
 
   /** What the runtime does on its own once microtasks run: `stale`'s awaitRefreshTurn resolves. */
@@ -255,26 +319,33 @@ class Step {
     return `s${(this.keys += 1)}`;
   }
 
-  newToken(at: number, life: number, sessionKey: string): SessionToken {
+  /** A token whose life counts from `at`; `serverOffsetMs`: the server clock minus the engine's, as measured. */
+  newToken(at: number, life: number, sessionKey: string, serverOffsetMs = 0): SessionToken {
     const n = (this.tokens += 1);
     return {
       accessToken: `model-token-${n}`,
       refreshToken: `model-refresh-${n}`,
       expiresAt: at + life,
       issuedAt: at,
-      serverOffsetMs: 0,
+      serverOffsetMs,
       sessionKey,
       userId: 'user-1',
     };
   }
 }
 
+/** A JWT's times are whole seconds. */
+const wholeSeconds = (ms: number) => Math.floor(ms / 1000) * 1000;
+
 type Handlers = { [T in ModelCommand['type']]: (step: Step, command: Extract<ModelCommand, { type: T }>) => void };
 
 const handlers: Handlers = {
   signIn(step, { session, life }) {
     const key = session === 'same' && step.session ? step.session.sessionKey : step.newKey();
-    const token = step.newToken(step.now, life === 'normal' ? LIFE_MS : SHORT_LIFE_MS, key);
+    // Minted now (iat in whole seconds), judged by its exp with the server offset measured from this engine's
+    // refreshes (parseSignIn); an offset below zero would make the iat a future one, which sets it to zero.
+    const offset = Math.max(step.machine.context.token?.serverOffsetMs ?? 0, 0);
+    const token = step.newToken(wholeSeconds(step.now) - offset, life === 'normal' ? LIFE_MS : SHORT_LIFE_MS, key, offset);
     step.effect = { kind: 'token', token };
     step.send({ type: 'user.signIn', token, now: step.now });
   },
@@ -319,16 +390,18 @@ const handlers: Handlers = {
     step.yieldTurnIfStale();
   },
   refreshSettles(step, { outcome }) {
-    const sentFor = step.request!.request.session;
+    const { request: sent, sentAt } = step.request!;
+    const sentFor = sent.session;
     if (outcome === 'same' || outcome === 'other' || outcome === 'repeat') {
       const { token: held, droppedToken } = step.machine.context;
       const repeated = held ?? droppedToken;
       const token =
         outcome === 'repeat' && repeated
           ? { ...repeated, sessionKey: repeated.sessionKey ?? sentFor!.sessionKey }
-          : step.newToken(step.now, LIFE_MS, outcome === 'other' ? step.newKey() : sentFor!.sessionKey);
+          : // Minted on arrival, its life counted from the send: the server's clock seems ahead by the wait.
+            step.newToken(sentAt, LIFE_MS, outcome === 'other' || !sentFor ? step.newKey() : sentFor.sessionKey, wholeSeconds(step.now) - sentAt);
       step.effect = { kind: 'token', token };
-      step.report((request) => ({ type: 'request.done', token, request, now: step.now }));
+      step.report((request) => ({ type: 'request.done', token, session: sessionOfAnswer(request, token, step.now), request, now: step.now }));
     } else {
       const { code, error } = failureOf(outcome);
       const retryAfterMs = (error as { retryAfterMs?: number }).retryAfterMs;
@@ -338,7 +411,18 @@ const handlers: Handlers = {
     step.yieldTurnIfStale();
   },
   yieldTurn: (step) => step.yieldTurnIfStale(),
-  otherTabsSilent: (step) => step.send({ type: `xstate.done.actor.${invokeIdOf('restoring')}` }),
+  storageRead: (step) => step.readStorage(),
+  storageUnreadable: (step) => step.send({ type: `xstate.error.actor.${READ_SESSION_ID}`, error: new Error('unreadable') }),
+  reload: (step) => step.restart(),
+  restore(step) {
+    // With a session held, restore() is getToken().
+    if (step.session) return handlers.getToken(step, { type: 'getToken' });
+    step.send({ type: 'user.restore', now: step.now });
+  },
+  signInRefreshToken(step) {
+    step.send({ type: 'user.restore', refreshToken: `model-refresh-signin-${(step.tokens += 1)}`, now: step.now });
+  },
+  otherTabsSilent: (step) => step.send({ type: `xstate.done.actor.${invokeIdOf('restoring', 'askingTabs')}` }),
   tabMessage(step, { message }) {
     const event = tabEvent(step, message);
     step.effect = { kind: 'tabEvent', event };
@@ -376,8 +460,8 @@ function tabEvent(step: Step, kind: TabMessageKind): SessionEvent {
     case 'token-older': {
       if (!current) return tabEvent(step, 'token-otherOlder');
       // Issued before the token held (or, in `rotated`, before the rotation): never to be adopted.
-      const { rotatedAt, token } = step.machine.context;
-      const at = (rotatedAt ?? token?.issuedAt ?? now) - 1_000;
+      const { droppedToken, token } = step.machine.context;
+      const at = ((token ?? droppedToken)?.issuedAt ?? now) - 1_000;
       return { type: 'tab.token', token: step.newToken(at, LIFE_MS, current.sessionKey), session: { ...current }, now };
     }
     case 'token-other':
@@ -395,6 +479,8 @@ function tabEvent(step: Step, kind: TabMessageKind): SessionEvent {
       return { type: 'tab.rotate', sessionKey: ours, at: now };
     case 'hello':
       return { type: 'tab.hello', now };
+    case 'cleared':
+      return { type: 'tab.cleared', now };
   }
 }
 
@@ -404,8 +490,9 @@ export function stepModel(model: ModelState, command: ModelCommand): ModelState 
   const { transitions, snapshots } = captured(() =>
     (handlers[command.type] as (step: Step, command: ModelCommand) => void)(step, command),
   );
-  const { machine, now, setBackMs, request, keys, tokens, effect } = step;
-  const timer = command.type === 'sleep' ? step.timer : timerAfter(model, machine, request, now);
+  const { machine, now, setBackMs, request, stored, keys, tokens, effect } = step;
+  const timer =
+    command.type === 'sleep' ? step.timer : timerAfter(command.type === 'reload' ? { ...model, timer: null } : model, machine, request, now);
   return {
     config: model.config,
     machine,
@@ -413,6 +500,7 @@ export function stepModel(model: ModelState, command: ModelCommand): ModelState 
     setBackMs,
     timer,
     request,
+    stored,
     keys,
     tokens,
     effect,
