@@ -172,6 +172,8 @@ export const updates = {
     session: null,
     token: null,
     droppedToken: null,
+    // The session held until now ended here: other tabs' late messages of it are not taken up again.
+    endedAt: context.session === null ? context.endedAt : timeOf(event),
     refreshToken: (event as { refreshToken?: string }).refreshToken ?? context.refreshToken,
   }),
   /** Adopts the first token of a session: a new identity object, so `session$` emits. */

@@ -40,7 +40,7 @@ const whileRequestOut = {
     target: '#session.refreshing',
     actions: ['startSession', 'announceToken', 'saveSession'],
   },
-  'tab.token': [{ guard: 'isNewerSession', target: '#session.refreshing', actions: 'startSession' }, {}],
+  'tab.token': [{ guard: 'isNewerSession', target: '#session.refreshing', actions: ['startSession', 'keepTakenSession'] }, {}],
   'user.restore': awaitRequestThenRestore,
 } as const;
 
@@ -108,6 +108,12 @@ export const sessionMachine = setup({
     })),
     abortRequest: sendTo('request', { type: 'request.abort' } satisfies RequestCommand),
     saveSession: sendTo('vault', ({ context }): VaultCommand => ({ type: 'vault.save', stored: storedSessionOf(context) })),
+    /** Another tab's session, taken up: kept in this engine's storage too (the tabs' store has it already). */
+    keepTakenSession: sendTo('vault', ({ context }): VaultCommand => ({
+      type: 'vault.save',
+      stored: storedSessionOf(context),
+      toTabs: false,
+    })),
     forgetSession: sendTo('vault', { type: 'vault.clear' } satisfies VaultCommand),
     /** A failed answer that still brought a refresh token (a malformed one): kept, or a reload would replay. */
     saveRefreshToken: enqueueActions(({ context, check, enqueue }) => {
@@ -172,8 +178,8 @@ export const sessionMachine = setup({
       { guard: 'hasSession', target: '.rotated.fetching', actions: ['announceRotation', 'dropToken', 'saveSession'] },
     ],
     'tab.token': [
-      { guard: 'isNewerTokenOfSession', target: '.settling', actions: 'storeToken' },
-      { guard: 'isNewerSession', target: '.settling', actions: 'startSession' },
+      { guard: 'isNewerTokenOfSession', target: '.settling', actions: ['storeToken', 'keepTakenSession'] },
+      { guard: 'isNewerSession', target: '.settling', actions: ['startSession', 'keepTakenSession'] },
     ],
     'tab.signOut': { guard: 'isThisSession', target: '.signedOut', actions: ['abortRequest', 'endSession', 'forgetSession'] },
     'tab.rotate': [
@@ -314,8 +320,8 @@ export const sessionMachine = setup({
         'tab.rotate': { guard: 'isThisSession', target: 'rotated.awaitingRequest', actions: ['dropToken', 'saveSession'] },
         'user.restore': awaitRequestThenRestore,
         'tab.token': [
-          { guard: 'isNewerTokenOfSession', actions: 'storeToken' },
-          { guard: 'isNewerSession', actions: 'startSession' },
+          { guard: 'isNewerTokenOfSession', actions: ['storeToken', 'keepTakenSession'] },
+          { guard: 'isNewerSession', actions: ['startSession', 'keepTakenSession'] },
         ],
       },
     },
@@ -340,7 +346,7 @@ export const sessionMachine = setup({
       on: {
         'user.signIn': { target: 'announcing', actions: ['startSession', 'saveSession'] },
         // Another tab's token counts only when its session started after the rotated one: never the old session's.
-        'tab.token': [{ guard: 'isNewerSession', target: 'settling', actions: 'startSession' }, {}],
+        'tab.token': [{ guard: 'isNewerSession', target: 'settling', actions: ['startSession', 'keepTakenSession'] }, {}],
         // Every tab hears of one password change: the rotation already under way answers a second notice.
         'user.rotate': {},
         'tab.rotate': {},

@@ -164,7 +164,10 @@ export interface StoredSession {
 }
 
 /** What the session machine tells the actor that keeps the session (`keepSession`). */
-export type VaultCommand = { type: 'vault.save'; stored: StoredSession } | { type: 'vault.clear' };
+export type VaultCommand =
+  /** `toTabs: false`: another tab's session, which that tab already wrote to the tabs' store. */
+  | { type: 'vault.save'; stored: StoredSession; toTabs?: false }
+  | { type: 'vault.clear' };
 
 /** What `readSession` found kept from an earlier start, and when it looked. */
 export interface SessionReading {

@@ -133,7 +133,7 @@ export function runtimeActors(options: RuntimeActorOptions) {
     watchResume: fromEventObservable<SessionEvent, void>(() => wakeEvents(options.resume$, clock)),
     ...(vault && {
       keepSession: fromCallback<VaultCommand>(({ receive }) =>
-        receive((command) => void (command.type === 'vault.save' ? vault.save(command.stored) : vault.clear())),
+        receive((command) => void (command.type === 'vault.save' ? vault.save(command.stored, command.toTabs) : vault.clear())),
       ),
       readSession: fromPromise<SessionReading>(async () => ({ stored: await vault.read(), now: clock.now() })),
     }),

@@ -166,8 +166,9 @@ export function createSessionEngine(options: SessionEngineOptions): SessionEngin
   /** A restore's outcome: the token, null when the server has no session, its error on a fault. */
   const restoredToken = async () => {
     const token = await awaitOutcome(() => true);
-    const { context } = actor.getSnapshot();
-    if (token === null && context.error !== null) throw context.error;
+    const { error } = actor.getSnapshot().context;
+    // Signed out by a fault (a cookie restore has no session to keep through one); a refusal is just null.
+    if (token === null && error !== null && error.code !== 'auth') throw error;
     return token;
   };
 

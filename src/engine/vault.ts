@@ -12,7 +12,8 @@ import type { EngineClock } from './clock.js';
  */
 export interface SessionVault {
   read(): Promise<StoredSession | null>;
-  save(stored: StoredSession): Promise<void>;
+  /** `toTabs: false`: the storage only (another tab wrote the tabs' store). */
+  save(stored: StoredSession, toTabs?: false): Promise<void>;
   clear(): Promise<void>;
 }
 
@@ -81,10 +82,10 @@ export function createVault({ storage, key, tabs, clock, report }: VaultOptions)
       if (shared !== null || !storage) return shared;
       return fromStore(parse(await attempt('storage read', () => storage.getItem(key))));
     },
-    save(stored) {
+    save(stored, toTabs) {
       const wall = shiftStored(stored, -clock.fromWall(0));
       return inOrder(async () => {
-        if (tabs) await attempt('store write', () => tabs.set(wall));
+        if (tabs && toTabs !== false) await attempt('store write', () => tabs.set(wall));
         if (storage) await attempt('storage write', () => storage.setItem(key, JSON.stringify(wall)));
       }).then(() => {});
     },

@@ -80,6 +80,10 @@ const command = fc.oneof(
     weight: 1,
   },
   { arbitrary: fc.constant({ type: 'stop' as const }), weight: 1 },
+  // A reload: a new engine on the same storage (with none, it starts signed out); restore() and a refresh token alone.
+  { arbitrary: fc.constant({ type: 'reload' as const }), weight: 1 },
+  { arbitrary: fc.constant({ type: 'restore' as const }), weight: 1 },
+  { arbitrary: fc.constant({ type: 'signInRefreshToken' as const }), weight: 1 },
   { arbitrary: fc.integer({ min: 1, max: 60_000 }).map((ms) => ({ type: 'advance' as const, ms })), weight: 3 },
   { arbitrary: fc.constant({ type: 'settle' as const }), weight: 6 },
   // Other tabs of the origin: a newer token of this session, a replay of any token held before (older, or
@@ -92,6 +96,16 @@ const command = fc.oneof(
 );
 
 type Command = typeof command extends fc.Arbitrary<infer T> ? T : never;
+
+/** A Map-backed storage, synchronous as localStorage is. */
+function mapStorage() {
+  const items = new Map<string, string>();
+  return {
+    getItem: (key: string) => items.get(key) ?? null,
+    setItem: (key: string, value: string) => void items.set(key, value),
+    removeItem: (key: string) => void items.delete(key),
+  };
+}
 
 const describeCommand = (c: Command) => {
   const { type, ...args } = c;
@@ -136,7 +150,16 @@ function answerOf(choice: Outcome, call: RefreshCall, harness: InvariantHarness)
   }
 }
 
-const SESSION_BOUNDARIES = new Set(['signIn', 'signOut', 'rotate', 'tabSignOut', 'tabRotate', 'tabNewSession']);
+const SESSION_BOUNDARIES = new Set([
+  'signIn',
+  'signOut',
+  'rotate',
+  'tabSignOut',
+  'tabRotate',
+  'tabNewSession',
+  'signInRefreshToken',
+  'reload',
+]);
 
 type HeldMessage = { token: SessionToken; session: SessionInfo };
 
@@ -144,7 +167,7 @@ type HeldMessage = { token: SessionToken; session: SessionInfo };
 function tabMessage(harness: InvariantHarness, choice: TokenChoice, session: SessionInfo): HeldMessage {
   const { set, lifeMs } = harness.mint({ ...choice, sessionKey: session.sessionKey });
   harness.register(set.accessToken, { expiresAt: harness.realNow() + lifeMs, sessionKey: session.sessionKey });
-  const held = parseRefreshAnswer(set, { at: harness.realNow(), fromWall: (t) => t, keyClaims: DEFAULT_SESSION_KEY_CLAIMS });
+  const held = parseRefreshAnswer(set, { at: harness.engineNow(), fromWall: (t) => t, keyClaims: DEFAULT_SESSION_KEY_CLAIMS });
   return { token: { ...held, sessionKey: session.sessionKey }, session };
 }
 
@@ -154,13 +177,15 @@ async function perform(
   harness: InvariantHarness,
   scheduler: fc.Scheduler,
   history: HeldMessage[],
+  watch: () => void,
+  keepsSession: boolean,
 ): Promise<boolean | void> {
   const { engine } = harness;
   // Tabs order sessions and tokens by their shared clock, to the millisecond: a session boundary (sign-in,
   // sign-out, rotation) and the tokens before it are never in the same millisecond in a browser.
   if (SESSION_BOUNDARIES.has(c.type)) harness.sleep(1);
-  // Messages of other tabs carry times on the engine's clock, as the tab layer turns them (see harness.realNow).
-  const now = harness.realNow();
+  // Messages of other tabs carry times on this engine's clock, as the tab layer turns them.
+  const now = harness.engineNow();
   const session = engine.actor.getSnapshot().context.session;
   switch (c.type) {
     case 'tabToken':
@@ -192,7 +217,7 @@ async function perform(
       const { endedAt } = engine.actor.getSnapshot().context;
       const latest = Math.max(session?.startedAt ?? 0, endedAt ?? 0);
       if (now <= latest) harness.sleep(latest + 1 - now);
-      const startedAt = harness.realNow();
+      const startedAt = harness.engineNow();
       const started: SessionInfo = { sessionKey: `tab${(keys += 1)}`, userId: 'user-1', startedAt };
       return engine.actor.send({ type: 'tab.token', ...tabMessage(harness, c, started), now: startedAt });
     }
@@ -234,6 +259,9 @@ async function perform(
     case 'sleep':
       return harness.sleep(c.ms);
     case 'clockBack':
+      // A clock set back while a session sits in storage cannot be seen by the engine that reads it back (the
+      // wall-clock times it stored moved with the clock): runs with a storage keep the clock as it is.
+      if (keepsSession) return;
       return harness.setClockBack(c.ms);
     case 'networkStorm':
     case 'wakeStorm': {
@@ -249,6 +277,18 @@ async function perform(
     }
     case 'throwingListener':
       return listenerThatThrows(engine, c.kind);
+    case 'reload':
+      harness.allow({ identity: true });
+      harness.reload();
+      // A new page hears no late message sent to the old one.
+      history.length = 0;
+      return watch();
+    case 'restore':
+      harness.allow({ identity: true });
+      return void harness.getToken(false, true);
+    case 'signInRefreshToken':
+      harness.allow({ identity: true });
+      return harness.signInRefreshToken();
     case 'stop':
       harness.stop();
       harness.violations.push(...(await afterStop(engine, harness.calls.length, () => harness.calls.length)));
@@ -271,15 +311,23 @@ describe('the engine under random commands and refresh answers in random order',
         token,
         fc.array(command, { minLength: 10, maxLength: 120, size: 'max' }),
         fc.array(outcome, { minLength: 1, maxLength: 12, size: 'max' }),
-        // The contract's callers that cut a backoff short, and the opt-out where they are told at once.
+        // Callers that keep to the backoff (the default) or cut it short (v0.1).
         fc.boolean(),
-        async (scheduler, first, commands, outcomes, callersCutBackoff) => {
+        // A storage that keeps the session between starts, or none.
+        fc.boolean(),
+        async (scheduler, first, commands, outcomes, callersCutBackoff, keepsSession) => {
           vi.useFakeTimers({ toFake: [...FAKED] });
           vi.setSystemTime(T0);
           let answered = 0;
           const listenerErrors: unknown[] = [];
           const harness: InvariantHarness = new InvariantHarness({
-            engine: { retry: { callersCutBackoff }, onError: (error) => listenerErrors.push(error) },
+            // One token server, one clock: its skew is the first token's, for every token of the run.
+            serverSkewMs: first.skewMs,
+            engine: {
+              retry: { callersCutBackoff },
+              onError: (error) => listenerErrors.push(error),
+              ...(keepsSession ? { storage: mapStorage() } : {}),
+            },
             answer: (call): Promise<TokenSet> => {
               const choice = outcomes[answered++ % outcomes.length]!;
               if (choice.kind === 'hang') return new Promise<never>(() => {});
@@ -291,15 +339,19 @@ describe('the engine under random commands and refresh answers in random order',
           });
           // Every token the engine held, with its session: what a late or replayed tab message could carry.
           const history: HeldMessage[] = [];
-          harness.engine.actor.subscribe(({ context: { token, session } }) => {
-            if (token && session && token !== history.at(-1)?.token) {
-              history.push({ token: { ...token, sessionKey: session.sessionKey }, session });
-            }
-          });
+          const watch = () =>
+            void harness.engine.actor.subscribe(({ context: { token, session } }) => {
+              if (token && session && token !== history.at(-1)?.token) {
+                history.push({ token: { ...token, sessionKey: session.sessionKey }, session });
+              }
+            });
+          watch();
+          // An engine that keeps its session reads its storage as it starts.
+          await flushMicrotasks();
           try {
             for (const c of [{ type: 'signIn' as const, ...first }, ...commands]) {
               harness.begin(describeCommand(c));
-              const goesOn = await perform(c, harness, scheduler, history);
+              const goesOn = await perform(c, harness, scheduler, history, watch, keepsSession);
               if (goesOn === false) break;
               await flushMicrotasks();
               harness.checkSettledWithoutWaiting();

@@ -70,6 +70,8 @@ export interface Tracked {
 
 export interface InvariantHarnessOptions {
   engine?: Partial<Omit<SessionEngineOptions, 'refresh' | 'online$' | 'resume$'>>;
+  /** The server's clock minus the real one, for every token it mints (one server, one clock). */
+  serverSkewMs?: number;
   /** The promise `refresh` returns for a call; by default a deferred settled with `settle()`. */
   answer?: (call: RefreshCall) => Promise<TokenSet>;
 }
@@ -105,6 +107,9 @@ export class InvariantHarness {
   private live: SessionEngine;
   /** Makes the engine: once, and again on each reload (a new engine on the same storage). */
   private readonly makeEngine: () => SessionEngine;
+  private readonly keepsSession: boolean;
+  /** One server clock for every token, when given (else each spec's own skew). */
+  private readonly serverSkewMs: number | undefined;
   private readonly tokens = new Map<string, Entry>();
   /** The token sets handed out, by access token: what a server answering "the same token again" sends. */
   private readonly sets = new Map<string, TokenSet>();
@@ -130,6 +135,8 @@ export class InvariantHarness {
       ((call) => new Promise<TokenSet>((resolve, reject) => Object.assign(call, { resolve, reject })));
     this.config = resolveConfig({ ...options.engine, refresh: () => Promise.reject(new Error('unused')) });
     this.timeoutMs = this.config.refreshTimeoutMs;
+    this.keepsSession = this.config.keepsSession;
+    this.serverSkewMs = options.serverSkewMs;
     const refresh = (ctx: RefreshContext) => {
       const inFlight = this.inFlight();
       if (inFlight.length > 0)
@@ -160,6 +167,8 @@ export class InvariantHarness {
 
   /** The page reloads: the engine stops (its request aborted, as `stop()` may) and a new one starts on the same storage. */
   reload(): void {
+    // With nothing to keep it, the session is gone with the page.
+    if (!this.keepsSession) this.allow({ signOut: true });
     this.stop();
     this.stopping = false;
     this.engineSetBackMs = 0;
@@ -309,7 +318,8 @@ export class InvariantHarness {
     if (!step.wasSignedOut && snapshot.matches('signedOut') && !step.signOutAllowed) {
       this.violate(`5: ${where} the session ended without signOut() or an AuthError`);
     }
-    if (!step.identityChangeAllowed && session !== step.session) {
+    // Invariant 6 is about a session's refreshes: a session taken up where there was none changes nothing held.
+    if (!step.identityChangeAllowed && step.session !== null && session !== step.session) {
       this.violate(
         `6: ${where} the session changed (${step.session?.sessionKey ?? 'none'} -> ${session?.sessionKey ?? 'none'})`,
       );
@@ -318,7 +328,7 @@ export class InvariantHarness {
 
   /** A token set as the server would send it now: the server's clock is never set back with ours. */
   mint(spec: TokenSpec): { set: TokenSet; lifeMs: number; sessionKey: string | null } {
-    return tokenSetFor({ ...spec, skewMs: (spec.skewMs ?? 0) + this.setBackMs });
+    return tokenSetFor({ ...spec, skewMs: (this.serverSkewMs ?? spec.skewMs ?? 0) + this.setBackMs });
   }
 
   signIn(spec: TokenSpec): TokenSet {
@@ -411,7 +421,9 @@ export class InvariantHarness {
     const token = { expiresAt: this.realNow() + answer.lifeMs, sessionKey: answer.sessionKey };
     // The engine drops an answer for a session a sign-in has replaced since the request was sent.
     const forHeldSession = call.ctx.session === this.engine.actor.getSnapshot().context.session;
-    if (current && forHeldSession && (otherSession || call.ctx.reason === 'rotated')) {
+    // A rotation's or a restore's answer starts the session it fetched.
+    const starts = call.ctx.reason === 'rotated' || call.ctx.reason === 'restore';
+    if (current && forHeldSession && (otherSession || starts)) {
       this.allow({ identity: true });
       // A rotation by the server: the old session is gone, the answer is the new one's first token.
       if (otherSession) this.kill();
