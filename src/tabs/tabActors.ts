@@ -61,12 +61,12 @@ const storedOf = ({ token, session }: { token: SessionToken; session: SessionInf
   ...(token.refreshToken === undefined ? {} : { refreshToken: token.refreshToken }),
 });
 
-/** The newer of two records: of one session instance the later token, else the later session. */
-function newerOf(a: StoredSession | null, b: StoredSession | null): StoredSession | null {
-  if (a === null || b === null) return a ?? b;
-  if (isSameInstance(a.session, b.session)) return (b.token?.issuedAt ?? -Infinity) > (a.token?.issuedAt ?? -Infinity) ? b : a;
-  return isLaterInstance(b.session, a.session) ? b : a;
-}
+/** Issued strictly later (`orTie`: or at the same time) than `than`, both records of one session instance. */
+const isLaterToken = (record: StoredSession, than: StoredSession, orTie = false): boolean =>
+  isSameInstance(record.session, than.session) &&
+  record.token !== null &&
+  than.token !== null &&
+  (record.token.issuedAt > than.token.issuedAt || (orTie && record.token.issuedAt === than.token.issuedAt));
 
 /**
  * The effects of the cross-tab protocol, for the session machine (`syncTabs`, `awaitOtherTabs`) and its request
@@ -109,11 +109,14 @@ export function createTabActors({ channel: name, environment, clock, report }: T
   const usable: Promise<boolean> = channel.then((opened) => opened !== null);
 
   /**
-   * The newest session this tab told or heard of on the channel. The store can lag behind it (a holder whose
+   * The newest session this tab told, heard of on the channel or kept. The store can lag behind it (a holder whose
    * write failed) or fail to be read: a request then still sees the newest token and refresh token of its session.
    */
   let told: StoredSession | null = null;
-  const keepNewer = (candidate: StoredSession | null) => (told = newerOf(told, candidate));
+  /** A token of another session replaces what was told; of the same session, one issued since (last told wins a tie). */
+  const keepNewer = (candidate: StoredSession) => {
+    if (told === null || !isSameInstance(told.session, candidate.session) || isLaterToken(candidate, told, true)) told = candidate;
+  };
 
   const readStore = async (): Promise<StoreReading> => {
     const [newest, failure] = (await usable) && store ? await Promise.all([store.get(NEWEST), store.get(FAILURE)]) : [null, null];
@@ -125,20 +128,34 @@ export function createTabActors({ channel: name, environment, clock, report }: T
     };
   };
 
-  /** For the request under the lock: the store and what the channel told, the newer of the two. */
+  /**
+   * For the request under the lock: the store, unless the channel told of something later (a later token of the
+   * same session or a later session, whose write failed) or the store cannot be read.
+   */
   const readForRequest = async (): Promise<StoreReading> => {
     const reading = await readStore().catch((cause: unknown) => {
       fail('store')(cause);
       return { newest: null, failure: null, now: clock.now() };
     });
-    return { ...reading, newest: newerOf(reading.newest, told) };
+    const { newest } = reading;
+    if (!(await usable)) return reading;
+    const toldIsLater =
+      told !== null && (newest === null || isLaterToken(told, newest) || isLaterInstance(told.session, newest.session));
+    return { ...reading, newest: toldIsLater ? told : newest };
   };
 
   /** The origin's newest session, for the vault (which writes it, under the lock or not) and `restoring`. */
   const newest: NewestRecord = {
     get: async () => ((await usable) && store ? store.get(NEWEST) : null),
-    set: async (value) => void ((await usable) && store && (await store.set(NEWEST, value))),
-    delete: async () => void ((await usable) && store && (await store.delete(NEWEST))),
+    set: async (value) => {
+      // What this tab keeps is what it knows now (a refresh token kept from an answer it does not announce).
+      if (isStoredSession(value)) told = shiftStored(value, toEngine());
+      if ((await usable) && store) await store.set(NEWEST, value);
+    },
+    delete: async () => {
+      told = null;
+      if ((await usable) && store) await store.delete(NEWEST);
+    },
   };
 
   return {

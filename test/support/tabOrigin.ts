@@ -75,6 +75,8 @@ export function faultyTab(tab: TabEnvironment, faults: Faults): TabEnvironment {
 
 export interface Tab {
   readonly index: number;
+  /** 'origin' for the tabs that share the session; a tab opened with a fault keeps to itself, a group of one. */
+  readonly group: string;
   readonly engine: SessionEngine;
   readonly faults: Faults;
   /** What went to this engine's `onError`. */
@@ -97,6 +99,7 @@ export class TabOrigin {
 
   constructor(private readonly options: OriginOptions = {}) {
     this.server = new TokenServer(options.lifeS ?? 60);
+    this.server.holders = () => this.live().map((tab) => this.held(tab));
   }
 
   /** A new tab (a page of its own) with an engine on the shared channel. */
@@ -104,15 +107,16 @@ export class TabOrigin {
     const index = this.tabs.length;
     const tabFaults: Faults = { store: 'none', lock: 'none', channel: 'none', ...faults };
     const errors: unknown[] = [];
+    const group = Object.values(tabFaults).some((fault) => fault !== 'none') ? `tab ${index}` : 'origin';
     const engine = createSessionEngine({
       ...this.options.engine,
-      refresh: this.server.refreshFor(index),
+      refresh: this.server.refreshFor(index, group),
       broadcast: { channel: CHANNEL, environment: faultyTab(this.origin.tab(), tabFaults) },
       online$: this.online$,
       resume$: this.resume$,
       onError: (error) => errors.push(error),
     });
-    const tab: Tab = { index, engine, faults: tabFaults, errors };
+    const tab: Tab = { index, group, engine, faults: tabFaults, errors };
     engine.token$.subscribe((token) => this.server.checkServed(token, `tab ${index} token$`));
     this.tabs.push(tab);
     return tab;

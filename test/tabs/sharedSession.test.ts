@@ -114,6 +114,21 @@ describe.each([2, 3, 4])('%i tabs of one origin', (count) => {
     expect(world.server.requests).toBe(1);
   });
 
+  it('rotate while a refresh is out: the fetch sends the refresh token its answer brought, never a spent one', async () => {
+    const tabs = await signedIn(count);
+    world.server.autoRelease = false;
+    await world.advance(REFRESH_PERIOD_MS);
+    expect(world.server.inFlight()).toHaveLength(1);
+    await world.rotate(tabs[0]!);
+    world.server.autoRelease = true;
+    world.server.release(world.server.inFlight()[0]!);
+    await world.advance(1);
+    expect(statuses()).toEqual(every('fresh'));
+    const [token] = world.peekAll();
+    expect(world.peekAll()).toEqual(every(token));
+    expect(world.live().map((tab) => tab.engine.getSnapshot().sessionKey)).toEqual(every(world.server.sidOf(token!)));
+  });
+
   it.each([
     ['a 503', { status: 503 as const }],
     ['a 429 with Retry-After', { status: 429 as const, retryAfterMs: 20_000 }],
