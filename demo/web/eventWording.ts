@@ -44,7 +44,9 @@ function outcome(step: DescribedStep, context: MachineSnapshot['context']): stri
     case 'signedOut':
       return 'signed out';
     case 'restoring':
-      return 'asking the other tabs for their session';
+      return stateText(step.snapshot.value) === 'restoring.fetching'
+        ? 'one refresh renews the session kept from before'
+        : 'asking the other tabs for their session';
     default:
       return `now in ${topState(step.snapshot)}`;
   }
@@ -60,7 +62,15 @@ const changedOr = (step: DescribedStep, context: MachineSnapshot['context'], unc
   step.changed ? outcome(step, context) : unchanged;
 
 const WORDS: Record<string, Wording> = {
-  start: (step) => `this tab opened: ${topState(step.snapshot) === 'restoring' ? 'asking the other tabs for their session' : 'no session yet'}`,
+  start: (step) =>
+    `this tab opened: ${topState(step.snapshot) === 'restoring' ? 'reading the session kept from before (IndexedDB), then asking the other tabs' : 'no session yet'}`,
+  'done(readSession)': (step, context) =>
+    context.session === null
+      ? `nothing kept from before: ${outcome(step, context)}`
+      : context.token !== null && topState(step.snapshot) !== 'restoring'
+        ? `restored session ${sessionOf(context)} kept by the tabs (IndexedDB), with no request: token ${expiresIn(step, context)}`
+        : `found session ${sessionOf(context)} kept with no servable token: ${outcome(step, context)}`,
+  'tab.cleared': () => 'shown again from the back-forward cache: the session ended in another tab meanwhile, so here too',
   'done(awaitOtherTabs)': () => 'no other tab had a session: signed out',
   'tab.token': (step, context) =>
     step.previous && topState(step.previous) === 'restoring'
