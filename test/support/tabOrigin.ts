@@ -49,7 +49,8 @@ export function faultyTab(tab: TabEnvironment, faults: Faults): TabEnvironment {
     claim: (channel) => tab.claim(channel),
     open(name, receive) {
       if (channelFault() !== 'none') throw broken('channel');
-      const channel = tab.open(name, receive);
+      // A failing channel delivers nothing either.
+      const channel = tab.open(name, (message) => channelFault() === 'none' && receive(message));
       return {
         post(message) {
           if (channelFault() !== 'none') throw broken('channel');
@@ -102,8 +103,8 @@ export class TabOrigin {
     this.server.holders = () => this.live().map((tab) => this.held(tab));
   }
 
-  /** A new tab (a page of its own) with an engine on the shared channel. */
-  open(faults: Partial<Faults> = {}): Tab {
+  /** A new tab (a page of its own) with an engine on the shared channel; `wrap` may add to its environment. */
+  open(faults: Partial<Faults> = {}, wrap = (tab: TabEnvironment) => tab): Tab {
     const index = this.tabs.length;
     const tabFaults: Faults = { store: 'none', lock: 'none', channel: 'none', ...faults };
     const errors: unknown[] = [];
@@ -111,7 +112,7 @@ export class TabOrigin {
     const engine = createSessionEngine({
       ...this.options.engine,
       refresh: this.server.refreshFor(index, group),
-      broadcast: { channel: CHANNEL, environment: faultyTab(this.origin.tab(), tabFaults) },
+      broadcast: { channel: CHANNEL, environment: wrap(faultyTab(this.origin.tab(), tabFaults)) },
       online$: this.online$,
       resume$: this.resume$,
       onError: (error) => errors.push(error),

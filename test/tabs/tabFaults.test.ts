@@ -179,3 +179,24 @@ describe.each(FAULTS)('mid-session, a channel that fails (%s)', (fault) => {
     expectReported(tabs[0]!, 'channel');
   });
 });
+
+describe('a store that throws as it is made', () => {
+  it('leaves a single tab that rides out a failed refresh like any other', async () => {
+    const tab = world.open({}, (page) => ({
+      ...page,
+      store: () => {
+        throw new DOMException('The user denied permission to access the database', 'SecurityError');
+      },
+    }));
+    await world.advance(1_000);
+    expectReported(tab, 'store');
+    await world.signIn(tab);
+    world.server.failNext(1, { status: 503 });
+    await world.advance(REFRESH_PERIOD_MS);
+    expect(world.status(tab)).toBe('offline');
+    expect(typeof (await world.getToken(tab))).toBe('string');
+    await world.advance(10_000);
+    expect(world.status(tab)).toBe('fresh');
+    expect(world.server.requests).toBe(2);
+  });
+});

@@ -1,0 +1,58 @@
+import { afterEach, beforeEach, expect, it, vi } from 'vitest';
+import type { TabEnvironment } from '../../src/tabs/environment.js';
+import { TabOrigin, useFakeClock } from '../support/tabOrigin.js';
+
+/**
+ * A page back from the back-forward cache missed the other tabs' messages: the environment's `shown` tells the
+ * engine, which reads the origin's store (a session ended elsewhere ends here; a newer token is taken up).
+ */
+
+let world: TabOrigin;
+let showPage: () => void;
+beforeEach(() => {
+  useFakeClock();
+  world = new TabOrigin();
+});
+afterEach(() => {
+  try {
+    expect(world.server.violations).toEqual([]);
+  } finally {
+    world.close();
+    vi.useRealTimers();
+  }
+});
+
+/** The origin's tab, with a `shown` the test fires (a page restored from the bfcache). */
+function withShown(tab: TabEnvironment): TabEnvironment {
+  return { ...tab, shown: (handler) => ((showPage = handler), () => {}) };
+}
+
+async function frozenTab() {
+  const [live] = await world.openTabs(1);
+  const frozen = world.open({}, withShown);
+  await world.advance(1_000);
+  await world.signIn(live!);
+  expect(world.status(frozen)).toBe('fresh');
+  // Its channel hears nothing from now on, as a page in the bfcache.
+  frozen.faults.channel = 'throw';
+  return { live: live!, frozen };
+}
+
+it('a page shown again after a sign-out elsewhere is signed out', async () => {
+  const { live, frozen } = await frozenTab();
+  await world.signOut(live);
+  showPage();
+  await world.advance(1);
+  expect(world.status(frozen)).toBe('signedOut');
+  expect(frozen.engine.peekToken()).toBeNull();
+});
+
+it('a page shown again takes the newer token the others stored meanwhile, with no request', async () => {
+  const { live, frozen } = await frozenTab();
+  await world.advance(45_000);
+  expect(world.server.requests).toBe(1);
+  showPage();
+  await world.advance(1);
+  expect(frozen.engine.peekToken()).toBe(live.engine.peekToken());
+  expect(world.server.requests).toBe(1);
+});
