@@ -8,7 +8,7 @@ import { env } from 'node:process';
 export default {
   testRunner: 'vitest',
   vitest: { configFile: 'vitest.mutation.config.ts' },
-  mutate: ['machines/**/*.ts', 'src/engine/**/*.ts', 'src/*.ts', 'src/tabs/messages.ts'],
+  mutate: ['machines/**/*.ts', 'src/engine/**/*.ts', 'src/*.ts', 'src/tabs/**/*.ts'],
   // Build output and unrelated trees are not needed in the sandbox (dist may be rebuilt meanwhile). docs/ stays:
   // test/docs compares docs/statechart.md with the machine.
   ignorePatterns: ['/dist', '/coverage', '/test-results', '/demo', '/bench', '/docs/screenshots', '/test/browser'],

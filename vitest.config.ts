@@ -7,7 +7,7 @@ export default defineConfig({
     hookTimeout: 60_000,
     coverage: {
       provider: 'v8',
-      include: ['machines/**/*.ts', 'src/engine/**/*.ts', 'src/*.ts'],
+      include: ['machines/**/*.ts', 'src/engine/**/*.ts', 'src/tabs/**/*.ts', 'src/*.ts'],
       reporter: ['text-summary', 'json-summary'],
       thresholds: { lines: 90 },
     },

@@ -4,12 +4,13 @@ import { defineConfig } from 'vitest/config';
 import LoadFailureReporter from './test/mutation/loadFailureReporter.js';
 
 /**
- * The tests Stryker runs against each mutant of machines/ and the engine core: fast, deterministic, in Node.
+ * The tests Stryker runs against each mutant of machines/, the engine core and the tab layer: fast, deterministic,
+ * in Node (the tabs on the in-memory origin).
  * Browser, demo, adapter and size tests exercise other files and would only slow every mutant down.
  */
 
 /** Narrow, fast tests first: a mutant of the machine definition runs every file until one fails. */
-const ORDER = ['test/machines/', 'test/engine/', 'test/docs/', 'test/model/', 'test/property/'];
+const ORDER = ['test/machines/', 'test/engine/', 'test/tabs/', 'test/docs/', 'test/model/', 'test/property/'];
 
 class NarrowFirstSequencer extends BaseSequencer {
   override async sort(files: TestSpecification[]): Promise<TestSpecification[]> {
