@@ -2,12 +2,13 @@
  * A small local token endpoint for the demos: HS256 JWTs (jose) with a short life and a `sid` claim, and
  * rotating refresh tokens (each one works once). It can answer 503 or 429, hang, answer slowly, go down (stop
  * listening), run its clock off ours, and rotate a session server-side, as a real auth server does after a
- * password change. Every setting can change while it runs (the web demo's controls).
+ * password change. Every setting can change while it runs (the web demo's controls). An API beside it asks it
+ * whether an access token is live (`verifyAccessToken`).
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { randomBytes, randomUUID } from 'node:crypto';
-import { SignJWT } from 'jose';
+import { SignJWT, jwtVerify } from 'jose';
 
 export interface TokenServerOptions {
   /** Access token life in seconds. */
@@ -48,6 +49,11 @@ interface Grant {
   sub: string;
 }
 
+/** What an API learns from a live access token: whose it is, and which one (`jti`, to revoke it by). */
+export interface AccessClaims extends Grant {
+  jti: string;
+}
+
 const newSid = () => `sid-${randomBytes(3).toString('hex')}`;
 
 export interface TokenServer {
@@ -70,6 +76,8 @@ export interface TokenServer {
   setClockAhead(ms: number): void;
   /** The laptop slept: both clocks jump `ms` ahead (the demo moves its own Date.now() as much). */
   sleep(ms: number): void;
+  /** The claims of an access token this server signed and whose `exp` has not passed on its clock; else null. */
+  verifyAccessToken(token: string): Promise<AccessClaims | null>;
   readonly settings: TokenServerSettings;
   close(): Promise<void>;
 }
@@ -103,8 +111,10 @@ export async function startTokenServer(options: TokenServerOptions = {}): Promis
       gone.addEventListener('abort', release, { once: true });
     });
 
+  const serverNow = () => Date.now() + sleptMs + clockAheadMs;
+
   async function issue(grant: Grant): Promise<TokenResponse> {
-    const iat = Math.floor((Date.now() + sleptMs + clockAheadMs) / 1000);
+    const iat = Math.floor(serverNow() / 1000);
     const accessToken = await new SignJWT({ sid: grant.sid })
       .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
       .setSubject(grant.sub)
@@ -201,6 +211,15 @@ export async function startTokenServer(options: TokenServerOptions = {}): Promis
     },
     sleep: (ms) => {
       sleptMs += ms;
+    },
+    async verifyAccessToken(token) {
+      try {
+        const { payload } = await jwtVerify(token, secret, { algorithms: ['HS256'], currentDate: new Date(serverNow()) });
+        const { sub, sid, jti } = payload;
+        return typeof sub === 'string' && typeof sid === 'string' && typeof jti === 'string' ? { sub, sid, jti } : null;
+      } catch {
+        return null;
+      }
     },
     get settings() {
       return { lifeSeconds, latencyMs: delayMs, failure: mode, clockAheadMs, sleptMs, retryAfterSeconds: RETRY_AFTER_S };

@@ -1,8 +1,9 @@
 /**
- * The web demo end to end, in Debian's Chromium at 1280x800: starts `startDemo` (token server + Vite), clicks
- * through every control and checks after each that the viewer highlights the right state and keeps it in view,
- * what the log and the outcome lines say, that bad settings are refused, and an axe-core check; then saves
- * screenshots (to docs/screenshots/ with `npm run screenshots`). Fails (never skips) when Chromium is missing.
+ * The web demo end to end, in Debian's Chromium at 1280x800: starts `startDemo` (token server, bearer API and
+ * Vite), clicks through every control and checks after each that the viewer highlights the right state and
+ * keeps it in view, what the log and the outcome lines say (against the servers' own counts for the API calls
+ * and the reloads), that bad settings are refused, and an axe-core check; then saves screenshots (to
+ * docs/screenshots/ with `npm run screenshots`). Fails (never skips) when Chromium is missing.
  */
 import { mkdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -91,6 +92,40 @@ async function setNumber(page: Page, testId: string, value: number, applied: () 
   await expect.poll(applied, { timeout: STEP_MS }).toBe(true);
 }
 
+/** The outcome line of the control titled `title`, once its text matches. */
+async function outcomeOf(page: Page, title: string, words: RegExp): Promise<string> {
+  const line = page.getByRole('group', { name: title, exact: true }).locator('[data-testid="outcome"]').filter({ hasText: words });
+  await line.waitFor({ timeout: STEP_MS });
+  return line.innerText();
+}
+
+/** Collects every token the token server hands the page's context, to make sure none shows in the page. */
+function collectTokens(context: BrowserContext): string[] {
+  const tokens: string[] = [];
+  context.on('response', async (response) => {
+    if (!/\/auth\/(token|signin)$/.test(response.url()) || !response.ok()) return;
+    const body = (await response.json().catch(() => ({}))) as { access_token?: string; refresh_token?: string };
+    tokens.push(...[body.access_token, body.refresh_token].filter((token) => token !== undefined));
+  });
+  return tokens;
+}
+
+/** No XState id in the log, and no token anywhere in the page. */
+async function expectNoInternalIdsNorTokens(page: Page, tokens: string[]) {
+  const lines = (await logOldestFirst(page)).flatMap((entry) => entry.split('\n'));
+  expect(lines.filter((line) => INTERNAL_ID.test(line))).toEqual([]);
+  const html = await page.content();
+  expect(tokens.length).toBeGreaterThan(0);
+  expect(tokens.filter((token) => html.includes(token))).toEqual([]);
+}
+
+/** axe-core's serious and critical findings, as `rule: targets`. */
+async function graveAxeViolations(page: Page): Promise<string[]> {
+  const { violations } = await new AxeBuilder({ page }).analyze();
+  const grave = violations.filter((violation) => violation.impact === 'serious' || violation.impact === 'critical');
+  return grave.map((violation) => `${violation.id}: ${violation.nodes.map((node) => node.target.join(' ')).join(', ')}`);
+}
+
 const secondsLeft = async (page: Page) => Number(/([\d.]+) s left/.exec(await text(page, 'token-life'))?.[1] ?? NaN);
 
 describe('the web demo at 1280x800', () => {
@@ -139,9 +174,7 @@ describe('the web demo at 1280x800', () => {
     const direct = await fetch(new URL('/demo-api/settings', demo.url), { method: 'POST', body: JSON.stringify({ lifeSeconds: 0 }) });
     expect(direct.status).toBe(400);
 
-    const { violations } = await new AxeBuilder({ page }).analyze();
-    const grave = violations.filter((violation) => violation.impact === 'serious' || violation.impact === 'critical');
-    expect(grave.map((violation) => `${violation.id}: ${violation.nodes.map((node) => node.target.join(' ')).join(', ')}`)).toEqual([]);
+    expect(await graveAxeViolations(page)).toEqual([]);
 
     await setNumber(page, 'life', 30, () => demo.tokenServer.settings.lifeSeconds === 30);
     expect(await byTestId(page, 'life-refused').count()).toBe(0);
@@ -155,12 +188,7 @@ describe('the web demo at 1280x800', () => {
   it('reproduces every field failure from its controls, the viewer following each and the log saying why', async () => {
     const { page, errors } = await openDemo();
     const server = demo.tokenServer;
-    const tokens: string[] = [];
-    page.context().on('response', async (response) => {
-      if (!/\/auth\/(token|signin)$/.test(response.url()) || !response.ok()) return;
-      const body = (await response.json().catch(() => ({}))) as { access_token?: string; refresh_token?: string };
-      tokens.push(...[body.access_token, body.refresh_token].filter((token) => token !== undefined));
-    });
+    const tokens = collectTokens(page.context());
 
     // A new tab first asks the others (restoring); alone, it is signed out.
     await expectActive(page, 'signedOut');
@@ -277,13 +305,106 @@ describe('the web demo at 1280x800', () => {
     await expectActive(other, 'signedOut');
     await page.screenshot({ path: `${SCREENSHOTS}demo-signed-out.png` });
 
-    for (const tab of [page, other]) {
-      const lines = (await logOldestFirst(tab)).flatMap((entry) => entry.split('\n'));
-      expect(lines.filter((line) => INTERNAL_ID.test(line))).toEqual([]);
-      const html = await tab.content();
-      expect(tokens.length).toBeGreaterThan(0);
-      expect(tokens.filter((token) => html.includes(token))).toEqual([]);
-    }
+    for (const tab of [page, other]) await expectNoInternalIdsNorTokens(tab, tokens);
     expect(errors).toEqual([]);
   }, 90_000);
+
+  it('calls the API with createAuthFetch: after a revoke, one 401, one refresh and a retry answered 200; then 200 at once', async () => {
+    const { page, errors } = await openDemo();
+    const tokens = collectTokens(page.context());
+    await expectActive(page, 'signedOut');
+    // Signed out: authFetch rejects and sends nothing.
+    const signedOut = demo.api.counts;
+    await click(page, 'call-api');
+    await outcomeOf(page, 'Call the API', /^rejected with code "auth": signed out, nothing was sent · the API counted 0 requests/);
+    expect(demo.api.counts).toEqual(signedOut);
+
+    // A long token life: no timer refresh of its own comes between the counts.
+    await setNumber(page, 'life', 600, () => demo.tokenServer.settings.lifeSeconds === 600);
+    await click(page, 'sign-in');
+    await expectActive(page, 'fresh');
+    await click(page, 'revoke-api');
+    const revoked = /^the API revoked token #(\w{8}); the token server still counts the session valid/;
+    const revokedToken = revoked.exec(await outcomeOf(page, 'Revoke the token on the API', revoked))![1];
+
+    const api = demo.api.counts;
+    const refreshes = demo.tokenServer.refreshes;
+    await click(page, 'call-api');
+    const retried = /^token #(\w{8}): 401 → 1 forced refresh → retry with token #(\w{8}): 200 \(ada, session sid-\w+\) · the API counted 2 requests \(1 refused\), the token server 1 refresh /;
+    const [, refusedToken, retryToken] = retried.exec(await outcomeOf(page, 'Call the API', retried))!;
+    expect(refusedToken).toBe(revokedToken);
+    expect(retryToken).not.toBe(revokedToken);
+    expect(demo.api.counts).toEqual({ requests: api.requests + 2, refused: api.refused + 1 });
+    expect(demo.tokenServer.refreshes).toBe(refreshes + 1);
+    await expectActive(page, 'fresh');
+    // The revoked token is no longer held: the revoke's line is over.
+    await page.getByRole('group', { name: 'Revoke the token on the API' }).locator('[data-testid="outcome"]').waitFor({ state: 'detached' });
+
+    // The next call carries the new token: 200, no 401, no refresh.
+    await click(page, 'call-api');
+    const atOnce = new RegExp(`^token #${retryToken}: 200 \\(ada, session sid-\\w+\\), no 401, no refresh · the API counted 1 request \\(0 refused\\), the token server 0 refreshes `);
+    await outcomeOf(page, 'Call the API', atOnce);
+    expect(demo.api.counts).toEqual({ requests: api.requests + 3, refused: api.refused + 1 });
+    expect(demo.tokenServer.refreshes).toBe(refreshes + 1);
+
+    expect(await graveAxeViolations(page)).toEqual([]);
+    await expectNoInternalIdsNorTokens(page, tokens);
+    expect(errors).toEqual([]);
+  });
+
+  it('restores the session after "Reload the page": no request while the token is valid, one restore refresh once expired', async () => {
+    const { page, errors } = await openDemo();
+    const server = demo.tokenServer;
+    const tokens = collectTokens(page.context());
+    const tokenRequests: string[] = [];
+    page.context().on('request', (request) => {
+      if (request.url().endsWith('/auth/token')) tokenRequests.push(request.url());
+    });
+    const reload = async (after: RegExp) => {
+      tokenRequests.length = 0;
+      await click(page, 'reload');
+      return outcomeOf(page, 'Reload the page', after);
+    };
+    await expectActive(page, 'signedOut');
+    await setNumber(page, 'life', 300, () => server.settings.lifeSeconds === 300);
+    await click(page, 'sign-in');
+    await expectActive(page, 'fresh');
+    const sid = await text(page, 'session-key');
+
+    // A valid token: back from the tabs' store, no request.
+    const refreshes = server.refreshes;
+    await reload(new RegExp(`^after the reload: session ${sid} came back from the tabs' store \\(IndexedDB\\) with no request: token expires in \\d+ s`));
+    await expectActive(page, 'fresh');
+    expect(server.refreshes).toBe(refreshes);
+    expect(tokenRequests).toEqual([]);
+    let log = await logOldestFirst(page);
+    expect(log[0]).toMatch(/^this page was reloaded: reading the session kept from before \(IndexedDB\)/);
+    expect(log.slice(0, 3).join('\n')).toMatch(new RegExp(`^restored session ${sid} kept by the tabs \\(IndexedDB\\), with no request: token expires in \\d+ s`, 'm'));
+
+    // Offline, the laptop sleeps 10 min: the 5 min token expires with no attempt to renew it. Reloaded (online
+    // again, on the slept clock), the expired token gets one refresh, reason "restore".
+    await click(page, 'offline');
+    await expectActive(page, 'offline.waiting');
+    const sleptMs = server.settings.sleptMs;
+    await click(page, 'sleep');
+    await expect.poll(() => server.settings.sleptMs).toBeGreaterThan(sleptMs);
+    await reload(new RegExp(`^after the reload: session ${sid} was kept, its access token expired: 1 refresh request \\(reason "restore"\\) renewed it`));
+    await expectActive(page, 'fresh');
+    expect(server.refreshes).toBe(refreshes + 1);
+    expect(tokenRequests).toHaveLength(1);
+    log = await logOldestFirst(page);
+    expect(log[0]).toMatch(/^this page was reloaded/);
+    await logged(page, new RegExp(`^found session ${sid} kept from before, its access token expired: one refresh \\(reason "restore"\\) renews it`));
+    await logged(page, new RegExp(`^the restore refresh answered: session ${sid} is back, expires in \\d+ s`));
+
+    // Signed out: nothing kept, nothing asked.
+    await click(page, 'sign-out');
+    await expectActive(page, 'signedOut');
+    await reload(/^after the reload: nothing was kept \(signed out, or never signed in\) and no open tab had a session: signed out, no request/);
+    expect(tokenRequests).toEqual([]);
+    await logged(page, 'nothing kept from before: asking the other tabs for their session');
+    await logged(page, 'no other tab had a session: signed out');
+    await expectNoInternalIdsNorTokens(page, tokens);
+    expect(errors).toEqual([]);
+  }, 60_000);
 });

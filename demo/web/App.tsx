@@ -6,6 +6,7 @@ import { StatechartViewer, stateText, type ActivityRecorder } from '../../src/vi
 import type { TokenServerSettings } from '../tokenServer.js';
 import { Controls } from './Controls.js';
 import { describeSessionStep } from './eventWording.js';
+import type { RestoreReport } from './restoreReport.js';
 import type { MachineSnapshot } from './session.js';
 
 /**
@@ -42,8 +43,14 @@ function Status({ engine }: { engine: SessionEngine }) {
   );
 }
 
-export function App(props: { engine: SessionEngine; recorder: ActivityRecorder; initialSettings: TokenServerSettings }) {
-  const { engine, recorder, initialSettings } = props;
+export function App(props: {
+  engine: SessionEngine;
+  recorder: ActivityRecorder;
+  initialSettings: TokenServerSettings;
+  /** What the engine restored after a reload; null for a page opened afresh. */
+  restored: Promise<RestoreReport> | null;
+}) {
+  const { engine, recorder, initialSettings, restored } = props;
   const expiresAt = () => engine.getSnapshot().expiresAt;
   return (
     <>
@@ -58,7 +65,7 @@ export function App(props: { engine: SessionEngine; recorder: ActivityRecorder; 
       <main>
         <aside className="controls">
           <Status engine={engine} />
-          <Controls engine={engine} initialSettings={initialSettings} />
+          <Controls engine={engine} initialSettings={initialSettings} restored={restored} />
         </aside>
         <section className="viewer" aria-label="statechart viewer">
           <StatechartViewer

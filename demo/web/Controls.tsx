@@ -3,13 +3,15 @@
  * and, after a click, what came of it. Server-side ones change the token server through `/demo-api`; the rest
  * act on this page's engine.
  */
-import { useState } from 'react';
+import { useEffect, useState } from 'react';
 import type { SessionEngine } from '../../src/index.js';
 import { tokenFingerprint } from '../../src/inspect/redact.js';
 import { CLOCK_AHEAD_MS, LATENCY_MS, LIFE_SECONDS } from '../settingLimits.js';
 import type { FailureMode, TokenServerSettings } from '../tokenServer.js';
+import { ApiPanel } from './ApiPanel.js';
 import { Control, NumberSetting, useOutcomes, type Outcome } from './ControlParts.js';
-import { LEEWAY_MS, REFRESH_TIMEOUT_MS, RETRY, SLEEP_MS, demoApi, network$, signInAtServer, sleepLaptop, topState, type MachineSnapshot } from './session.js';
+import type { RestoreReport } from './restoreReport.js';
+import { LEEWAY_MS, REFRESH_TIMEOUT_MS, RETRY, SLEEP_MS, demoApi, isTrying, network$, signInAtServer, sleepLaptop, topState, type MachineSnapshot } from './session.js';
 
 const SKEW_SECONDS = { min: CLOCK_AHEAD_MS.min / 1000, max: CLOCK_AHEAD_MS.max / 1000 };
 
@@ -35,9 +37,6 @@ const FAILURES: Array<{ mode: FailureMode; label: string; note: (settings: Token
 
 type Report = (text: string, lasts: Outcome['lasts']) => void;
 
-/** The states of a session still trying to get a token: a failure is news until the session leaves them. */
-const TRYING = ['refreshing', 'offline', 'rotated'];
-
 /** What a getToken() call came to; the line lasts while the token it served is held, or the failure goes on. */
 async function reportGetToken(engine: SessionEngine, call: () => Promise<string | null>, report: Report) {
   const started = performance.now();
@@ -50,14 +49,25 @@ async function reportGetToken(engine: SessionEngine, call: () => Promise<string 
     report(text, (snapshot) => snapshot.context.token === held);
   } catch (error) {
     const code = (error as { code?: string }).code ?? 'unknown';
-    report(`rejected with code "${code}" in ${topState(engine.actor.getSnapshot())}`, (snapshot) => TRYING.includes(topState(snapshot)));
+    report(`rejected with code "${code}" in ${topState(engine.actor.getSnapshot())}`, isTrying);
   }
 }
 
-export function Controls({ engine, initialSettings }: { engine: SessionEngine; initialSettings: TokenServerSettings }) {
+export function Controls(props: { engine: SessionEngine; initialSettings: TokenServerSettings; restored: Promise<RestoreReport> | null }) {
+  const { engine, initialSettings, restored } = props;
   const [settings, setSettings] = useState(initialSettings);
   const [online, setOnline] = useState(network$.value);
   const { outcomes, report } = useOutcomes(engine.actor);
+  // After a reload, the Reload control says what came back and how.
+  useEffect(() => {
+    let mounted = true;
+    restored?.then(({ text, lasts }) => {
+      if (mounted) report('reload', `after the reload: ${text}`, lasts);
+    });
+    return () => {
+      mounted = false;
+    };
+  }, [restored]); // not `report`: a new function at each render, and the report is made once per page
   const sessionKey = (snapshot = engine.actor.getSnapshot()) => snapshot.context.session?.sessionKey ?? null;
   const change = (patch: Partial<TokenServerSettings>) => demoApi('/settings', patch).then(setSettings);
   const offsetS = settings.clockAheadMs / 1000;
@@ -107,6 +117,8 @@ export function Controls({ engine, initialSettings }: { engine: SessionEngine; i
         </Control>
       </div>
 
+      <ApiPanel engine={engine} />
+
       <div className="panel">
         <h2>Token server</h2>
         <Control title="Token life (s)" inputId="life" note={`Refreshed min(15 s, life / 2) before expiry, so short tokens refresh at half-life instead of looping; not served in the last ${LEEWAY_MS / 1000} s. Applies to the next token.`}>
@@ -135,6 +147,9 @@ export function Controls({ engine, initialSettings }: { engine: SessionEngine; i
         <Control title="Laptop sleep" note={`A page cannot sleep the laptop, so this moves this page's Date.now() ${SLEEP_MS / 60_000} min ahead (every tab of the demo, and the token server's clock) while the timers keep their real delays, as after a real sleep, then fires resume$ like visibilitychange does. The expired token is never served: one refresh on wake.`}>
           <button data-testid="sleep" onClick={sleep}>Sleep {SLEEP_MS / 60_000} min</button>
           <span className="slept">slept {Math.round(settings.sleptMs / 60_000)} min so far</span>
+        </Control>
+        <Control title="Reload the page" note="location.reload(): a new engine restores the session from the tabs' IndexedDB store before anything else. A token still valid comes back with no request; an expired one gets one refresh (reason &quot;restore&quot;); with nothing kept (signed out) the page stays signed out." outcome={outcomes.reload}>
+          <button data-testid="reload" onClick={() => window.location.reload()}>Reload</button>
         </Control>
         <Control title="Another tab" note="Tabs of one origin share one session (BroadcastChannel): a new tab asks the others (restoring) before any request, one tab refreshes per token life under a Web Lock, sign-out and rotation reach every tab.">
           <button data-testid="open-tab" onClick={() => window.open(window.location.href, '_blank')}>Open another tab</button>

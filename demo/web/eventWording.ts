@@ -4,6 +4,7 @@
  * with no words here (a state or event the machine gains later) falls back to the viewer's event name.
  */
 import { stateText, type DescribeEvent, type DescribedStep } from '../../src/viewer/index.js';
+import { wasReloaded } from './restoreReport.js';
 import { topState, type MachineSnapshot } from './session.js';
 
 type Wording = (step: DescribedStep, context: MachineSnapshot['context']) => string;
@@ -61,15 +62,28 @@ const replaced = (step: DescribedStep, context: MachineSnapshot['context']) =>
 const changedOr = (step: DescribedStep, context: MachineSnapshot['context'], unchanged: string) =>
   step.changed ? outcome(step, context) : unchanged;
 
+/** What the session kept from before came to, once read: served as it is, or renewed by one refresh. */
+function readSession(step: DescribedStep, context: MachineSnapshot['context']): string {
+  const session = sessionOf(context);
+  const { token } = context;
+  if (context.session === null) return `nothing kept from before: ${outcome(step, context)}`;
+  if (topState(step.snapshot) === 'restoring') {
+    const kept = token === null ? 'a refresh token alone' : `its access token ${token.expiresAt > step.at ? 'about to expire' : 'expired'}`;
+    return `found session ${session} kept from before, ${kept}: one refresh (reason "restore") renews it`;
+  }
+  return token !== null && token.expiresAt > step.at
+    ? `restored session ${session} kept by the tabs (IndexedDB), with no request: token ${expiresIn(step, context)}`
+    : `found session ${session} kept from before, its token expired: ${outcome(step, context)}`;
+}
+
 const WORDS: Record<string, Wording> = {
   start: (step) =>
-    `this tab opened: ${topState(step.snapshot) === 'restoring' ? 'reading the session kept from before (IndexedDB), then asking the other tabs' : 'no session yet'}`,
-  'done(readSession)': (step, context) =>
-    context.session === null
-      ? `nothing kept from before: ${outcome(step, context)}`
-      : context.token !== null && topState(step.snapshot) !== 'restoring'
-        ? `restored session ${sessionOf(context)} kept by the tabs (IndexedDB), with no request: token ${expiresIn(step, context)}`
-        : `found session ${sessionOf(context)} kept with no servable token: ${outcome(step, context)}`,
+    `${wasReloaded() ? 'this page was reloaded' : 'this tab opened'}: ${
+      topState(step.snapshot) === 'restoring'
+        ? 'reading the session kept from before (IndexedDB); the other tabs are asked only if none was kept'
+        : 'no session yet'
+    }`,
+  'done(readSession)': readSession,
   'tab.cleared': () => 'shown again from the back-forward cache: the session ended in another tab meanwhile, so here too',
   'done(awaitOtherTabs)': () => 'no other tab had a session: signed out',
   'tab.token': (step, context) =>
@@ -107,6 +121,7 @@ const WORDS: Record<string, Wording> = {
   'request.done': (step, context) => {
     if (isForReplacedSession(step)) return replaced(step, context);
     const before = step.previous ? stateText(step.previous.value) : '';
+    if (before === 'restoring.fetching') return `the restore refresh answered: session ${sessionOf(context)} is back, ${expiresIn(step, context)}`;
     if (before === 'rotated.awaitingRequest') {
       return `the refresh sent before the rotation answered: its refresh token is kept, its access token never served; ${outcome(step, context)}`;
     }

@@ -4,6 +4,7 @@ import { StrictMode } from 'react';
 import { createRoot } from 'react-dom/client';
 import { createActivityRecorder } from '../../src/viewer/index.js';
 import { App } from './App.js';
+import { wasReloaded, watchRestore } from './restoreReport.js';
 import { createDemoEngine, demoApi } from './session.js';
 
 async function boot() {
@@ -13,9 +14,11 @@ async function boot() {
   // Recorded from the engine's first event, so the log starts with how this tab got its session.
   const recorder = createActivityRecorder();
   const engine = createDemoEngine(recorder.inspect);
+  // Watched from the engine's first state, before its store is read: the Reload control says how it came back.
+  const restored = wasReloaded() ? watchRestore(engine) : null;
   createRoot(document.getElementById('root')!).render(
     <StrictMode>
-      <App engine={engine} recorder={recorder} initialSettings={settings} />
+      <App engine={engine} recorder={recorder} initialSettings={settings} restored={restored} />
     </StrictMode>,
   );
 }

@@ -1,12 +1,14 @@
 /**
  * The web demo's server: the local token server (demo/tokenServer.ts) behind a Vite dev server that serves
  * the page (demo/web, React, the sessionchart sources) on 127.0.0.1. `/auth/*` is proxied to the token
- * server; `/demo-api/*` changes its settings for the page's controls (failures, latency, token life, clocks).
+ * server; `/api/*` is the bearer API the page calls (demo/resourceApi.ts); `/demo-api/*` changes the token
+ * server's settings for the page's controls (failures, latency, token life, clocks) and reads the counts.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { fileURLToPath } from 'node:url';
 import { createServer, type Plugin } from 'vite';
 import { CLOCK_AHEAD_MS, LATENCY_MS, LIFE_SECONDS, isWithin } from '../settingLimits.js';
+import { createResourceApi, type ApiCounts, type ResourceApi } from '../resourceApi.js';
 import { startTokenServer, type FailureMode, type TokenServer } from '../tokenServer.js';
 
 export interface DemoOptions {
@@ -19,7 +21,16 @@ export interface Demo {
   /** The page, e.g. http://127.0.0.1:5173/ */
   url: string;
   tokenServer: TokenServer;
+  /** The bearer API at `/api`, with its request counts. */
+  api: ResourceApi;
   stop(): Promise<void>;
+}
+
+/** `/demo-api/counts`: what the page shows after a call to the API. */
+export interface DemoCounts {
+  api: ApiCounts;
+  /** Refresh requests the token server answered with a token. */
+  refreshes: number;
 }
 
 export const DEMO_TOKEN_LIFE_S = 20;
@@ -51,9 +62,17 @@ function changeSettings(tokens: TokenServer, body: Record<string, unknown>) {
   if (FAILURES.includes(body.failure as FailureMode)) tokens.failWith(body.failure as FailureMode);
 }
 
-/** `/demo-api/settings` (GET, POST a partial), `/demo-api/sleep` and `/demo-api/rotate` (POST). */
-async function handleApi(tokens: TokenServer, request: IncomingMessage, response: ServerResponse) {
+const answerJson = (response: ServerResponse, body: object) => {
+  response.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-store' });
+  response.end(JSON.stringify(body));
+};
+
+/** `/demo-api/settings` (GET, POST a partial), `/demo-api/sleep` and `/demo-api/rotate` (POST), `/demo-api/counts`. */
+async function handleDemoApi(tokens: TokenServer, api: ResourceApi, request: IncomingMessage, response: ServerResponse) {
   const route = request.url?.split('?')[0];
+  if (route === '/counts' && request.method === 'GET') {
+    return answerJson(response, { api: api.counts, refreshes: tokens.refreshes } satisfies DemoCounts);
+  }
   const body = request.method === 'POST' ? await readJson(request) : {};
   if (route === '/settings' && request.method === 'POST') {
     changeSettings(tokens, body);
@@ -65,19 +84,22 @@ async function handleApi(tokens: TokenServer, request: IncomingMessage, response
     response.writeHead(404).end();
     return;
   }
-  response.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-store' });
-  response.end(JSON.stringify(tokens.settings));
+  answerJson(response, tokens.settings);
 }
 
-function demoApi(tokens: TokenServer): Plugin {
+function demoServers(tokens: TokenServer, api: ResourceApi): Plugin {
+  const failed = (response: ServerResponse, status: number) => () => {
+    if (!response.headersSent) response.writeHead(status);
+    response.end();
+  };
   return {
     name: 'sessionchart-demo-api',
     configureServer(server) {
       server.middlewares.use('/demo-api', (request, response) => {
-        handleApi(tokens, request, response).catch(() => {
-          if (!response.headersSent) response.writeHead(400);
-          response.end();
-        });
+        handleDemoApi(tokens, api, request, response).catch(failed(response, 400));
+      });
+      server.middlewares.use('/api', (request, response) => {
+        api.handle(request, response).catch(failed(response, 500));
       });
     },
   };
@@ -85,6 +107,7 @@ function demoApi(tokens: TokenServer): Plugin {
 
 export async function startDemo(options: DemoOptions = {}): Promise<Demo> {
   const tokens = await startTokenServer({ lifeSeconds: DEMO_TOKEN_LIFE_S });
+  const api = createResourceApi(tokens);
   try {
     const vite = await createServer({
       configFile: false,
@@ -92,7 +115,7 @@ export async function startDemo(options: DemoOptions = {}): Promise<Demo> {
       cacheDir: fileURLToPath(new URL('../../node_modules/.vite/sessionchart-demo', import.meta.url)),
       logLevel: 'warn',
       clearScreen: false,
-      plugins: [demoApi(tokens)],
+      plugins: [demoServers(tokens, api)],
       server: {
         host: options.host ?? '127.0.0.1',
         port: options.port ?? 5173,
@@ -113,6 +136,7 @@ export async function startDemo(options: DemoOptions = {}): Promise<Demo> {
     return {
       url,
       tokenServer: tokens,
+      api,
       async stop() {
         await vite.close();
         await tokens.close();

@@ -8,6 +8,7 @@ import {
   NetworkError,
   createSessionEngine,
   type RefreshContext,
+  type RefreshReason,
   type SessionEngine,
   type SessionEngineOptions,
   type TokenSet,
@@ -32,15 +33,24 @@ export const network$ = new BehaviorSubject(true);
 /** A resume of the page or the device (the demo's sleep), besides the browser's own visibility events. */
 export const wake$ = new Subject<void>();
 
+/** The states of a session still trying to get a token: a failure is news until the session leaves them. */
+export const isTrying = (snapshot: MachineSnapshot) => ['refreshing', 'offline', 'rotated'].includes(topState(snapshot));
+
+/** `fetch` on the demo's network: switched off, every request fails at once, as without network. */
+export const demoNetworkFetch: typeof fetch = (input, init) =>
+  network$.value ? fetch(input, init) : Promise.reject(new TypeError('Failed to fetch (the demo network is off)'));
+
+/** The refreshes this page's engine asked for, by reason: a reload's note counts its `restore` ones. */
+export const refreshesAsked = new Map<RefreshReason, number>();
+
 const tokenSetOf = (body: TokenResponse): TokenSet => ({ accessToken: body.access_token, refreshToken: body.refresh_token });
 
-async function postForm(path: string, form: Record<string, string>, signal?: AbortSignal): Promise<Response> {
-  if (!network$.value) throw new TypeError('Failed to fetch (the demo network is off)');
-  return fetch(path, { method: 'POST', body: new URLSearchParams(form), signal });
-}
+const postForm = (path: string, form: Record<string, string>, signal?: AbortSignal): Promise<Response> =>
+  demoNetworkFetch(path, { method: 'POST', body: new URLSearchParams(form), signal });
 
 /** The app's `refresh`: one POST to the token endpoint, failures mapped to sessionchart's error classes. */
-async function refresh({ refreshToken, signal }: RefreshContext): Promise<TokenSet> {
+async function refresh({ refreshToken, reason, signal }: RefreshContext): Promise<TokenSet> {
+  refreshesAsked.set(reason, (refreshesAsked.get(reason) ?? 0) + 1);
   let response: Response;
   try {
     response = await postForm('/auth/token', { grant_type: 'refresh_token', refresh_token: refreshToken ?? '' }, signal);
