@@ -60,6 +60,8 @@ export class TokenServer {
   holders: () => Array<{ accessToken?: string; refreshToken?: string }> = () => [];
   /** Answers are released as soon as the request is made (a microtask later); else `release` does it. */
   autoRelease = true;
+  /** The server's clock minus the tabs' wall clock: set it by as much as a test sets the wall clock back. */
+  aheadMs = 0;
   /** Told of each request as it is made (to schedule its answer). */
   onRequest: (call: PendingRefresh) => void = () => {};
   private births = 0;
@@ -141,7 +143,7 @@ export class TokenServer {
   }
 
   /** A token served by any tab at `now`: neither expired nor of an ended or rotated-away session. */
-  checkServed(token: string | null, via: string, now = Date.now()): void {
+  checkServed(token: string | null, via: string, now = Date.now() + this.aheadMs): void {
     if (token === null) return;
     const issued = this.issued.get(token);
     if (!issued) return void this.violations.push(`${via} served a token the server never issued`);
@@ -174,7 +176,7 @@ export class TokenServer {
   private issue(family: Family, born: number): TokenSet {
     family.current = `rt-${family.sid}-${(this.births += 1)}`;
     this.families.set(family.current, family);
-    const set = mint({ life: this.lifeS, sid: family.sid, refreshToken: family.current });
+    const set = mint({ life: this.lifeS, sid: family.sid, refreshToken: family.current, skewMs: this.aheadMs });
     const { exp } = decodeJwt(set.accessToken);
     this.issued.set(set.accessToken, { family, born, expiresAtMs: exp! * 1000 });
     return set;

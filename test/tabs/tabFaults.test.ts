@@ -40,10 +40,14 @@ async function livesServed(lives: number): Promise<void> {
 
 const sessionKey = (tab: Tab) => tab.engine.getSnapshot().sessionKey;
 
+/** The failure of `part` reached `onError` as a SessionError naming it, with what the environment threw. */
 function expectReported(tab: Tab, part: keyof Faults): void {
-  const reported = tab.errors.filter((error) => (error as Error).message.includes(part));
+  const reported = tab.errors.filter((error) => (error as Error).message.startsWith(`The tabs' ${part} failed`));
   expect(reported.length).toBeGreaterThan(0);
-  for (const error of reported) expect(error).toBeInstanceOf(SessionError);
+  for (const error of reported) {
+    expect(error).toBeInstanceOf(SessionError);
+    expect((error as Error).cause).toBeInstanceOf(DOMException);
+  }
 }
 
 describe.each(PARTS.flatMap((part) => FAULTS.map((fault) => [part, fault] as const)))(

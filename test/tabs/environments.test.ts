@@ -1,0 +1,174 @@
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { browserTabEnvironment, type TabEnvironment } from '../../src/tabs/environment.js';
+import { createMemoryOrigin } from '../../src/tabs/memoryOrigin.js';
+import { stubBrowserPage } from '../support/browserGlobals.js';
+import { flushMicrotasks } from '../support/invariantHarness.js';
+
+/**
+ * The two tab environments on their own: the in-memory origin (tests and the benchmarks) and the browser's
+ * (BroadcastChannel, Web Locks and IndexedDB, stubbed where Node has none).
+ */
+
+afterEach(() => vi.unstubAllGlobals());
+
+const never = new AbortController().signal;
+
+/** A deferred task for a lock: resolves when `finish` is called; records whether another tab held the lock first. */
+function task(log: string[], name: string) {
+  let finish = () => {};
+  const run = (waited: boolean) => {
+    log.push(`${name} granted${waited ? ' after waiting' : ''}`);
+    return new Promise<string>((resolve) => (finish = () => resolve(name)));
+  };
+  return { run, finish: () => finish() };
+}
+
+describe('the in-memory origin', () => {
+  it('grants its lock to one holder at a time, in order, saying who waited', async () => {
+    const lock = createMemoryOrigin().tab().lock;
+    const log: string[] = [];
+    const [a, b, c] = [task(log, 'a'), task(log, 'b'), task(log, 'c')];
+    const results = [lock('l', never, a.run), lock('l', never, b.run), lock('l', never, c.run)];
+    await flushMicrotasks();
+    expect(log).toEqual(['a granted']);
+    a.finish();
+    await flushMicrotasks();
+    expect(log).toEqual(['a granted', 'b granted after waiting']);
+    b.finish();
+    await flushMicrotasks();
+    c.finish();
+    expect(await Promise.all(results)).toEqual(['a', 'b', 'c']);
+    // Free again: the next holder did not wait.
+    const d = task(log, 'd');
+    const done = lock('l', never, d.run);
+    await flushMicrotasks();
+    expect(log.at(-1)).toBe('d granted');
+    d.finish();
+    await done;
+  });
+
+  it('lets a waiter that aborts leave the queue, and refuses one aborted before it asks', async () => {
+    const lock = createMemoryOrigin().tab().lock;
+    const log: string[] = [];
+    const [a, b, c] = [task(log, 'a'), task(log, 'b'), task(log, 'c')];
+    const leaving = new AbortController();
+    const first = lock('l', never, a.run);
+    const quitter = lock('l', leaving.signal, b.run);
+    const last = lock('l', never, c.run);
+    leaving.abort();
+    await expect(quitter).rejects.toMatchObject({ name: 'AbortError' });
+    a.finish();
+    await first;
+    await flushMicrotasks();
+    expect(log).toEqual(['a granted', 'c granted after waiting']);
+    c.finish();
+    await last;
+    const aborted = new AbortController();
+    aborted.abort();
+    await expect(lock('l', aborted.signal, b.run)).rejects.toMatchObject({ name: 'AbortError' });
+    expect(log).toEqual(['a granted', 'c granted after waiting']);
+  });
+
+  it("delivers a tab's messages to the other tabs as copies, never back to it, and not after close", async () => {
+    const origin = createMemoryOrigin();
+    const heard: Record<string, unknown[]> = { a: [], b: [], c: [] };
+    const [a, b, c] = (['a', 'b', 'c'] as const).map((name) => origin.tab().open('ch', (m) => heard[name]!.push(m)));
+    const message = { n: 1 };
+    a!.post(message);
+    message.n = 2;
+    await flushMicrotasks();
+    expect(heard).toEqual({ a: [], b: [{ n: 1 }], c: [{ n: 1 }] });
+    (heard.b![0] as { n: number }).n = 3;
+    expect(heard.c).toEqual([{ n: 1 }]);
+    c!.close();
+    b!.post('bye');
+    await flushMicrotasks();
+    expect(heard).toEqual({ a: ['bye'], b: [{ n: 3 }], c: [{ n: 1 }] });
+  });
+
+  it("keeps copies in one store per name, shared by the origin's tabs", async () => {
+    const origin = createMemoryOrigin();
+    const [mine, theirs, other] = [origin.tab().store('s'), origin.tab().store('s'), origin.tab().store('t')];
+    const value = { n: 1 };
+    await mine.set('k', value);
+    value.n = 2;
+    expect(await theirs.get('k')).toEqual({ n: 1 });
+    expect(await other.get('k')).toBeUndefined();
+    await theirs.delete('k');
+    expect(await mine.get('k')).toBeUndefined();
+  });
+});
+
+describe("the browser's environment", () => {
+  function page(): TabEnvironment {
+    stubBrowserPage();
+    return browserTabEnvironment()!;
+  }
+
+  it('runs a task under a free lock at once, or after waiting for the tab that holds it', async () => {
+    stubBrowserPage();
+    let held = false;
+    const request = vi.fn(async (_name: string, options: { ifAvailable?: boolean }, callback: (lock: object | null) => unknown) =>
+      callback(options.ifAvailable && held ? null : {}),
+    );
+    vi.stubGlobal('navigator', { locks: { request } });
+    const free = browserTabEnvironment()!;
+    expect(await free.lock('l', never, async (waited) => `waited ${waited}`)).toBe('waited false');
+    held = true;
+    expect(await free.lock('l', never, async (waited) => `waited ${waited}`)).toBe('waited true');
+    expect(request.mock.calls.map(([name, options]) => [name, options])).toEqual([
+      ['l', { ifAvailable: true }],
+      ['l', { ifAvailable: true }],
+      ['l', { signal: never }],
+    ]);
+  });
+
+  it('keeps values in IndexedDB, one database per store name', async () => {
+    const env = page();
+    const store = env.store('s');
+    await store.set('k', { n: 1 });
+    expect(await store.get('k')).toEqual({ n: 1 });
+    expect(await env.store('t').get('k')).toBeUndefined();
+    await store.delete('k');
+    expect(await store.get('k')).toBeUndefined();
+  });
+
+  it('talks over a BroadcastChannel of that name', async () => {
+    const env = page();
+    const other = new BroadcastChannel('env-test');
+    const theirs = new Promise((resolve) => (other.onmessage = (event) => resolve(event.data)));
+    const mine = new Promise((resolve) => {
+      const channel = env.open('env-test', (message) => {
+        resolve(message);
+        channel.close();
+      });
+      channel.post({ from: 'me' });
+    });
+    expect(await theirs).toEqual({ from: 'me' });
+    other.postMessage({ from: 'them' });
+    expect(await mine).toEqual({ from: 'them' });
+    other.close();
+  });
+
+  it('calls back when the page is shown again from the back-forward cache, until unsubscribed', () => {
+    const env = page();
+    const shown = vi.fn();
+    const stop = env.shown!(shown);
+    const pageshow = (persisted: boolean) => window.dispatchEvent(Object.assign(new Event('pageshow'), { persisted }));
+    pageshow(false);
+    pageshow(true);
+    stop();
+    pageshow(true);
+    expect(shown).toHaveBeenCalledTimes(1);
+  });
+
+  it("keeps the page's engines by channel on globalThis, where another copy of the package finds them", () => {
+    const env = page();
+    const release = env.claim('shared');
+    const registry = (globalThis as Record<symbol, Set<string>>)[Symbol.for('sessionchart.channels')];
+    expect(registry?.has('shared')).toBe(true);
+    expect(() => env.claim('shared')).toThrow(/"shared".*its own broadcast channel/);
+    release();
+    expect(registry?.has('shared')).toBe(false);
+  });
+});
