@@ -132,7 +132,7 @@ const freshAttempts = { attempt: 0, retryAfterMs: undefined, error: null } as co
 
 /**
  * A refresh answer's refresh token (a malformed answer's too) replaces the one its request sent, while that is
- * the one held: the server may have spent it.
+ * the one held: the server may have spent it. A sign-in that brought another since keeps that one.
  */
 function refreshTokenAfter({ context, event }: Args): string | undefined {
   if (event.type !== 'request.done' && event.type !== 'request.failed') {
@@ -140,7 +140,10 @@ function refreshTokenAfter({ context, event }: Args): string | undefined {
   }
   const answered =
     event.type === 'request.done' ? tokenOf(event).refreshToken : (event as { refreshToken?: string }).refreshToken;
-  return answered !== undefined && context.refreshToken === requestOf(event).refreshToken ? answered : context.refreshToken;
+  // The one held is still the one asked with, or the one actually sent (another tab's, heard of meanwhile).
+  const held = context.refreshToken;
+  const stillSent = held === requestOf(event).refreshToken || held === (event as { sent?: string }).sent;
+  return answered !== undefined && stillSent ? answered : held;
 }
 
 /** The same token string again keeps the expiry measured when it first came. */

@@ -32,9 +32,13 @@ export interface RequestContext {
 /** The output of an invoked actor's done event (typed by the state that invoked it). */
 const outputOf = <T>(event: unknown): T => (event as { output: T }).output;
 
+/** The refresh token actually sent, when it is not the one the session machine asked with. */
+const sentOf = (context: RequestContext) =>
+  context.refreshToken !== undefined && context.refreshToken !== context.request!.refreshToken ? { sent: context.refreshToken } : {};
+
 const answered = (context: RequestContext, token: HeldToken, now: number): SessionEvent => {
   const request = context.request!;
-  return { type: 'request.done', token, session: sessionOfAnswer(request, token, now), request, now };
+  return { type: 'request.done', token, session: sessionOfAnswer(request, token, now), request, now, ...sentOf(context) };
 };
 
 const failed = (context: RequestContext, error: SessionError, now: number, refreshToken?: string): SessionEvent => ({
@@ -43,6 +47,7 @@ const failed = (context: RequestContext, error: SessionError, now: number, refre
   request: context.request!,
   now,
   ...(refreshToken === undefined ? {} : { refreshToken }),
+  ...sentOf(context),
 });
 
 /** A write that never settles (a blocked IndexedDB transaction) must not hold the lock, nor the answer, for good. */

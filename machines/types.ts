@@ -130,9 +130,17 @@ export type SessionEvent =
   | { type: 'env.wake'; now: number }
   // The request child's report: every request is answered exactly once, with what it was sent with and the
   // session the answer belongs to (see `sessionOfAnswer`).
-  | { type: 'request.done'; token: HeldToken; session: SessionInfo; request: RefreshInput; now: number }
+  | { type: 'request.done'; token: HeldToken; session: SessionInfo; request: RefreshInput; now: number; sent?: string }
   // A failure's time: the timeout's, or (for an answer that failed) when the request was sent.
-  | { type: 'request.failed'; error: SessionError; request: RefreshInput; now: number; refreshToken?: string }
+  | {
+      type: 'request.failed';
+      error: SessionError;
+      request: RefreshInput;
+      now: number;
+      refreshToken?: string;
+      /** The refresh token actually sent (with tabs, the newest one stored rather than the one asked with). */
+      sent?: string;
+    }
   // Another tab of the same origin (see TabMessage); each is a machine event, visible in the inspector.
   | { type: 'tab.token'; token: SessionToken; session: SessionInfo; now: number }
   | { type: 'tab.signOut'; sessionKey: string; at: number }
