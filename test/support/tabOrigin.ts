@@ -1,5 +1,5 @@
 import { BehaviorSubject, Subject } from 'rxjs';
-import { vi } from 'vitest';
+import { afterEach, beforeEach, expect, vi } from 'vitest';
 import { SessionError, createSessionEngine, type SessionEngine } from '../../src/index.js';
 import type { SessionEngineOptions } from '../../src/types.js';
 import type { TabEnvironment } from '../../src/tabs/environment.js';
@@ -202,4 +202,27 @@ export class TabOrigin {
   close(): void {
     for (const tab of this.live()) tab.engine.stop();
   }
+}
+
+/**
+ * A new origin for each test of the file, on the fake clock. After each test the server must have seen no
+ * violation (and `alsoCheck` passes), then every engine stops and the real timers come back. Returns the origin
+ * of the test running.
+ */
+export function useTabOrigin(alsoCheck: (world: TabOrigin) => void = () => {}): () => TabOrigin {
+  let world: TabOrigin;
+  beforeEach(() => {
+    useFakeClock();
+    world = new TabOrigin();
+  });
+  afterEach(() => {
+    try {
+      expect(world.server.violations).toEqual([]);
+      alsoCheck(world);
+    } finally {
+      world.close();
+      vi.useRealTimers();
+    }
+  });
+  return () => world;
 }

@@ -1,26 +1,16 @@
-import { afterEach, beforeEach, expect, it, vi } from 'vitest';
+import { beforeEach, expect, it } from 'vitest';
 import type { TabEnvironment } from '../../src/tabs/environment.js';
-import { TabOrigin, useFakeClock } from '../support/tabOrigin.js';
+import { TabOrigin, useTabOrigin } from '../support/tabOrigin.js';
 
 /**
  * A page back from the back-forward cache missed the other tabs' messages: the environment's `shown` tells the
  * engine, which reads the origin's store (a session ended elsewhere ends here; a newer token is taken up).
  */
 
+const origin = useTabOrigin();
 let world: TabOrigin;
 let showPage: () => void;
-beforeEach(() => {
-  useFakeClock();
-  world = new TabOrigin();
-});
-afterEach(() => {
-  try {
-    expect(world.server.violations).toEqual([]);
-  } finally {
-    world.close();
-    vi.useRealTimers();
-  }
-});
+beforeEach(() => (world = origin()));
 
 /** The origin's tab, with a `shown` the test fires (a page restored from the bfcache). */
 function withShown(tab: TabEnvironment): TabEnvironment {

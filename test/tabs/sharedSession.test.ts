@@ -1,5 +1,5 @@
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { TabOrigin, useFakeClock, type Tab } from '../support/tabOrigin.js';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { TabOrigin, useTabOrigin, type Tab } from '../support/tabOrigin.js';
 
 /**
  * K engines as K tabs of one in-memory origin, on the fake clock, against a token server that rotates refresh
@@ -12,20 +12,9 @@ const LIFE_MS = 60_000;
 /** The default 15 s threshold below a 60 s life. */
 const REFRESH_PERIOD_MS = 45_000;
 
+const origin = useTabOrigin((world) => expect(world.tabs.flatMap((tab) => tab.errors)).toEqual([]));
 let world: TabOrigin;
-beforeEach(() => {
-  useFakeClock();
-  world = new TabOrigin();
-});
-afterEach(() => {
-  try {
-    expect(world.server.violations).toEqual([]);
-    expect(world.tabs.flatMap((tab) => tab.errors)).toEqual([]);
-  } finally {
-    world.close();
-    vi.useRealTimers();
-  }
-});
+beforeEach(() => (world = origin()));
 
 const statuses = (tabs: Tab[] = world.live()) => tabs.map((tab) => world.status(tab));
 const every = (value: unknown, tabs: Tab[] = world.live()) => tabs.map(() => value);

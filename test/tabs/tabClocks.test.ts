@@ -1,5 +1,5 @@
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { TabOrigin, useFakeClock, type Tab } from '../support/tabOrigin.js';
+import { beforeEach, describe, expect, it, vi } from 'vitest';
+import { TabOrigin, useTabOrigin, type Tab } from '../support/tabOrigin.js';
 
 /**
  * Tabs share the wall clock, not each other's engine clocks: an engine that saw the wall clock set back counts on
@@ -10,19 +10,9 @@ import { TabOrigin, useFakeClock, type Tab } from '../support/tabOrigin.js';
 
 const SET_BACK_MS = 3_600_000;
 
+const origin = useTabOrigin();
 let world: TabOrigin;
-beforeEach(() => {
-  useFakeClock();
-  world = new TabOrigin();
-});
-afterEach(() => {
-  try {
-    expect(world.server.violations).toEqual([]);
-  } finally {
-    world.close();
-    vi.useRealTimers();
-  }
-});
+beforeEach(() => (world = origin()));
 
 /**
  * Tab `before` opened, then the wall clock set back (it notices), then tab `after` opened; one signs in and the

@@ -1,6 +1,6 @@
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { SessionError } from '../../src/index.js';
-import { TabOrigin, useFakeClock, type Fault, type Faults, type Tab } from '../support/tabOrigin.js';
+import { TabOrigin, useTabOrigin, type Fault, type Faults, type Tab } from '../support/tabOrigin.js';
 
 /**
  * A tab whose store, lock or channel throws or rejects degrades, never wedges: it keeps serving tokens, every
@@ -11,20 +11,9 @@ import { TabOrigin, useFakeClock, type Fault, type Faults, type Tab } from '../s
 
 const REFRESH_PERIOD_MS = 45_000;
 
+const origin = useTabOrigin((world) => expect(world.untypedErrors()).toEqual([]));
 let world: TabOrigin;
-beforeEach(() => {
-  useFakeClock();
-  world = new TabOrigin();
-});
-afterEach(() => {
-  try {
-    expect(world.server.violations).toEqual([]);
-    expect(world.untypedErrors()).toEqual([]);
-  } finally {
-    world.close();
-    vi.useRealTimers();
-  }
-});
+beforeEach(() => (world = origin()));
 
 const FAULTS: Fault[] = ['throw', 'reject'];
 const PARTS: Array<keyof Faults> = ['store', 'lock', 'channel'];

@@ -1,7 +1,7 @@
-import { afterEach, beforeEach, expect, it, vi } from 'vitest';
+import { beforeEach, expect, it, vi } from 'vitest';
 import type { TabEnvironment } from '../../src/tabs/environment.js';
 import { RESTORE_WAIT_MS } from '../../src/tabs/tabActors.js';
-import { TabOrigin, useFakeClock } from '../support/tabOrigin.js';
+import { TabOrigin, useTabOrigin } from '../support/tabOrigin.js';
 
 /**
  * A tab's life with the origin: a new one waits for the others' answer, one opened after every other closed has
@@ -9,19 +9,9 @@ import { TabOrigin, useFakeClock } from '../support/tabOrigin.js';
  * it, and a stopped engine lets go of its channel and its page listener.
  */
 
+const origin = useTabOrigin();
 let world: TabOrigin;
-beforeEach(() => {
-  useFakeClock();
-  world = new TabOrigin();
-});
-afterEach(() => {
-  try {
-    expect(world.server.violations).toEqual([]);
-  } finally {
-    world.close();
-    vi.useRealTimers();
-  }
-});
+beforeEach(() => (world = origin()));
 
 it('a new tab waits for the open tabs to answer before it starts signed out', async () => {
   const tab = world.open();
