@@ -16,11 +16,9 @@ import { TabOrigin, useFakeClock, type Fault, type Faults, type Tab } from '../s
  * 1,000 runs; SESSIONCHART_PROPERTY_RUNS=<n> runs n, any other non-empty value 10,000.
  *
  * Not in the mix yet: `rotate()`, and a store that starts failing mid-session. Both still let a tab replay a
- * refresh token: a request under the lock sends the newest stored refresh token, but the session machine keeps its
- * answer's only when it still holds the one the request was queued with, so a tab that heard of a newer one keeps a
- * spent one (and a rotation writes it back to the store). See docs/testing.md. Meanwhile rotation across tabs is
- * covered by test/tabs/sharedSession.test.ts and the Chromium suite, a store failing mid-session by
- * test/tabs/tabFaults.test.ts.
+ * refresh token (an answer the session machine drops for a session the tab has left drops its refresh token too:
+ * see "Known gaps" in docs/testing.md). Meanwhile rotation across tabs is covered by
+ * test/tabs/sharedSession.test.ts and the Chromium suite, a store failing mid-session by test/tabs/tabFaults.test.ts.
  */
 
 const RUNS_SET = process.env.SESSIONCHART_PROPERTY_RUNS;
