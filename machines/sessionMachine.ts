@@ -31,7 +31,7 @@ const rotateWhileRestoring = {
     target: '#session.rotated.awaitingRequest',
     actions: ['announceRotation', 'dropToken', 'saveSession'],
   },
-  'tab.rotate': { guard: 'isThisSession', target: '#session.rotated.awaitingRequest', actions: ['dropToken', 'saveSession'] },
+  'tab.rotate': { guard: 'isThisSession', target: '#session.rotated.awaitingRequest', actions: ['dropToken', 'keepTakenSession'] },
 } as const;
 
 /** A restore's request is out: a sign-in or another tab's session waits for it in `refreshing`, as there. */
@@ -183,8 +183,9 @@ export const sessionMachine = setup({
     ],
     'tab.signOut': { guard: 'isThisSession', target: '.signedOut', actions: ['abortRequest', 'endSession', 'forgetSession'] },
     'tab.rotate': [
-      { guard: and(['isThisSession', 'isNetworkDown']), target: '.rotated.waiting', actions: ['dropToken', 'saveSession'] },
-      { guard: 'isThisSession', target: '.rotated.fetching', actions: ['dropToken', 'saveSession'] },
+      // The rotating tab kept the rotation in the tabs' store: this one keeps it in its own storage only.
+      { guard: and(['isThisSession', 'isNetworkDown']), target: '.rotated.waiting', actions: ['dropToken', 'keepTakenSession'] },
+      { guard: 'isThisSession', target: '.rotated.fetching', actions: ['dropToken', 'keepTakenSession'] },
     ],
     'tab.hello': { guard: 'isHeldServable', actions: 'announceToken' },
     'tab.cleared': { guard: 'hasSession', target: '.signedOut', actions: ['abortRequest', 'endSession'] },
@@ -317,7 +318,7 @@ export const sessionMachine = setup({
           { actions: ['startSession', 'announceToken', 'saveSession'] },
         ],
         'user.rotate': { target: 'rotated.awaitingRequest', actions: ['announceRotation', 'dropToken', 'saveSession'] },
-        'tab.rotate': { guard: 'isThisSession', target: 'rotated.awaitingRequest', actions: ['dropToken', 'saveSession'] },
+        'tab.rotate': { guard: 'isThisSession', target: 'rotated.awaitingRequest', actions: ['dropToken', 'keepTakenSession'] },
         'user.restore': awaitRequestThenRestore,
         'tab.token': [
           { guard: 'isNewerTokenOfSession', actions: ['storeToken', 'keepTakenSession'] },
