@@ -20,13 +20,16 @@ export const isLaterInstance = (other: SessionInfo, than: SessionInfo | null): b
 
 /**
  * What another tab stored answers this request, so it is never sent: for a rotation, a later session than the
- * rotated one, still servable; for a restore, that or a servable token of its own session; else a token of this
- * very session issued since the one the request would replace, still fresh.
+ * rotated one; for a restore, that or a servable token of its own session; else a token of this very session
+ * issued since the one the request would replace, still fresh.
  */
 export function storeAnswers(stored: StoredSession, request: RefreshInput, now: number, config: SessionConfig): boolean {
   const { token } = stored;
   if (token === null) return false;
-  const laterSession = isLaterInstance(stored.session, request.session) && isServable(token, now, config.leewayMs);
+  // A later session: another tab rotated or restored it already. Taken up even when its token is no longer
+  // servable: this tab then renews that session (a refresh of it) rather than rotating, or restoring, again
+  // with its refresh token, which would start yet another session over a refresh token the first one spent.
+  const laterSession = isLaterInstance(stored.session, request.session);
   const newerToken = isSameInstance(stored.session, request.session) && token.issuedAt > request.satisfiedAfter;
   if (request.reason === 'rotated') return laterSession;
   // A restore takes whatever another tab holds now, of its session or a later one.
