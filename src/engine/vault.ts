@@ -1,8 +1,8 @@
-import { SessionError } from '../errors.js';
 import type { SessionInfo, SessionToken, StoredSession } from '../../machines/types.js';
 import { isStoredSession } from '../tabs/messages.js';
 import type { TokenStorage } from '../types.js';
 import type { EngineClock } from './clock.js';
+import { reporting } from './reported.js';
 
 /**
  * Where the session outlives the page or the process: the app's `storage` (the Web Storage shape, sync or
@@ -33,16 +33,18 @@ export interface VaultOptions {
   report: (error: unknown) => void;
 }
 
-const shiftToken = (token: SessionToken, by: number): SessionToken => ({
+/** A token with its times moved by `by` ms (engine time <-> wall-clock time). */
+export const shiftToken = (token: SessionToken, by: number): SessionToken => ({
   ...token,
   expiresAt: token.expiresAt + by,
   issuedAt: token.issuedAt + by,
 });
 
 /** The same session with every time moved by `by` ms (engine time <-> wall-clock time). */
+export const shiftSession = (session: SessionInfo, by: number): SessionInfo => ({ ...session, startedAt: session.startedAt + by });
+
 export function shiftStored(stored: StoredSession, by: number): StoredSession {
-  const session: SessionInfo = { ...stored.session, startedAt: stored.session.startedAt + by };
-  return { ...stored, session, token: stored.token && shiftToken(stored.token, by) };
+  return { ...stored, session: shiftSession(stored.session, by), token: stored.token && shiftToken(stored.token, by) };
 }
 
 function parse(text: unknown): unknown {
@@ -55,16 +57,8 @@ function parse(text: unknown): unknown {
 }
 
 export function createVault({ storage, key, tabs, clock, report }: VaultOptions): SessionVault {
-  const failed = (what: string) => (cause: unknown) => report(new SessionError(`The session ${what} failed`, { cause }));
   // Storage calls may throw synchronously (a full localStorage, a SecurityError) or reject: both are failures.
-  const attempt = async <T>(what: string, run: () => T | Promise<T>): Promise<T | undefined> => {
-    try {
-      return await run();
-    } catch (cause) {
-      failed(what)(cause);
-      return undefined;
-    }
-  };
+  const { attempt } = reporting(report, 'The session');
   const fromStore = (value: unknown) => (isStoredSession(value) ? shiftStored(value, clock.fromWall(0)) : null);
   // Writes one after another, in the order they were asked for; with none pending a write starts at once, so a
   // synchronous storage holds a sign-in's session before `signIn` returns.

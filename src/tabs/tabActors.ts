@@ -1,5 +1,4 @@
 import { fromCallback, fromPromise } from 'xstate';
-import { SessionError } from '../errors.js';
 import type { EngineClock } from '../engine/clock.js';
 import { afterDelay } from '../engine/timers.js';
 import type {
@@ -13,7 +12,8 @@ import type {
   TabAnnouncement,
 } from '../../machines/types.js';
 import { isLaterInstance, isSameInstance } from '../../machines/tabRules.js';
-import { shiftStored, type NewestRecord } from '../engine/vault.js';
+import { reporting } from '../engine/reported.js';
+import { shiftSession, shiftStored, shiftToken, type NewestRecord } from '../engine/vault.js';
 import type { TabChannel, TabEnvironment } from './environment.js';
 import { isStoredFailure, isStoredSession, toTabEvent, toTabMessage } from './messages.js';
 
@@ -31,13 +31,7 @@ export interface TabLinkOptions {
   report: (error: unknown) => void;
 }
 
-/** Times between tabs are wall-clock ms (tabs share the wall clock, not each other's engine clocks). */
-const shiftToken = (token: SessionToken, by: number): SessionToken => ({
-  ...token,
-  expiresAt: token.expiresAt + by,
-  issuedAt: token.issuedAt + by,
-});
-const shiftSession = (session: SessionInfo, by: number): SessionInfo => ({ ...session, startedAt: session.startedAt + by });
+// Times between tabs are wall-clock ms (tabs share the wall clock, not each other's engine clocks).
 
 function shiftEvent(event: SessionEvent, by: number): SessionEvent {
   if (event.type === 'tab.token') return { ...event, token: shiftToken(event.token, by), session: shiftSession(event.session, by) };
@@ -78,7 +72,7 @@ const isLaterToken = (record: StoredSession, than: StoredSession, orTie = false)
  * never hear of a sign-out. Every failure goes to `report`, typed; none is left unhandled.
  */
 export function createTabActors({ channel: name, environment, clock, report }: TabLinkOptions) {
-  const fail = (what: string) => (cause: unknown) => report(new SessionError(`The tabs' ${what} failed`, { cause }));
+  const { failed: fail, attempt } = reporting(report, "The tabs'");
   const toEngine = () => clock.fromWall(0);
   const store = (() => {
     try {
@@ -91,20 +85,11 @@ export function createTabActors({ channel: name, environment, clock, report }: T
   const lockName = `sessionchart:${name}:refresh`;
   /** Whoever listens to the channel: the running `syncTabs`. */
   let hear: (data: unknown) => void = () => {};
-  /** `run`'s result, or null when it throws or rejects (both count: a stub or a custom environment may throw). */
-  const tried = async <T>(what: string, run: () => T | Promise<T>): Promise<T | null> => {
-    try {
-      return await run();
-    } catch (cause) {
-      fail(what)(cause);
-      return null;
-    }
-  };
   const channel: Promise<TabChannel | null> = (async () => {
-    const stored = store && (await tried('store', async () => (await store.get(NEWEST), true)));
+    const stored = store && (await attempt('store', async () => (await store.get(NEWEST), true)));
     // A lock of its own, so the probe never waits behind a tab that holds the refresh lock.
-    const locks = stored && (await tried('lock', () => environment.lock(`${lockName}:probe`, new AbortController().signal, async () => true)));
-    return locks ? tried('channel', () => environment.open(name, (data) => hear(data))) : null;
+    const locks = stored && (await attempt('lock', () => environment.lock(`${lockName}:probe`, new AbortController().signal, async () => true)));
+    return locks ? ((await attempt('channel', () => environment.open(name, (data) => hear(data)))) ?? null) : null;
   })();
   const usable: Promise<boolean> = channel.then((opened) => opened !== null);
 
