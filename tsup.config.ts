@@ -11,6 +11,7 @@ export const entries = {
   sync: 'src/sync/index.ts',
   viewer: 'src/viewer/index.ts',
   fetch: 'src/fetch/index.ts',
+  testing: 'src/testing/index.ts',
 };
 
 export default defineConfig({

@@ -8,6 +8,7 @@ import * as server from 'sessionchart/server';
 import * as oauth from 'sessionchart/oauth';
 import * as viewer from 'sessionchart/viewer';
 import * as authFetch from 'sessionchart/fetch';
+import * as testing from 'sessionchart/testing';
 import { mint } from './support/tokens.js';
 
 const require = createRequire(import.meta.url);
@@ -108,5 +109,22 @@ describe('the built package, imported by its name', () => {
     expect(await engine.getToken({ forceRefresh: true })).toBeNull();
     expect(engine.getSnapshot()).toMatchObject({ status: 'signedOut', error: { code: 'auth' } });
     engine.stop();
+  });
+
+  it('exposes sessionchart/testing in both builds: its refresh fails with the core error classes', async () => {
+    const builds = [
+      [core, testing],
+      [require('sessionchart') as typeof core, require('sessionchart/testing') as typeof testing],
+    ] as const;
+    for (const [main, tools] of builds) {
+      const server = tools.createTokenServer();
+      server.failNext({ kind: '5xx' });
+      const engine = main.createSessionEngine({ refresh: server.refresh });
+      engine.signIn(server.signIn());
+      const error: unknown = await engine.getToken({ forceRefresh: true }).catch((thrown: unknown) => thrown);
+      expect(error).toBeInstanceOf(main.NetworkError);
+      expect(server.counters).toMatchObject({ requests: 1, faults: 1 });
+      engine.stop();
+    }
   });
 });

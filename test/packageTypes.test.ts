@@ -19,8 +19,11 @@ const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as {
   peerDependencies: Record<string, string>;
 };
 
-/** The package's dependencies and peers, and the types of the React peer, as an app that uses every subpath has them. */
-const INSTALLED = [...Object.keys(pkg.dependencies), ...Object.keys(pkg.peerDependencies), '@types/react'];
+/**
+ * The package's dependencies and peers, and the types of the React peer, as an app that uses every subpath has them;
+ * Node's types for the tests that use sessionchart/testing.
+ */
+const INSTALLED = [...Object.keys(pkg.dependencies), ...Object.keys(pkg.peerDependencies), '@types/react', '@types/node'];
 
 /** The same source is compiled as ESM (.ts with a bundler, .mts) and as CommonJS (.cts: `require` under node16). */
 const CONSUMER = `
@@ -65,6 +68,34 @@ export async function everySubpath(): Promise<Array<string | number | null | und
 }
 `;
 
+/** sessionchart/testing runs in Node: its consumer is a test, with Node's types. */
+const TESTING_CONSUMER = `
+import { createSessionEngine } from 'sessionchart';
+import {
+  checkInvariants,
+  createMemoryOrigin,
+  createMemoryStorage,
+  createTokenHandler,
+  createTokenServer,
+  listen,
+  type RefreshCall,
+  type Violation,
+} from 'sessionchart/testing';
+
+const server = createTokenServer({ lifeSeconds: 60, reuseGraceMs: 10_000 });
+const engine = createSessionEngine({
+  refresh: server.refresh,
+  storage: createMemoryStorage(),
+  broadcast: { channel: 'app', environment: createMemoryOrigin().tab() },
+});
+const checker = checkInvariants(engine, server, { refreshTimeoutMs: 30_000 });
+engine.signIn(server.signIn());
+server.failNext({ kind: '429', retryAfterSeconds: 30 });
+export const calls = server.requests as readonly RefreshCall[];
+export const violations: readonly Violation[] = checker.violations;
+export const url: Promise<string> = listen(createTokenHandler(server)).then((served) => served.url);
+`;
+
 const CASES = [
   { name: 'module esnext, moduleResolution bundler (ESM)', module: 'esnext', moduleResolution: 'bundler', files: ['consumer.ts'] },
   { name: 'module node16, moduleResolution node16 (ESM and CJS)', module: 'node16', moduleResolution: 'node16', files: ['consumer.mts', 'consumer.cts'] },
@@ -104,31 +135,32 @@ describe('the packed package, as a consumer gets it', () => {
       symlinkSync(join(ROOT, 'node_modules', name), join(modules, name), 'dir');
     }
     writeFileSync(join(consumer, 'package.json'), JSON.stringify({ name: 'consumer', private: true }));
-    for (const file of ['consumer.ts', 'consumer.mts', 'consumer.cts']) writeFileSync(join(consumer, file), CONSUMER);
+    for (const extension of ['ts', 'mts', 'cts']) {
+      writeFileSync(join(consumer, `consumer.${extension}`), CONSUMER);
+      writeFileSync(join(consumer, `testing.${extension}`), TESTING_CONSUMER);
+    }
   });
 
   afterAll(() => {
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
-  it.each(CASES)('passes tsc with skipLibCheck false: $name', async ({ module, moduleResolution, files }) => {
-    const config = `tsconfig.${moduleResolution}.json`;
-    const compilerOptions = {
-      module,
-      moduleResolution,
-      target: 'ES2022',
-      lib: ['ES2022', 'DOM'],
-      strict: true,
-      skipLibCheck: false,
-      noEmit: true,
-      types: [],
-    };
+  /** Type-checks `files` in the consumer with `skipLibCheck: false`; `types`: the global types it has. */
+  async function typeCheck(name: string, { module, moduleResolution }: (typeof CASES)[number], files: string[], types: string[]) {
+    const config = `tsconfig.${name}.${moduleResolution}.json`;
+    const compilerOptions = { module, moduleResolution, target: 'ES2022', lib: ['ES2022', 'DOM'], strict: true, skipLibCheck: false, noEmit: true, types };
     writeFileSync(join(consumer, config), JSON.stringify({ compilerOptions, files }));
     const tsc = join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
     const { code, output } = await cli(process.execPath, [tsc, '-p', config], consumer);
     expect(output).toBe('');
     expect(code).toBe(0);
-  });
+  }
+
+  it.each(CASES)('passes tsc with skipLibCheck false: $name', (testCase) => typeCheck('consumer', testCase, testCase.files, []));
+
+  it.each(CASES)('passes tsc with skipLibCheck false for sessionchart/testing, with Node types: $name', (testCase) =>
+    typeCheck('testing', testCase, testCase.files.map((file) => file.replace('consumer', 'testing')), ['node']),
+  );
 
   it('ships the MIT license that package.json names', () => {
     const license = readFileSync(join(consumer, 'node_modules', 'sessionchart', 'LICENSE'), 'utf8');

@@ -1,7 +1,8 @@
 /**
  * Bundle budgets (issue 6): every public entry point, as built in dist/, bundled by size-limit with its
  * dependencies (peer dependencies left out), minified and gzipped, stays within its budget in
- * .size-limit.js; and the core entry carries no adapter or viewer code. `npm test` builds dist/ first.
+ * .size-limit.js; the core entry carries no adapter, viewer or testing code; and sessionchart/testing is its own
+ * modules, the in-memory origin and the error classes, with Node's built-ins left to Node. `npm test` builds dist/ first.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -14,9 +15,9 @@ const entries = Object.entries(pkg.exports).flatMap(([subpath, target]) =>
   typeof target === 'string' ? [] : [{ subpath, file: target.import.default.replace(/^\.\//, '') }],
 );
 
-/** Source folders of the adapters and the viewer, and the packages only they use. */
+/** Source folders of the adapters, the viewer and the test tools, and the packages only they use. */
 const NOT_IN_CORE = {
-  sources: /^src\/(react|convex|sync|inspect|oauth|server|viewer|fetch)\//,
+  sources: /^src\/(react|convex|sync|inspect|oauth|server|viewer|fetch|testing)\//,
   packages: /^pkg:(react|react-dom|scheduler|@xstate\/react|convex|@statelyai\/inspect|oauth4webapi|elkjs)$/,
 };
 
@@ -44,7 +45,7 @@ describe('bundle size budgets (size-limit on dist/)', () => {
     expect(over).toEqual([]);
   });
 
-  it('keeps adapters, the viewer and their dependencies out of the core entry', async () => {
+  it('keeps adapters, the viewer, the test tools and their dependencies out of the core entry', async () => {
     const core = checks.find((check) => check.name === 'sessionchart')!;
     const { modules, externals } = await bundleInputs(core);
     // The bundle is read through the source maps of dist/ chunks: the engine itself must show.
@@ -60,5 +61,14 @@ describe('bundle size budgets (size-limit on dist/)', () => {
     expect([...modules].filter((module) => !/^(src\/fetch\/|src\/errors\.ts$|machines\/errors\.ts$)/.test(module))).toEqual([]);
     expect(modules).toContain('src/fetch/index.ts');
     expect([...externals]).toEqual([]);
+  });
+
+  it('builds sessionchart/testing from its own modules, the in-memory origin and the error classes, leaving Node built-ins to Node', async () => {
+    const { modules, externals } = await bundleInputs(checks.find((check) => check.name === 'sessionchart/testing')!);
+    const allowed = /^(src\/testing\/|src\/tabs\/(memoryOrigin|environment)\.ts$|src\/errors\.ts$|machines\/errors\.ts$)/;
+    expect([...modules].filter((module) => !allowed.test(module))).toEqual([]);
+    expect(modules).toContain('src/testing/tokenServer.ts');
+    expect(modules).toContain('src/tabs/memoryOrigin.ts');
+    expect([...externals].sort()).toEqual(['crypto', 'http']);
   });
 });

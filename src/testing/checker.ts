@@ -1,0 +1,297 @@
+import type { SessionEngine } from '../engine/engine.js';
+import type { SessionInfo } from '../types.js';
+import { Ledger } from './ledger.js';
+import type { ServerSession } from './sessions.js';
+import type { TokenServer } from './types.js';
+import type { InvariantChecker, InvariantCheckerOptions, ServerEvent, TokenRequest, Violation } from './types.js';
+
+interface Watched {
+  readonly name: string;
+  readonly engine: SessionEngine;
+  /** The server session of the last token it handed out or was given. */
+  held: ServerSession | undefined;
+  session: SessionInfo | null;
+  identityChangeAllowed: boolean;
+  endAllowed: boolean;
+  stopped: boolean;
+  readonly undo: Array<() => void>;
+}
+
+interface Wait {
+  readonly event: 'getToken' | 'restore';
+  readonly label: string;
+  readonly startedAt: number;
+  readonly limitMs: number;
+  reported: boolean;
+}
+
+const STARTING_REASONS = new Set(['rotated', 'restore']);
+
+/**
+ * Watches engines (one, or the tabs of one origin) and the token server they refresh against, and records every
+ * break of the contract's invariants that shows from outside: what they serve (`getToken`, `restore`, `peekToken`,
+ * `token$`), how their sessions change (`session$`), and what reaches the server. It wraps the engines' methods
+ * (a test calls them as usual) until `stop()`.
+ */
+export function checkInvariants(
+  engines: SessionEngine | readonly SessionEngine[],
+  server: TokenServer,
+  options: InvariantCheckerOptions = {},
+): InvariantChecker {
+  const timeoutMs = options.refreshTimeoutMs ?? 30_000;
+  const timerNow = options.timerNow ?? Date.now;
+  const groupOf = options.groupOf ?? (() => 'all');
+  const ledger = new Ledger(server);
+  const violations: Violation[] = [];
+  const watched: Watched[] = [];
+  const waits: Wait[] = [];
+  const open = new Map<TokenRequest, number>();
+
+  const violate = (invariant: Violation['invariant'], event: string, message: string, extra: Partial<Violation> = {}) =>
+    void violations.push({ invariant, at: Date.now(), event, message, ...extra });
+  const live = () => watched.filter((w) => !w.stopped);
+  const sessionOfKey = (key: string | null | undefined) => (key == null ? undefined : server.session(key));
+  const heldBy = (w: Watched) => w.held ?? sessionOfKey(w.engine.getSnapshot().sessionKey);
+  const senderOf = (request: TokenRequest) =>
+    watched.find((w) => w.name === request.client) ?? (watched.length === 1 ? watched[0] : undefined);
+
+  /** Invariants 1 and 2 on a token an engine handed out. */
+  function served(w: Watched, token: string | null | undefined, event: string) {
+    if (typeof token !== 'string') return;
+    const issued = server.issued(token);
+    if (!issued) return violate(2, event, `${w.name} served a token the server never issued`);
+    w.held = issued.session;
+    const pastMs = server.now() - issued.expiresAt;
+    if (pastMs >= 0) violate(1, event, `${w.name} served a token ${pastMs} ms expired`);
+    if (ledger.isDead(token, issued)) violate(2, event, `${w.name} served a token of an ended or rotated-away session`);
+  }
+
+  function endSession(session: ServerSession | undefined, signedOut: boolean) {
+    ledger.kill(session);
+    if (signedOut && session) ledger.ended.add(session);
+    ledger.lastEnd = server.stamp();
+  }
+
+  /** Invariants 5 and 6: a session ends or changes only for a reason. */
+  function sessionChanged(w: Watched, next: SessionInfo | null) {
+    const previous = w.session;
+    w.session = next;
+    if (previous === next) return;
+    if (previous === null) {
+      // Taking up a session where there was none changes nothing held; it uses up the allowance that caused it.
+      w.identityChangeAllowed = false;
+      return;
+    }
+    const before = w.held ?? sessionOfKey(previous.sessionKey);
+    if (next === null) {
+      if (!w.endAllowed && !(before && ledger.ended.has(before))) {
+        violate(5, 'session$', `${w.name} was signed out without signOut() or a refusal by the server`);
+      }
+      endSession(before, false);
+    } else {
+      if (!w.identityChangeAllowed && !ledger.started.has(next.sessionKey)) {
+        violate(6, 'session$', `${w.name} changed session (${previous.sessionKey} -> ${next.sessionKey}) with no sign-in, rotation or restore`);
+      }
+      if (sessionOfKey(next.sessionKey) !== before) ledger.kill(before);
+      w.held = sessionOfKey(next.sessionKey);
+    }
+    w.identityChangeAllowed = false;
+    w.endAllowed = false;
+  }
+
+  function track(w: Watched, event: Wait['event'], limitMs: number, result: Promise<unknown>): Wait {
+    const label = `${w.name} ${event}`;
+    const wait: Wait = { event, label, startedAt: timerNow(), limitMs, reported: false };
+    waits.push(wait);
+    const done = () => {
+      waits.splice(waits.indexOf(wait), 1);
+      const waited = timerNow() - wait.startedAt;
+      if (!wait.reported && waited > limitMs) violate(8, event, `${label} settled after waiting ${waited} ms`);
+    };
+    result.then(done, done);
+    return wait;
+  }
+
+  function checkWaits() {
+    for (const wait of waits) {
+      const waited = timerNow() - wait.startedAt;
+      if (wait.reported || waited <= wait.limitMs) continue;
+      wait.reported = true;
+      violate(8, wait.event, `${wait.label} has waited ${waited} ms`);
+    }
+  }
+
+  function wrap(w: Watched) {
+    const { engine } = w;
+    const original = {
+      getToken: engine.getToken,
+      restore: engine.restore,
+      peekToken: engine.peekToken,
+      signIn: engine.signIn,
+      signOut: engine.signOut,
+      rotate: engine.rotate,
+      stop: engine.stop,
+    };
+    const limitFor = (restore: boolean) => (restore || engine.getSnapshot().status === 'restoring' ? 2 * timeoutMs : timeoutMs);
+    engine.getToken = (opts) => {
+      const heldValid = !opts?.forceRefresh && original.peekToken() !== null;
+      const calledAt = server.stamp();
+      const result = original.getToken(opts);
+      track(w, 'getToken', limitFor(false), result);
+      result.then(
+        (token) => {
+          served(w, token, 'getToken');
+          const issued = token === null ? undefined : server.issued(token);
+          if (heldValid && issued && ledger.birthOf(token!, issued) > calledAt) {
+            violate(4, 'getToken', `${w.name} waited on a refresh although it held a valid token`);
+          }
+        },
+        () => {},
+      );
+      return result;
+    };
+    engine.restore = () => {
+      w.identityChangeAllowed = true;
+      const result = original.restore();
+      track(w, 'restore', limitFor(true), result);
+      result.then((token) => served(w, token, 'restore'), () => {});
+      return result;
+    };
+    engine.peekToken = () => {
+      const token = original.peekToken();
+      served(w, token, 'peekToken');
+      return token;
+    };
+    engine.signIn = (tokens) => {
+      const incoming = typeof tokens?.accessToken === 'string' ? server.issued(tokens.accessToken) : undefined;
+      const before = heldBy(w);
+      w.identityChangeAllowed = true;
+      if (incoming?.sessionKey) ledger.started.add(incoming.sessionKey);
+      original.signIn(tokens);
+      // Only once the engine took the token: a refused sign-in leaves the session as it was.
+      if (incoming && before && incoming.session !== before) ledger.kill(before);
+      if (incoming) w.held = incoming.session;
+    };
+    engine.signOut = () => {
+      w.endAllowed = true;
+      endSession(heldBy(w), true);
+      original.signOut();
+    };
+    engine.rotate = () => {
+      w.identityChangeAllowed = true;
+      ledger.kill(heldBy(w));
+      original.rotate();
+    };
+    engine.stop = () => {
+      w.stopped = true;
+      ledger.lastEnd = server.stamp();
+      original.stop();
+      w.undo.forEach((undo) => undo());
+    };
+    w.undo.push(() => Object.assign(engine, original));
+  }
+
+  function onRequest(request: TokenRequest) {
+    const group = groupOf(request);
+    if ([...open.keys()].some((other) => groupOf(other) === group)) {
+      violate(3, 'request', `${request.client} sent a refresh while another of its group was in flight`);
+    }
+    open.set(request, timerNow());
+    if (request.refreshToken !== undefined && ledger.spent.has(request.refreshToken)) {
+      const session = server.sessionOfRefreshToken(request.refreshToken);
+      const sessionLeft = !live().some((w) => heldBy(w) === session);
+      violate(7, 'request', `${request.client} sent a refresh token that an answer had already replaced`, { sessionLeft });
+    }
+  }
+
+  function onSettled(request: TokenRequest) {
+    const startedAt = open.get(request) ?? timerNow();
+    open.delete(request);
+    const { outcome } = request;
+    if (outcome?.kind === 'aborted') {
+      const ranMs = timerNow() - startedAt;
+      if (ledger.lastEnd < request.id && ranMs < timeoutMs) {
+        violate(7, 'abort', `${request.client} aborted a refresh after ${ranMs} ms, by neither a sign-out, stop() nor the timeout`);
+      }
+      return;
+    }
+    const carried = outcome?.kind === 'token' ? outcome.set : outcome?.kind === 'value' ? outcome.value : undefined;
+    const rotatedTo = (carried as { refreshToken?: unknown } | null | undefined)?.refreshToken;
+    if (request.refreshToken !== undefined && typeof rotatedTo === 'string' && rotatedTo !== request.refreshToken) {
+      ledger.spent.add(request.refreshToken);
+    }
+    const refused = outcome?.kind === 'refused' || (outcome?.kind === 'error' && (outcome.error as { code?: unknown })?.code === 'auth');
+    const sender = senderOf(request);
+    if (refused) {
+      const session = ledger.sessionOf(request);
+      if (session) ledger.ended.add(session);
+      for (const w of sender ? [sender] : live()) w.endAllowed = true;
+    }
+    if (outcome?.kind === 'token') startsSession(request, outcome.set.accessToken, sender);
+  }
+
+  /** A rotation's or a restore's answer, or one of another session (a rotation on the server), starts a session. */
+  function startsSession(request: TokenRequest, accessToken: string, sender: Watched | undefined) {
+    const issued = server.issued(accessToken);
+    if (!issued || issued.order !== request.id) return;
+    const askedFor = request.ctx?.session?.sessionKey;
+    const otherSession = issued.sessionKey !== null && askedFor !== undefined && issued.sessionKey !== askedFor;
+    if (!otherSession && !STARTING_REASONS.has(request.ctx?.reason ?? '')) return;
+    // An answer for a session the engine has left since (a sign-in meanwhile) starts nothing: born with its request.
+    const current = sender
+      ? sender.engine.getSnapshot().session === (request.ctx?.session ?? null)
+      : !ledger.endedSince(ledger.sessionOf(request), request);
+    if (!current) return;
+    if (otherSession) ledger.kill(ledger.sessionOf(request));
+    ledger.bornNow(accessToken);
+    if (issued.sessionKey !== null) ledger.started.add(issued.sessionKey);
+  }
+
+  const unsubscribe = server.subscribe((event: ServerEvent) =>
+    event.type === 'request' ? onRequest(event.request) : onSettled(event.request),
+  );
+
+  const checker: InvariantChecker = {
+    get violations() {
+      checkWaits();
+      return violations;
+    },
+    watch(engine, name = `engine ${watched.length}`) {
+      const w: Watched = {
+        name,
+        engine,
+        held: undefined,
+        session: engine.getSnapshot().session,
+        identityChangeAllowed: false,
+        endAllowed: false,
+        stopped: false,
+        undo: [],
+      };
+      watched.push(w);
+      wrap(w);
+      const sessions = engine.session$.subscribe((session) => sessionChanged(w, session));
+      const tokens = engine.token$.subscribe((token) => served(w, token, 'token$'));
+      w.undo.push(() => sessions.unsubscribe(), () => tokens.unsubscribe());
+    },
+    sessionEndedElsewhere(how) {
+      for (const w of live()) {
+        if (how === 'signOut') w.endAllowed = true;
+        else w.identityChangeAllowed = true;
+        endSession(heldBy(w), how === 'signOut');
+      }
+    },
+    sessionStartedElsewhere(sessionKey) {
+      ledger.started.add(sessionKey);
+    },
+    judge(accessToken) {
+      const issued = server.issued(accessToken);
+      return { issued: issued !== undefined, dead: issued !== undefined && ledger.isDead(accessToken, issued), sessionKey: issued?.sessionKey ?? null };
+    },
+    stop() {
+      unsubscribe();
+      for (const w of live()) w.undo.splice(0).forEach((undo) => undo());
+    },
+  };
+  for (const engine of Array.isArray(engines) ? engines : [engines as SessionEngine]) checker.watch(engine);
+  return checker;
+}
