@@ -53,8 +53,8 @@ it.each([
       expect(reading.got).toEqual({ token: reading.peek });
       expect(world.server.verify(reading.peek, reading.now)).toMatchObject({ ok: true });
     }
-    expect(world.server.stats.refreshRequests).toBeLessThanOrEqual(TABS * life);
+    expect(world.server.counters.requests).toBeLessThanOrEqual(TABS * life);
   }
-  expect(world.server.stats).toMatchObject({ refreshRequests: TABS * LIVES, replayRejections: 0, refusals: 0 });
+  expect(world.server.counters).toMatchObject({ requests: TABS * LIVES, replays: 0, refused: 0 });
   expect(world.pageErrors).toEqual([]);
 });

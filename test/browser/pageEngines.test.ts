@@ -5,13 +5,14 @@
  */
 import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { bundlePage, launchChromium } from './fixtures/browser.js';
+import { createTokenServer, type TokenServer } from '../../src/testing/index.js';
+import { bundlePage, launchChromium, servePage, type ServedPage } from './fixtures/browser.js';
 import type { EnginesApi } from './fixtures/enginesPage.js';
-import { startTokenEndpoint, type TokenEndpoint } from '../support/tokenEndpoint.js';
 
 let browser: Browser;
 let script: string;
-let server: TokenEndpoint;
+let server: TokenServer;
+let served: ServedPage;
 let context: BrowserContext;
 let pageErrors: string[];
 
@@ -22,25 +23,22 @@ afterAll(() => browser?.close());
 afterEach(async () => {
   expect(pageErrors).toEqual([]);
   await context.close();
-  await server.close();
+  await served.close();
 });
 
 async function openPage(): Promise<Page> {
   if (!context) throw new Error('no context');
   const page = await context.newPage();
   page.on('pageerror', (error) => pageErrors.push(error.message));
-  await page.goto(server.origin);
+  await page.goto(served.url);
   await page.waitForFunction(() => 'engines' in window);
   return page;
 }
 
 async function newOrigin(): Promise<Page> {
   pageErrors = [];
-  server = await startTokenEndpoint({
-    lifeSeconds: 60,
-    now: () => Date.now(),
-    page: { html: '<!doctype html><title>engines</title><script type="module" src="/page.js"></script>', script },
-  });
+  server = createTokenServer();
+  served = await servePage(server, 'engines', script);
   context = await browser.newContext();
   return openPage();
 }
@@ -63,7 +61,7 @@ it('a second engine on the default channel fails at creation, naming it; a stopp
   await call(page, 'stop', 0);
   expect(await call(page, 'create')).toEqual({ index: 1 });
   expect(await call(page, 'read', 1)).toMatchObject({ status: 'fresh', token: expect.any(String) });
-  expect(server.stats.refreshRequests).toBe(0);
+  expect(server.counters.requests).toBe(0);
 });
 
 it('two engines on two channels are two sessions, each shared with its channel in another tab', async () => {
@@ -90,5 +88,5 @@ it('two engines on two channels are two sessions, each shared with its channel i
   await expect.poll(() => call(second, 'read', 1).then((r) => r.status)).toBe('signedOut');
   expect(await call(first, 'read', 1)).toMatchObject({ status: 'fresh', token: files.token });
   expect(await call(second, 'read', 0)).toMatchObject({ status: 'fresh', token: files.token });
-  expect(server.stats.refreshRequests).toBe(0);
+  expect(server.counters.requests).toBe(0);
 });

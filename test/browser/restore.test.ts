@@ -46,7 +46,7 @@ async function signedIn(): Promise<{ world: World; first: Page; signedInAs: Read
     Object.assign(window, { shows });
     addEventListener('pageshow', (event) => shows.push(event.persisted));
   });
-  await opened.context.route(`${opened.server.origin}/**`, async (route) => {
+  await opened.context.route(`${opened.origin}/**`, async (route) => {
     if (new URL(route.request().url()).pathname === '/elsewhere') {
       return route.fulfill({ contentType: 'text/html', body: '<!doctype html><title>elsewhere</title>' });
     }
@@ -73,7 +73,7 @@ describe('an app opened again after every tab closed', () => {
     const [reading] = await until([again], w.read, (readings) => readings[0]!.status === 'fresh');
     expect(reading).toMatchObject({ sessionKey: signedInAs.sessionKey, peek: signedInAs.peek, got: { token: signedInAs.peek } });
     expectValid(w, reading!);
-    expect(w.server.stats).toMatchObject({ refreshRequests: 0, replayRejections: 0, refusals: 0 });
+    expect(w.server.counters).toMatchObject({ requests: 0, replays: 0, refused: 0 });
   });
 
   it('renews an access token that expired with no tab open by one refresh, with no replay', async () => {
@@ -86,21 +86,21 @@ describe('an app opened again after every tab closed', () => {
     expect(reading!.sessionKey).toBe(signedInAs.sessionKey);
     expect(reading!.peek).not.toBe(signedInAs.peek);
     expectValid(w, reading!);
-    expect(w.server.stats).toMatchObject({ refreshRequests: 1, replayRejections: 0, refusals: 0 });
+    expect(w.server.counters).toMatchObject({ requests: 1, replays: 0, refused: 0 });
 
     // The rotated refresh token was kept: a second reopening renews with it, not with the spent one.
     await again.close();
     await w.jumpClock(10 * LIFE_S * 1_000);
     const third = await w.openTab();
     await until([third], w.read, (readings) => readings[0]!.status === 'fresh');
-    expect(w.server.stats).toMatchObject({ refreshRequests: 2, replayRejections: 0, refusals: 0 });
+    expect(w.server.counters).toMatchObject({ requests: 2, replays: 0, refused: 0 });
   });
 });
 
 describe('a page shown again from the back-forward cache', () => {
   /** Leaves `page` for another document and comes back; resolves with the page's pageshow record. */
   async function awayAndBack(w: World, page: Page, meanwhile: () => Promise<void>): Promise<boolean[]> {
-    await page.goto(`${w.server.origin}/elsewhere`);
+    await page.goto(`${w.origin}/elsewhere`);
     await meanwhile();
     await page.goBack({ waitUntil: 'commit' });
     // Polled from here: the page's own polling would run on its paused fake clock.
@@ -122,7 +122,7 @@ describe('a page shown again from the back-forward cache', () => {
     expect(shows).toEqual([false, true]);
     const [reading] = await until([second], w.read, (readings) => readings[0]!.status === 'signedOut');
     expect(reading).toMatchObject({ peek: null, got: { token: null }, sessionKey: null });
-    expect(w.server.stats.refreshRequests).toBe(0);
+    expect(w.server.counters.requests).toBe(0);
   });
 
   it('keeps its session with no request when nothing changed meanwhile', async () => {
@@ -134,7 +134,7 @@ describe('a page shown again from the back-forward cache', () => {
     expect(shows).toEqual([false, true]);
     const reading = await w.read(second);
     expect(reading).toMatchObject({ status: 'fresh', sessionKey: signedInAs.sessionKey, peek: signedInAs.peek });
-    expect(w.server.stats.refreshRequests).toBe(0);
+    expect(w.server.counters.requests).toBe(0);
   });
 
   it("is signed out with no request when evicted by another tab's sign-out message, as Chromium does", async () => {
@@ -148,6 +148,6 @@ describe('a page shown again from the back-forward cache', () => {
     expect(shows).toEqual([false]);
     await w.advance(1_000);
     await until([second], w.read, (readings) => readings[0]!.status === 'signedOut');
-    expect(w.server.stats.refreshRequests).toBe(0);
+    expect(w.server.counters.requests).toBe(0);
   });
 });

@@ -18,7 +18,7 @@ it('keeps the rotation in flight when a second tab rotates the same session: one
   await world.advance(10_000);
 
   const rotatedKey = world.server.rotateSession(signedIn!.sessionKey!);
-  const answer = world.server.holdNextAnswer();
+  const answer = world.holdNextAnswer();
   await world.call(first, 'rotate');
   await answer.arrived;
   await world.advance(100);
@@ -29,6 +29,6 @@ it('keeps the rotation in flight when a second tab rotates the same session: one
   answer.release();
 
   const after = await until(world.tabs, world.read, (rs) => rs.every((r) => r.status === 'fresh' || r.status === 'signedOut'));
-  expect(world.server.stats).toMatchObject({ refreshRequests: 1, replayRejections: 0, refusals: 0 });
+  expect(world.server.counters).toMatchObject({ requests: 1, replays: 0, refused: 0 });
   expect(after.map((r) => [r.status, r.sessionKey])).toEqual(Array(4).fill(['fresh', rotatedKey]));
 });

@@ -20,22 +20,22 @@ it.each([
   await world.call(world.tabs[0]!, 'signIn');
   await until(world.tabs, world.read, (readings) => readings.every((r) => r.status === 'fresh'));
 
-  world.server.failNextRefreshes(1, 429, RETRY_AFTER_S);
+  world.server.failNext({ kind: '429', retryAfterSeconds: RETRY_AFTER_S });
   await world.advance(REFRESH_PERIOD_MS);
   await until(world.tabs, (page) => world.call(page, 'status'), (statuses) => statuses.every((s) => s === 'offline'));
-  expect(world.server.stats.refreshRequests).toBe(1);
+  expect(world.server.counters.requests).toBe(1);
 
   // Five seconds into the Retry-After, the second tab is focused: a wake-up, with a stale token still served.
   await world.advance(5_000);
   await world.tabs[1]!.evaluate(() => window.dispatchEvent(new Event('focus')));
   await until(world.tabs, (page) => world.call(page, 'status'), (statuses) => statuses.every((s) => s !== 'refreshing'));
   await world.advance(RETRY_AFTER_S * 1_000 - 5_000 - 1);
-  expect(world.server.stats.refreshRequests).toBe(1);
+  expect(world.server.counters.requests).toBe(1);
 
   await world.advance(2_000);
   await until(world.tabs, world.read, (readings) =>
     readings.every((r) => r.status === 'fresh' && r.peek === readings[0]!.peek),
   );
   // The retry after the wait brought the new token: two requests in all.
-  expect(world.server.stats).toMatchObject({ refreshRequests: 2, replayRejections: 0, refusals: 0 });
+  expect(world.server.counters).toMatchObject({ requests: 2, replays: 0, refused: 0 });
 });
