@@ -152,7 +152,7 @@ describe('syncSession sending tokens', () => {
     const backend = fakeBackend();
     backend.answer = 'fail';
     const { statuses } = start(h, backend, { baseMs: 1_000, maxMs: 8_000 });
-    h.signIn({ life: 3_600 });
+    h.signIn({ lifeSeconds: 3_600 });
     await flush();
     await vi.advanceTimersByTimeAsync(1_000 + 2_000 + 4_000 + 8_000 + 8_000);
     const gaps = backend.sends.slice(1).map((s, i) => s.at - (backend.sends[i] as Send).at);

@@ -165,7 +165,7 @@ describe('opaque tokens', () => {
 
   it('expiresIn wins over a JWT exp', () => {
     const h = createHarness();
-    const { accessToken } = h.issue({ life: 60 });
+    const { accessToken } = h.issue({ lifeSeconds: 60 });
     h.engine.signIn({ accessToken, expiresIn: 30 });
     expect(h.engine.getSnapshot().expiresAt).toBe(T0 + 30_000);
   });
@@ -194,7 +194,7 @@ describe('opaque tokens', () => {
 describe('long-lived tokens', () => {
   it('a 60-day token does not make the refresh timer fire at once (2^31-1 ms clamp)', async () => {
     const h = createHarness();
-    h.signIn({ life: 60 * 86_400 });
+    h.signIn({ lifeSeconds: 60 * 86_400 });
     await vi.advanceTimersByTimeAsync(DAY);
     expect(h.calls).toHaveLength(0);
     expect(h.engine.getSnapshot().status).toBe('fresh');

@@ -14,10 +14,10 @@ const MINUTE = 60_000;
 describe('a refresh answer that took 8 s', () => {
   it("is never served past the server's expiry: sentAt + life, not receipt + life", async () => {
     const h = createHarness();
-    h.signIn({ sid: 's1', life: 60 });
+    h.signIn({ sid: 's1', lifeSeconds: 60 });
     await vi.advanceTimersByTimeAsync(45_000);
     const call = h.lastCall();
-    const minted = h.issue({ sid: 's1', life: 60 }); // minted as the request arrives: expires at T0 + 105 s
+    const minted = h.issue({ sid: 's1', lifeSeconds: 60 }); // minted as the request arrives: expires at T0 + 105 s
     await vi.advanceTimersByTimeAsync(8_000);
     call.resolve(minted);
     await flush();
@@ -35,7 +35,7 @@ describe('a refresh answer that took 8 s', () => {
 describe('a clock set back 10 minutes', () => {
   it('does not extend the held token: it expires when its life has run, by the timers', async () => {
     const h = createHarness();
-    const { accessToken } = h.signIn({ sid: 's1', life: 60 });
+    const { accessToken } = h.signIn({ sid: 's1', lifeSeconds: 60 });
     await vi.advanceTimersByTimeAsync(10_000); // nothing reads the clock meanwhile
     vi.setSystemTime(Date.now() - 10 * MINUTE);
     await vi.advanceTimersByTimeAsync(35_000); // the refresh is due (nobody answers it)
@@ -51,8 +51,8 @@ describe('a clock set back 10 minutes', () => {
 
 describe('a sign-in token not minted just now', () => {
   it.each([
-    ['issued 10 min ago, expired 5 min ago', { ageS: 10 * 60, life: 5 * 60 }],
-    ['expired 23 h ago (a one-hour token)', { ageS: 24 * 3_600, life: 3_600 }],
+    ['issued 10 min ago, expired 5 min ago', { ageSeconds: 10 * 60, lifeSeconds: 5 * 60 }],
+    ['expired 23 h ago (a one-hour token)', { ageSeconds: 24 * 3_600, lifeSeconds: 3_600 }],
   ])('%s is not served: the session starts with a refresh', async (_, old) => {
     const h = createHarness();
     h.signIn({ sid: 's1', refreshToken: 'rt-1', ...old });
@@ -71,7 +71,7 @@ describe('a sign-in token not minted just now', () => {
 
   it('one issued 50 min ago with 10 min left is served for those 10 min, not for a whole life from now', async () => {
     const h = createHarness();
-    const { accessToken } = h.signIn({ sid: 's1', ageS: 50 * 60, life: 3_600 });
+    const { accessToken } = h.signIn({ sid: 's1', ageSeconds: 50 * 60, lifeSeconds: 3_600 });
     expect(h.engine.getSnapshot()).toMatchObject({ status: 'fresh', expiresAt: T0 + 10 * MINUTE });
     expect(h.peekToken()).toBe(accessToken);
     await vi.advanceTimersByTimeAsync(10 * MINUTE - 15_000 - 1);

@@ -22,7 +22,7 @@ function backoffSchedule(durationMs: number, { baseMs = 1_000, maxMs = 30_000 } 
 }
 
 /** Signed in; the token expired while the device slept; the server fails every request at once. */
-function outage(h: Harness, error: () => unknown = () => new NetworkError()) {
+function outage(h: Harness, error: () => Error = () => new NetworkError()) {
   h.signIn({ sid: 's1' });
   vi.setSystemTime(T0 + 70_000);
   h.reply = (call) => call.fail(error());

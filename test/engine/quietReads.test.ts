@@ -64,7 +64,7 @@ describe('reads', () => {
 describe('callers waiting on one refresh', () => {
   it('send the machine nothing while it is refreshing', async () => {
     const h = createHarness();
-    h.signIn({ sid: 's1', life: 60 });
+    h.signIn({ sid: 's1', lifeSeconds: 60 });
     vi.setSystemTime(T0 + 58_000); // expired by the leeway, and the timer slept
     const first = h.getToken();
     expect(h.engine.getSnapshot().status).toBe('refreshing');

@@ -16,30 +16,30 @@ async function countsAround(h: ReturnType<typeof createHarness>, at: number) {
 describe('background refresh with nobody asking', () => {
   it('refreshes 60 s tokens 15 s before expiry (at 45 s) with reason stale', async () => {
     const h = createHarness();
-    h.signIn({ life: 60 });
+    h.signIn({ lifeSeconds: 60 });
     expect(await countsAround(h, 45_000)).toEqual([0, 1]);
     expect(h.lastCall().ctx.reason).toBe('stale');
   });
 
   it('honours refreshThresholdMs', async () => {
     const h = createHarness({ refreshThresholdMs: 20_000 });
-    h.signIn({ life: 60 });
+    h.signIn({ lifeSeconds: 60 });
     expect(await countsAround(h, 40_000)).toEqual([0, 1]);
   });
 
   it('refreshes short-lived tokens at half-life (threshold = min(threshold, life / 2))', async () => {
     const h = createHarness({ leewayMs: 1_000 });
-    h.signIn({ life: 10 });
+    h.signIn({ lifeSeconds: 10 });
     expect(await countsAround(h, 5_000)).toEqual([0, 1]);
     expect(h.lastCall().ctx.reason).toBe('stale');
   });
 
   it("schedules the next refresh from the start of the request that fetched the token, not its receipt", async () => {
     const h = createHarness();
-    h.signIn({ life: 60 });
+    h.signIn({ lifeSeconds: 60 });
     await vi.advanceTimersByTimeAsync(45_000);
     await vi.advanceTimersByTimeAsync(3_000); // the server answers 3 s later
-    h.lastCall().respond({ life: 60 });
+    h.lastCall().respond({ lifeSeconds: 60 });
     await flush();
     expect(h.engine.getSnapshot()).toMatchObject({ expiresAt: T0 + 105_000, issuedAt: T0 + 45_000, lastRefreshAt: T0 + 48_000 });
     expect(await countsAround(h, 90_000)).toEqual([1, 2]);
@@ -47,7 +47,7 @@ describe('background refresh with nobody asking', () => {
 
   it('keeps serving the held token while the refresh is in flight', async () => {
     const h = createHarness();
-    const { accessToken } = h.signIn({ life: 60 });
+    const { accessToken } = h.signIn({ lifeSeconds: 60 });
     await vi.advanceTimersByTimeAsync(50_000);
     expect(h.calls).toHaveLength(1);
     expect(h.engine.getSnapshot().status).toBe('refreshing');
@@ -60,8 +60,8 @@ describe('tokens that live no longer than the leeway', () => {
   it('are served (the leeway is capped at a quarter of the life) and do not make the engine refresh in a loop', async () => {
     const h = createHarness();
     // Answers at most 20 calls so a loop cannot hang the test run.
-    h.reply = (call) => (h.calls.length <= 20 ? void call.respond({ life: 4 }) : undefined);
-    const { accessToken } = h.signIn({ life: 4 });
+    h.reply = (call) => (h.calls.length <= 20 ? void call.respond({ lifeSeconds: 4 }) : undefined);
+    const { accessToken } = h.signIn({ lifeSeconds: 4 });
     expect(h.peekToken()).toBe(accessToken);
     await vi.advanceTimersByTimeAsync(1_000);
     expect(h.calls.length).toBeLessThanOrEqual(2);
@@ -78,8 +78,8 @@ describe('one request per token life', () => {
 
   it.each(cases)('$life s tokens with a $lead s lead: duration / (life - lead) requests in an hour', async (c) => {
     const h = createHarness(c.options);
-    h.signIn({ life: c.life });
-    h.reply = (call) => call.respond({ life: c.life });
+    h.signIn({ lifeSeconds: c.life });
+    h.reply = (call) => call.respond({ lifeSeconds: c.life });
     await vi.advanceTimersByTimeAsync(HOUR);
     expect(h.calls).toHaveLength(Math.floor(HOUR / ((c.life - c.lead) * 1_000)));
     expect(h.engine.getSnapshot()).toMatchObject({ status: 'fresh', sessionKey: 's1', error: null });
@@ -87,7 +87,7 @@ describe('one request per token life', () => {
 
   it('a one-hour token costs no request in its first 59 min 45 s', async () => {
     const h = createHarness();
-    h.signIn({ life: 3_600 });
+    h.signIn({ lifeSeconds: 3_600 });
     expect(await countsAround(h, HOUR - 15_000)).toEqual([0, 1]);
   });
 

@@ -68,13 +68,13 @@ describe('signIn', () => {
     const h = createHarness({ sessionKeyClaims: ['sub', 'sid'] });
     h.engine.signIn({ ...h.issue({ sid: 's1' }), sessionKey: 'given' });
     expect(h.engine.getSnapshot().sessionKey).toBe('given');
-    h.engine.signIn(h.issue({ sid: 's1', sub: 'user-2' }));
+    h.engine.signIn(h.issue({ sid: 's2', sub: 'user-2' }));
     expect(h.engine.getSnapshot().sessionKey).toBe('user-2');
   });
 
   it('with a short-lived token serves it and refreshes at half-life, not at once', async () => {
     const h = createHarness();
-    const { accessToken } = h.signIn({ life: 4 });
+    const { accessToken } = h.signIn({ lifeSeconds: 4 });
     expect(h.peekToken()).toBe(accessToken);
     await flush();
     expect(h.calls).toHaveLength(0);

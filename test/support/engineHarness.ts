@@ -1,34 +1,36 @@
 import { BehaviorSubject, Subject } from 'rxjs';
 import { afterEach, beforeEach, expect, vi } from 'vitest';
-import { decodeJwt } from 'jose';
 import {
   createSessionEngine,
-  NetworkError,
   type GetTokenOptions,
-  type RefreshContext,
   type RefreshInput,
   type SessionEngine,
   type SessionEngineOptions,
   type TokenSet,
 } from '../../src/index.js';
-import { mint, type MintOptions } from './tokens.js';
+import {
+  T0,
+  checkInvariants,
+  createTokenServer,
+  flushPromises,
+  type IssueOptions,
+  type RefreshCall,
+  type TokenServer,
+  type Violation,
+} from '../../src/testing/index.js';
 
-/** A whole second, so `iat` (whole seconds) and the local clock agree exactly. */
-export const T0 = Date.UTC(2025, 0, 1, 12, 0, 0);
+/**
+ * One engine on a fake clock, its refreshes held by sessionchart/testing's token server until the test answers
+ * them (`call.respond()`, `fail()`, `resolve()`), in whatever order; the invariant checker watches it.
+ */
 
-/** One call of the controllable `refresh`: settle it whenever and in whatever order a test likes. */
-export interface RefreshCall {
-  readonly ctx: RefreshContext;
-  /** Local ms when the engine made the call. */
-  readonly at: number;
-  readonly settled: boolean;
-  resolve(set: unknown): void;
-  reject(error: unknown): void;
-  /** Resolves with a token minted now (so the server's `iat` is the time of the response). */
-  respond(options?: MintOptions): TokenSet;
-  /** Rejects with a network fault by default. */
-  fail(error?: unknown): void;
-}
+export { T0, type RefreshCall };
+
+/** Lets promises and XState's microtasks run, however long the chain, without moving the fake clock. */
+export const flush = () => flushPromises(5);
+
+/** Fake timers and Date, installed before any engine exists (RxJS timers need that): the ones the tests move. */
+export const FAKED = ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'Date'] as const;
 
 export type HarnessOptions = Partial<Omit<SessionEngineOptions, 'online$' | 'resume$' | 'refresh'>> & {
   online?: boolean;
@@ -38,27 +40,25 @@ export interface Harness {
   readonly engine: SessionEngine;
   readonly online$: BehaviorSubject<boolean>;
   readonly resume$: Subject<void>;
-  readonly calls: RefreshCall[];
+  /** Hands out no refresh token unless a test names one, so what the engine sends is what the test gave it. */
+  readonly server: TokenServer;
+  readonly calls: readonly RefreshCall[];
   /** Answers every later call as soon as it is made; `null` leaves calls pending. */
   reply: ((call: RefreshCall) => void) | null;
-  /** A token set from the fake server, remembered with its server-side expiry for the invariant checks. */
-  issue(options?: MintOptions): TokenSet;
-  /** An opaque token set, remembered with its expiry. */
-  issueOpaque(set: Omit<TokenSet, 'accessToken'>, accessToken?: string): TokenSet;
-  signIn(options?: MintOptions): TokenSet;
-  /** `engine.getToken`, checked against the invariants when it settles; never an unhandled rejection. */
+  /** A token set of session `s1` (unless `sid` says otherwise), as the server issues it at a sign-in. */
+  issue(options?: IssueOptions): TokenSet;
+  /** An opaque token set with the given expiry (and session key, refresh token), issued by the server. */
+  issueOpaque(set: Omit<TokenSet, 'accessToken'>): TokenSet;
+  signIn(options?: IssueOptions): TokenSet;
+  /** `engine.getToken`, never an unhandled rejection. */
   getToken(options?: GetTokenOptions): Promise<string | null>;
   peekToken(): string | null;
   lastCall(): RefreshCall;
-  /**
-   * Contract invariants seen broken so far: 1 (no expired token served), 3 (one refresh in flight) and 7 (no
-   * refresh token sent again once an answer to it brought a newer one).
-   */
-  readonly violations: string[];
+  /** The contract's invariants seen broken so far. */
+  readonly violations: readonly Violation[];
 }
 
-const harnesses: Harness[] = [];
-let opaqueCount = 0;
+const harnesses: Array<{ harness: Harness; stop(): void }> = [];
 
 /**
  * Installs fake timers (before any engine exists, as RxJS timers need) at T0 for every test of the file,
@@ -66,15 +66,15 @@ let opaqueCount = 0;
  */
 export function useEngineClock(): void {
   beforeEach(() => {
-    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'Date'] });
+    vi.useFakeTimers({ toFake: [...FAKED] });
     vi.setSystemTime(T0);
   });
   afterEach(() => {
     const created = harnesses.splice(0);
     try {
-      for (const harness of created) expect(harness.violations).toEqual([]);
+      for (const { harness } of created) expect(harness.violations).toEqual([]);
     } finally {
-      for (const harness of created) harness.engine.stop();
+      for (const { stop } of created) stop();
       vi.useRealTimers();
     }
   });
@@ -88,11 +88,6 @@ export const refreshInput = (overrides: Partial<RefreshInput> = {}): RefreshInpu
   satisfiedAfter: 0,
   ...overrides,
 });
-
-/** Lets promises and XState's microtasks run without moving the fake clock or firing any fake timer. */
-export async function flush(): Promise<void> {
-  for (let i = 0; i < 5; i += 1) await new Promise<void>((resolve) => setImmediate(resolve));
-}
 
 export interface Tracked<T> {
   readonly settled: boolean;
@@ -124,111 +119,52 @@ export function createHarness(options: HarnessOptions = {}): Harness {
   const { online = true, ...engineOptions } = options;
   const online$ = new BehaviorSubject(online);
   const resume$ = new Subject<void>();
-  const calls: RefreshCall[] = [];
-  const violations: string[] = [];
-  /** Local ms at which each issued token expires by the server's clock. */
-  const expiryOf = new Map<string, number>();
-  /** Refresh tokens the server has rotated away: an answer that reached the engine brought a newer one. */
-  const spent = new Set<string>();
-
-  const checkServed = (token: string | null, via: string) => {
-    if (token === null) return;
-    const expiry = expiryOf.get(token);
-    if (expiry === undefined) violations.push(`${via} served a token the server never issued`);
-    else if (Date.now() >= expiry) violations.push(`${via} served a token ${Date.now() - expiry} ms past its expiry`);
-  };
-
-  const issue = (mintOptions: MintOptions = {}) => {
-    const set = mint(mintOptions);
-    const { exp } = decodeJwt(set.accessToken);
-    expiryOf.set(set.accessToken, (exp as number) * 1000 - (mintOptions.skewMs ?? 0));
-    return set;
-  };
-
-  const issueOpaque = (set: Omit<TokenSet, 'accessToken'>, accessToken = `opaque-${(opaqueCount += 1)}`) => {
-    const expiry = set.expiresIn !== undefined ? Date.now() + set.expiresIn * 1000 : (set.expiresAt ?? 0);
-    expiryOf.set(accessToken, expiry);
-    return { ...set, accessToken };
-  };
-
-  const refresh = (ctx: RefreshContext) =>
-    new Promise<TokenSet>((resolve, reject) => {
-      const inFlight = calls.filter((call) => !call.settled && !call.ctx.signal.aborted);
-      if (inFlight.length > 0) violations.push(`refresh called while ${inFlight.length} other(s) were in flight`);
-      if (ctx.refreshToken !== undefined && spent.has(ctx.refreshToken)) {
-        violations.push(`refresh token ${ctx.refreshToken} sent again after the server rotated it (a replay)`);
-      }
-      let settled = false;
-      const call: RefreshCall = {
-        ctx,
-        at: Date.now(),
-        get settled() {
-          return settled;
-        },
-        resolve(set) {
-          settled = true;
-          // An aborted request's answer never reaches the engine: its refresh token may be sent again.
-          const rotatedTo = (set as Partial<TokenSet> | null | undefined)?.refreshToken;
-          if (!ctx.signal.aborted && ctx.refreshToken !== undefined && rotatedTo !== undefined && rotatedTo !== ctx.refreshToken) {
-            spent.add(ctx.refreshToken);
-          }
-          resolve(set as TokenSet);
-        },
-        reject(error) {
-          settled = true;
-          reject(error);
-        },
-        respond(mintOptions) {
-          const set = issue(mintOptions);
-          call.resolve(set);
-          return set;
-        },
-        fail(error = new NetworkError()) {
-          call.reject(error);
-        },
-      };
-      calls.push(call);
-      harness.reply?.(call);
-    });
-
-  const engine = createSessionEngine({ refresh, online$, resume$, ...engineOptions });
-  // Ends with the actor when the test stops the engine.
-  engine.token$.subscribe((token) => checkServed(token, 'token$'));
+  const server = createTokenServer({ refreshTokens: 'omit' });
+  server.holdRequests();
+  const engine = createSessionEngine({ refresh: server.refresh, online$, resume$, ...engineOptions });
+  const checker = checkInvariants(engine, server, { refreshTimeoutMs: engineOptions.refreshTimeoutMs });
+  const issue = (issueOptions: IssueOptions = {}) => server.signIn({ sid: 's1', ...issueOptions });
 
   const harness: Harness = {
     engine,
     online$,
     resume$,
-    calls,
+    server,
+    calls: server.requests as readonly RefreshCall[],
     reply: null,
     issue,
-    issueOpaque,
-    signIn(mintOptions) {
-      const set = issue(mintOptions);
+    issueOpaque: ({ expiresIn, expiresAt, sessionKey, refreshToken }) =>
+      server.signIn({ opaque: true, sid: sessionKey, lifeSeconds: expiresIn, expiresAt, refreshToken: refreshToken ?? false }),
+    signIn(issueOptions) {
+      const set = issue(issueOptions);
       engine.signIn(set);
       return set;
     },
     getToken(getOptions) {
-      const result = engine.getToken(getOptions).then((token) => {
-        checkServed(token, 'getToken');
-        return token;
-      });
+      const result = engine.getToken(getOptions);
       result.catch(() => {});
       return result;
     },
-    peekToken() {
-      const token = engine.peekToken();
-      checkServed(token, 'peekToken');
-      return token;
-    },
+    peekToken: () => engine.peekToken(),
     lastCall() {
-      const call = calls.at(-1);
+      const call = harness.calls.at(-1);
       if (!call) throw new Error('refresh was never called');
       return call;
     },
-    violations,
+    get violations() {
+      return checker.violations;
+    },
   };
-  harnesses.push(harness);
+  server.subscribe((event) => {
+    if (event.type === 'request') harness.reply?.(event.request as RefreshCall);
+  });
+  harnesses.push({
+    harness,
+    stop() {
+      checker.stop();
+      engine.stop();
+    },
+  });
   return harness;
 }
 
