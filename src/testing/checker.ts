@@ -166,6 +166,8 @@ export function checkInvariants(
       const incoming = typeof tokens?.accessToken === 'string' ? server.issued(tokens.accessToken) : undefined;
       const before = heldBy(w);
       w.identityChangeAllowed = true;
+      // A refresh token alone names no session until its restore answers: the engine leaves the one it held.
+      if (typeof tokens?.accessToken !== 'string') w.endAllowed = true;
       if (incoming?.sessionKey) ledger.started.add(incoming.sessionKey);
       original.signIn(tokens);
       // Only once the engine took the token: a refused sign-in leaves the session as it was.

@@ -87,6 +87,19 @@ describe('a real engine', () => {
     expect(server.counters.requests).toBeGreaterThan(3);
     engine.stop();
   });
+
+  it("takes a sign-in with a refresh token alone for the end of the session held: no invariant 5", async () => {
+    const server = createTokenServer();
+    const engine = createSessionEngine({ refresh: server.refresh, online$: new BehaviorSubject(true), resume$: new Subject() });
+    const checker = checkInvariants(engine, server);
+    engine.signIn(server.signIn());
+    const other = server.signIn();
+    engine.signIn({ refreshToken: other.refreshToken });
+    expect(await engine.getToken()).toEqual(expect.any(String));
+    expect(engine.getSnapshot().sessionKey).toBe(server.sessionOfRefreshToken(other.refreshToken!)!.sid);
+    expect(checker.violations).toEqual([]);
+    engine.stop();
+  });
 });
 
 describe('broken engines', () => {
