@@ -41,6 +41,7 @@ export function createTokenServer(options: TokenServerOptions = {}): TokenServer
   const serverId = randomBytes(4).toString('hex');
   const subject = options.subject ?? 'user-1';
   const remember = options.remember ?? Number.POSITIVE_INFINITY;
+  const rememberRequests = options.rememberRequests ?? remember;
   const book = new SessionBook(remember);
   const tokens = new Map<string, IssuedToken>();
   const requests: ServerRequest[] = [];
@@ -188,7 +189,7 @@ export function createTokenServer(options: TokenServerOptions = {}): TokenServer
       counters.earlyRetryMaxMs = Math.max(counters.earlyRetryMaxMs, retryNotBefore - at);
     }
     requests.push(request);
-    if (requests.length > remember) requests.shift();
+    if (requests.length > rememberRequests) requests.shift();
     const heldNext = holdWaiters.shift();
     request.state = holding || heldNext ? 'held' : 'sent';
     emit({ type: 'request', request });

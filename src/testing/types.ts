@@ -40,6 +40,8 @@ export interface TokenServerOptions {
   secret?: string;
   /** How many requests, access tokens and replaced refresh tokens per session it remembers (a long simulation bounds its memory). Default: all. */
   remember?: number;
+  /** How many requests `requests` keeps (a simulation that reads only `counters` and `subscribe` can keep none). Default: `remember`. */
+  rememberRequests?: number;
 }
 
 /** A token set as the server mints it; every field is optional. */
@@ -199,7 +201,7 @@ export interface TokenServer {
   /** The session that has (or had) the key `sid`, or whose refresh token this is. */
   session(sid: string): ServerSession | undefined;
   sessionOfRefreshToken(refreshToken: string): ServerSession | undefined;
-  /** Every request received, oldest first (the last `remember` of them). */
+  /** Every request received, oldest first (the last `rememberRequests` of them). */
   readonly requests: readonly TokenRequest[];
   /** Requests not settled yet. */
   inFlight(): TokenRequest[];

@@ -199,6 +199,30 @@ describe('requests', () => {
     expect(server.counters).toMatchObject({ inFlight: 0, maxInFlight: 2, granted: 2 });
   });
 
+  it('keeps the last `rememberRequests` requests (by default the last `remember`), counting every one', async () => {
+    /** Refreshes three times in a row; returns the refresh tokens sent, in order. */
+    const refreshThrice = async (server: ReturnType<typeof createTokenServer>) => {
+      const sent: Array<string | undefined> = [];
+      let { refreshToken } = server.signIn();
+      for (let i = 0; i < 3; i += 1) {
+        sent.push(refreshToken);
+        ({ refreshToken } = await server.refresh(context(refreshToken)));
+      }
+      return sent;
+    };
+    const keptOf = (server: ReturnType<typeof createTokenServer>) => server.requests.map((request) => request.refreshToken);
+    const byRemember = createTokenServer({ remember: 2 });
+    const sentToIt = await refreshThrice(byRemember);
+    expect(keptOf(byRemember)).toEqual(sentToIt.slice(1));
+    const keepingOne = createTokenServer({ remember: 2, rememberRequests: 1 });
+    const sentToOne = await refreshThrice(keepingOne);
+    expect(keptOf(keepingOne)).toEqual(sentToOne.slice(2));
+    const keepingNone = createTokenServer({ rememberRequests: 0 });
+    await refreshThrice(keepingNone);
+    expect(keptOf(keepingNone)).toEqual([]);
+    expect(keepingNone.counters).toMatchObject({ requests: 3, granted: 3 });
+  });
+
   it('tells its subscribers of each request as it arrives and as it settles', async () => {
     const server = createTokenServer();
     const seen: string[] = [];
