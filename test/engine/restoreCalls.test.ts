@@ -1,7 +1,8 @@
 import { describe, expect, it, vi } from 'vitest';
 import { AbortError, AuthError } from '../../src/index.js';
 import { T0, flush, rejectionOf, track, useEngineClock } from '../support/engineHarness.js';
-import { createServer, mapStorage, startApp, useRestoreWorld } from './restoreFixtures.js';
+import { createMemoryStorage } from '../../src/testing/index.js';
+import { createServer, startApp, useRestoreWorld } from './restoreFixtures.js';
 
 useEngineClock();
 useRestoreWorld();
@@ -30,7 +31,7 @@ describe('restore() for a cookie session', () => {
 
     expect(server.calls.map((call) => call.ctx)).toMatchObject([{ reason: 'restore', refreshToken: undefined, session: null }]);
     expect(app.engine.getSnapshot().status).toBe('restoring');
-    const { accessToken } = server.calls[0]!.respond({ refreshToken: undefined as never });
+    const { accessToken } = server.calls[0]!.respond({ sid: 's1', refreshToken: false });
     await flush();
     expect([first.value, second.value]).toEqual([accessToken, accessToken]);
     expect(app.engine.getSnapshot()).toMatchObject({ status: 'fresh', sessionKey: 's1' });
@@ -71,7 +72,7 @@ describe('restore() for a cookie session', () => {
 
   it('called while a storage is still being read, asks the server once the storage turns out empty', async () => {
     const server = createServer();
-    const app = startApp(server, { storage: mapStorage() });
+    const app = startApp(server, { storage: createMemoryStorage() });
     expect(app.engine.getSnapshot().status).toBe('restoring');
     const restored = track(app.engine.restore());
     await flush();

@@ -1,7 +1,8 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { SessionError, type TokenStorage } from '../../src/index.js';
 import { flush, useEngineClock } from '../support/engineHarness.js';
-import { STORAGE_KEY, createServer, mapStorage, startApp, useRestoreWorld } from './restoreFixtures.js';
+import { createMemoryStorage } from '../../src/testing/index.js';
+import { STORAGE_KEY, createServer, startApp, useRestoreWorld } from './restoreFixtures.js';
 
 useEngineClock();
 useRestoreWorld();
@@ -79,7 +80,7 @@ describe('what a storage holds', () => {
     ['JSON that is no session', JSON.stringify({ accessToken: 'x', expiresAt: 'tomorrow' })],
   ])('%s is no session: the engine starts signed out with no request', async (_, text) => {
     const server = createServer();
-    const app = startApp(server, { storage: mapStorage([[STORAGE_KEY, text]]) });
+    const app = startApp(server, { storage: createMemoryStorage([[STORAGE_KEY, text]]) });
     expect(await app.engine.ready()).toMatchObject({ status: 'signedOut' });
     expect(server.calls).toHaveLength(0);
   });

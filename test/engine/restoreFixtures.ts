@@ -1,32 +1,24 @@
 /**
- * What the restore tests share: a Map-backed storage, and an auth server whose tokens outlive the engine that
- * got them, so a test can start a second engine (a reload) on the first one's storage and still check what is
- * served against what the server issued. Fake timers come from `useEngineClock` (test/support/engineHarness.ts).
+ * What the restore tests share: sessionchart/testing's token server, whose tokens outlive the engine that got them,
+ * and its invariant checker watching every engine started on it, so a test can start a second engine (a reload)
+ * on the first one's storage (`createMemoryStorage`) and still have what it serves judged against what the server
+ * issued. Fake timers come from `useEngineClock` (test/support/engineHarness.ts).
  */
 import { BehaviorSubject, Subject } from 'rxjs';
-import { decodeJwt } from 'jose';
 import { afterEach, expect } from 'vitest';
+import { createSessionEngine, type SessionEngine, type SessionEngineOptions, type TokenSet } from '../../src/index.js';
 import {
-  NetworkError,
-  createSessionEngine,
-  type RefreshContext,
-  type SessionEngine,
-  type SessionEngineOptions,
-  type TokenSet,
-  type TokenStorage,
-} from '../../src/index.js';
-import { mint, type MintOptions } from '../support/tokens.js';
+  checkInvariants,
+  createTokenServer,
+  type InvariantChecker,
+  type IssueOptions,
+  type MemoryStorage,
+  type RefreshCall,
+  type TokenServer,
+} from '../../src/testing/index.js';
 
 /** Where an engine without `broadcast` keeps its session in `storage`. */
 export const STORAGE_KEY = 'sessionchart:session';
-
-export interface MapStorage extends TokenStorage {
-  readonly items: Map<string, string>;
-  /** Every call, by method name and key, in order. */
-  readonly log: string[];
-  /** The session kept under STORAGE_KEY, parsed; undefined when none is. */
-  kept(): StoredJson | undefined;
-}
 
 /** The stored JSON's shape, as the tests read it. */
 export interface StoredJson {
@@ -35,46 +27,20 @@ export interface StoredJson {
   refreshToken?: string;
 }
 
-export function mapStorage(entries: Array<[string, string]> = []): MapStorage {
-  const items = new Map(entries);
-  const log: string[] = [];
-  return {
-    items,
-    log,
-    getItem(key) {
-      log.push(`getItem ${key}`);
-      return items.get(key) ?? null;
-    },
-    setItem(key, value) {
-      log.push(`setItem ${key}`);
-      items.set(key, value);
-    },
-    removeItem(key) {
-      log.push(`removeItem ${key}`);
-      items.delete(key);
-    },
-    kept() {
-      const text = items.get(STORAGE_KEY);
-      return text === undefined ? undefined : (JSON.parse(text) as StoredJson);
-    },
-  };
-}
-
-/** One refresh call the server received, settled when the test says. */
-export interface ServerCall {
-  readonly ctx: RefreshContext;
-  readonly settled: boolean;
-  /** Answers with a new token and a rotated refresh token. */
-  respond(options?: MintOptions): TokenSet;
-  fail(error?: unknown): void;
+/** The session `storage` keeps under STORAGE_KEY, parsed; undefined when it keeps none. */
+export function kept(storage: MemoryStorage): StoredJson | undefined {
+  const text = storage.items.get(STORAGE_KEY);
+  return text === undefined ? undefined : (JSON.parse(text) as StoredJson);
 }
 
 export interface AuthServer {
-  readonly calls: ServerCall[];
-  /** A token set as the server issues it (at sign-in), with a refresh token of its own. */
-  issue(options?: MintOptions): TokenSet;
-  /** Contract invariants seen broken: an expired or unknown token served, two requests out, a refresh token replayed. */
-  readonly violations: string[];
+  /** The token server; it holds every refresh until the test answers it (`respond`, `fail`). */
+  readonly tokens: TokenServer;
+  /** The refreshes it received, oldest first, from every engine started on it. */
+  readonly calls: readonly RefreshCall[];
+  /** A token set of session `s1` (unless `sid` says otherwise) with a refresh token of its own, as at a sign-in. */
+  issue(options?: IssueOptions): TokenSet;
+  readonly checker: InvariantChecker;
 }
 
 export interface App {
@@ -83,7 +49,7 @@ export interface App {
   readonly resume$: Subject<void>;
   /** What reached `onError`. */
   readonly errors: unknown[];
-  /** `engine.getToken`, its answer checked against the server; never an unhandled rejection. */
+  /** `engine.getToken`, never an unhandled rejection. */
   getToken(): Promise<string | null>;
 }
 
@@ -92,88 +58,56 @@ export type AppOptions = Partial<Omit<SessionEngineOptions, 'refresh' | 'online$
 const apps: App[] = [];
 const servers: AuthServer[] = [];
 
-/** Stops every app a test started and checks its server's invariants. */
+/** Checks each server's invariants after every test and stops every app the test started. */
 export function useRestoreWorld(): void {
   afterEach(() => {
-    for (const app of apps.splice(0)) app.engine.stop();
-    for (const server of servers.splice(0)) expect(server.violations).toEqual([]);
+    const started = apps.splice(0);
+    const watching = servers.splice(0);
+    try {
+      for (const server of watching) expect(server.checker.violations).toEqual([]);
+    } finally {
+      for (const server of watching) server.checker.stop();
+      for (const app of started) app.engine.stop();
+    }
   });
 }
 
-let refreshTokens = 0;
-
-export function createServer(): AuthServer & { refresh(ctx: RefreshContext): Promise<TokenSet>; check(token: string | null): void } {
-  const calls: ServerCall[] = [];
-  const violations: string[] = [];
-  const expiryOf = new Map<string, number>();
-  /** Refresh tokens an answer has replaced: sending one again is a replay. */
-  const spent = new Set<string>();
-
-  const issue = (options: MintOptions = {}) => {
-    const set = mint({ refreshToken: `rt-${(refreshTokens += 1)}`, ...options });
-    expiryOf.set(set.accessToken, (decodeJwt(set.accessToken).exp as number) * 1000 - (options.skewMs ?? 0));
-    return set;
+export function createServer(): AuthServer {
+  const tokens = createTokenServer();
+  tokens.holdRequests();
+  const server: AuthServer = {
+    tokens,
+    calls: tokens.requests as readonly RefreshCall[],
+    issue: (options = {}) => tokens.signIn({ sid: 's1', ...options }),
+    checker: checkInvariants([], tokens),
   };
-
-  const check = (token: string | null) => {
-    if (token === null) return;
-    const expiry = expiryOf.get(token);
-    if (expiry === undefined) violations.push('served a token the server never issued');
-    else if (Date.now() >= expiry) violations.push(`served a token ${Date.now() - expiry} ms past its expiry`);
-  };
-
-  const refresh = (ctx: RefreshContext) =>
-    new Promise<TokenSet>((resolve, reject) => {
-      if (calls.some((call) => !call.settled && !call.ctx.signal.aborted)) violations.push('two refreshes in flight');
-      if (ctx.refreshToken !== undefined && spent.has(ctx.refreshToken)) violations.push(`${ctx.refreshToken} replayed`);
-      let settled = false;
-      const call: ServerCall = {
-        ctx,
-        get settled() {
-          return settled;
-        },
-        respond(options) {
-          const set = issue(options);
-          settled = true;
-          // An aborted request's answer never reaches the engine: its refresh token may still be sent.
-          if (ctx.refreshToken !== undefined && !ctx.signal.aborted) spent.add(ctx.refreshToken);
-          resolve(set);
-          return set;
-        },
-        fail(error = new NetworkError()) {
-          settled = true;
-          reject(error);
-        },
-      };
-      calls.push(call);
-    });
-
-  const server = { calls, issue, violations, refresh, check };
   servers.push(server);
   return server;
 }
 
 /** An engine of the app on `server`, started as a page load or a process start would start it. */
-export function startApp(server: ReturnType<typeof createServer>, options: AppOptions = {}): App {
+export function startApp(server: AuthServer, options: AppOptions = {}): App {
   const { online = true, ...engineOptions } = options;
   const online$ = new BehaviorSubject(online);
   const resume$ = new Subject<void>();
   const errors: unknown[] = [];
+  // Named per start, so the checker tells a reload's requests from the earlier engine's.
+  const name = `app ${apps.length + 1}`;
   const engine = createSessionEngine({
-    refresh: server.refresh,
+    refresh: server.tokens.refreshFor(name),
     online$,
     resume$,
     onError: (error) => errors.push(error),
     ...engineOptions,
   });
-  engine.token$.subscribe(server.check);
+  server.checker.watch(engine, name);
   const app: App = {
     engine,
     online$,
     resume$,
     errors,
     getToken() {
-      const result = engine.getToken().then((token) => (server.check(token), token));
+      const result = engine.getToken();
       result.catch(() => {});
       return result;
     },

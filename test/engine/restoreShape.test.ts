@@ -1,6 +1,7 @@
 import { describe, expect, it, vi } from 'vitest';
 import { T0, flush, useEngineClock } from '../support/engineHarness.js';
-import { createServer, mapStorage, startApp, useRestoreWorld, type StoredJson } from './restoreFixtures.js';
+import { createMemoryStorage } from '../../src/testing/index.js';
+import { createServer, kept, startApp, useRestoreWorld, type StoredJson } from './restoreFixtures.js';
 
 useEngineClock();
 useRestoreWorld();
@@ -26,24 +27,24 @@ function expectSessionOnly(kept: StoredJson | undefined): void {
 describe('the stored session', () => {
   it('has the shape of a session after a sign-in and after each refresh', async () => {
     const server = createServer();
-    const storage = mapStorage();
+    const storage = createMemoryStorage();
     const app = startApp(server, { storage });
     await app.engine.ready();
     app.engine.signIn(server.issue());
-    expectSessionOnly(storage.kept());
+    expectSessionOnly(kept(storage));
 
     for (const step of [1, 2]) {
       await vi.advanceTimersByTimeAsync(45_000);
-      server.calls.at(-1)!.respond(step === 1 ? {} : { refreshToken: undefined as never });
+      server.calls.at(-1)!.respond(step === 1 ? {} : { refreshToken: false });
       await flush();
-      expectSessionOnly(storage.kept());
+      expectSessionOnly(kept(storage));
     }
-    expect(storage.kept()!.token).toMatchObject({ sessionKey: 's1', userId: 'user-1' });
+    expect(kept(storage)!.token).toMatchObject({ sessionKey: 's1', userId: 'user-1' });
   });
 
   it('keeps wall-clock times when the engine clock was set back, and a new engine reads them on its own clock', async () => {
     const server = createServer();
-    const storage = mapStorage();
+    const storage = createMemoryStorage();
     const app = startApp(server, { storage });
     await app.engine.ready();
     app.engine.signIn(server.issue());
@@ -56,7 +57,7 @@ describe('the stored session', () => {
     await flush();
     const { expiresAt } = app.engine.getSnapshot();
     expect(expiresAt).toBe(T0 + 30_000);
-    expect(storage.kept()!.token).toMatchObject({ expiresAt: T0 + 30_000, issuedAt: T0 - 30_000 });
+    expect(kept(storage)!.token).toMatchObject({ expiresAt: T0 + 30_000, issuedAt: T0 - 30_000 });
     app.engine.stop();
 
     const reloaded = startApp(server, { storage });

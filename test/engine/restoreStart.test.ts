@@ -1,7 +1,8 @@
 import { describe, expect, it, vi } from 'vitest';
 import { AuthError } from '../../src/index.js';
 import { T0, flush, rejectionOf, track, useEngineClock } from '../support/engineHarness.js';
-import { STORAGE_KEY, createServer, mapStorage, startApp, useRestoreWorld } from './restoreFixtures.js';
+import { createMemoryStorage } from '../../src/testing/index.js';
+import { STORAGE_KEY, createServer, kept, startApp, useRestoreWorld } from './restoreFixtures.js';
 
 useEngineClock();
 useRestoreWorld();
@@ -14,7 +15,7 @@ useRestoreWorld();
 /** An earlier start of the app signed in at T0 with a 60 s token and was then closed. */
 async function signedInEarlier() {
   const server = createServer();
-  const storage = mapStorage();
+  const storage = createMemoryStorage();
   const earlier = startApp(server, { storage });
   await earlier.engine.ready();
   const set = server.issue();
@@ -65,13 +66,13 @@ describe('a start with a stored session', () => {
     await flush();
     expect(callers.map((caller) => caller.value)).toEqual(Array(3).fill(renewed.accessToken));
     expect(ready.value).toMatchObject({ status: 'fresh', sessionKey: 's1' });
-    expect(storage.kept()).toMatchObject({ token: { accessToken: renewed.accessToken }, refreshToken: renewed.refreshToken });
+    expect(kept(storage)).toMatchObject({ token: { accessToken: renewed.accessToken }, refreshToken: renewed.refreshToken });
     expect(server.calls).toHaveLength(1);
   });
 
   it('renews a stored refresh token alone (a rotation the app was closed in) with one restore refresh', async () => {
     const server = createServer();
-    const storage = mapStorage();
+    const storage = createMemoryStorage();
     const earlier = startApp(server, { storage });
     await earlier.engine.ready();
     const set = server.issue();
@@ -80,7 +81,7 @@ describe('a start with a stored session', () => {
     earlier.engine.rotate();
     await flush();
     earlier.engine.stop();
-    expect(storage.kept()).toMatchObject({ token: null, refreshToken: set.refreshToken });
+    expect(kept(storage)).toMatchObject({ token: null, refreshToken: set.refreshToken });
 
     const app = startApp(server, { storage });
     const caller = track(app.getToken());
@@ -104,7 +105,7 @@ describe('a start with a stored session', () => {
     expect(caller.value).toBeNull();
     expect(await app.engine.ready()).toMatchObject({ status: 'signedOut', sessionKey: null, error: null });
     expect(storage.items.has(STORAGE_KEY)).toBe(false);
-    expect(storage.log.at(-1)).toBe(`removeItem ${STORAGE_KEY}`);
+    expect(storage.calls.at(-1)).toBe(`removeItem ${STORAGE_KEY}`);
     expect(app.errors).toEqual([]);
   });
 
@@ -117,7 +118,7 @@ describe('a start with a stored session', () => {
     expect((await rejectionOf(app.getToken())).code).toBe('network');
     await vi.advanceTimersByTimeAsync(600_000);
     expect(server.calls).toHaveLength(0);
-    expect(storage.kept()).toMatchObject({ refreshToken: set.refreshToken });
+    expect(kept(storage)).toMatchObject({ refreshToken: set.refreshToken });
 
     app.online$.next(true);
     await flush();
@@ -149,7 +150,7 @@ describe('a start with a stored session', () => {
 
   it('starts signed out at once from an empty storage, with no request', async () => {
     const server = createServer();
-    const app = startApp(server, { storage: mapStorage() });
+    const app = startApp(server, { storage: createMemoryStorage() });
     expect(await app.engine.ready()).toMatchObject({ status: 'signedOut' });
     expect(await app.getToken()).toBeNull();
     expect(server.calls).toHaveLength(0);

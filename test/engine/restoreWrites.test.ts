@@ -1,7 +1,8 @@
 import { describe, expect, it, vi } from 'vitest';
 import { AuthError, type TokenStorage } from '../../src/index.js';
 import { T0, flush, track, useEngineClock } from '../support/engineHarness.js';
-import { STORAGE_KEY, createServer, mapStorage, startApp, useRestoreWorld } from './restoreFixtures.js';
+import { createMemoryStorage } from '../../src/testing/index.js';
+import { STORAGE_KEY, createServer, kept, startApp, useRestoreWorld } from './restoreFixtures.js';
 
 useEngineClock();
 useRestoreWorld();
@@ -35,27 +36,27 @@ function heldStorage() {
 describe('writes to storage', () => {
   it('keeps every new token with its refresh token, and removes the session on sign-out', async () => {
     const server = createServer();
-    const storage = mapStorage();
+    const storage = createMemoryStorage();
     const app = startApp(server, { storage });
     await app.engine.ready();
     const set = server.issue();
     app.engine.signIn(set);
-    expect(storage.kept()).toMatchObject({ token: { accessToken: set.accessToken }, refreshToken: set.refreshToken });
+    expect(kept(storage)).toMatchObject({ token: { accessToken: set.accessToken }, refreshToken: set.refreshToken });
 
     await vi.advanceTimersByTimeAsync(45_000);
     const renewed = server.calls[0]!.respond();
     await flush();
-    expect(storage.kept()).toMatchObject({ token: { accessToken: renewed.accessToken }, refreshToken: renewed.refreshToken });
+    expect(kept(storage)).toMatchObject({ token: { accessToken: renewed.accessToken }, refreshToken: renewed.refreshToken });
 
     app.engine.signOut();
     await flush();
     expect(storage.items.has(STORAGE_KEY)).toBe(false);
-    expect(storage.log.filter((call) => call.startsWith('setItem'))).toHaveLength(2);
+    expect(storage.calls.filter((call) => call.startsWith('setItem'))).toHaveLength(2);
   });
 
   it('removes the session when a refresh is refused', async () => {
     const server = createServer();
-    const storage = mapStorage();
+    const storage = createMemoryStorage();
     const app = startApp(server, { storage });
     await app.engine.ready();
     app.engine.signIn(server.issue());
@@ -99,7 +100,7 @@ describe('writes to storage', () => {
 
   it('keeps a sign-in made while a refresh was in flight, not the answer of the session it replaced', async () => {
     const server = createServer();
-    const storage = mapStorage();
+    const storage = createMemoryStorage();
     const app = startApp(server, { storage });
     await app.engine.ready();
     app.engine.signIn(server.issue({ sid: 's1' }));
@@ -110,12 +111,12 @@ describe('writes to storage', () => {
     await flush();
 
     expect(app.engine.getSnapshot().sessionKey).toBe('s2');
-    expect(storage.kept()).toMatchObject({ session: { sessionKey: 's2' }, token: { accessToken: other.accessToken } });
+    expect(kept(storage)).toMatchObject({ session: { sessionKey: 's2' }, token: { accessToken: other.accessToken } });
   });
 
   it('never keeps the access token of a session rotated while its refresh was in flight', async () => {
     const server = createServer();
-    const storage = mapStorage();
+    const storage = createMemoryStorage();
     const app = startApp(server, { storage });
     await app.engine.ready();
     app.engine.signIn(server.issue());
@@ -127,12 +128,12 @@ describe('writes to storage', () => {
 
     // The rotation waits for the network: the old session's token must not come back with a reload.
     expect(app.engine.getSnapshot().status).toBe('rotated');
-    expect(storage.kept()).toMatchObject({ token: null, refreshToken: beforeRotation.refreshToken });
+    expect(kept(storage)).toMatchObject({ token: null, refreshToken: beforeRotation.refreshToken });
   });
 
   it('keeps nothing of the session a refresh token replaced, though its refresh answered after', async () => {
     const server = createServer();
-    const storage = mapStorage();
+    const storage = createMemoryStorage();
     const app = startApp(server, { storage });
     await app.engine.ready();
     app.engine.signIn(server.issue({ sid: 's1' }));

@@ -93,10 +93,10 @@ describe('a real engine', () => {
     const engine = createSessionEngine({ refresh: server.refresh, online$: new BehaviorSubject(true), resume$: new Subject() });
     const checker = checkInvariants(engine, server);
     engine.signIn(server.signIn());
-    const other = server.signIn();
-    engine.signIn({ refreshToken: other.refreshToken });
+    const refreshToken = server.signIn().refreshToken!;
+    engine.signIn({ refreshToken });
     expect(await engine.getToken()).toEqual(expect.any(String));
-    expect(engine.getSnapshot().sessionKey).toBe(server.sessionOfRefreshToken(other.refreshToken!)!.sid);
+    expect(engine.getSnapshot().sessionKey).toBe(server.sessionOfRefreshToken(refreshToken)!.sid);
     expect(checker.violations).toEqual([]);
     engine.stop();
   });
