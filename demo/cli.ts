@@ -1,6 +1,7 @@
 /**
- * `npm run demo`: the session engine against a real local token endpoint, narrated in the terminal.
- * Tokens are never printed, only how long they have left. Exits by itself (1 on any failure or after 60 s).
+ * `npm run demo:cli`: the session engine against a real local token endpoint (sessionchart/testing's token server
+ * over HTTP), narrated in the terminal. Tokens are never printed, only how long they have left. Exits by itself
+ * (1 on any failure or after 60 s).
  */
 import { BehaviorSubject, Subject } from 'rxjs';
 import { waitFor } from 'xstate';
@@ -14,7 +15,8 @@ import {
   type SessionSnapshot,
   type TokenSet,
 } from '../src/index.js';
-import { startTokenServer, type TokenResponse, type TokenServer } from './tokenServer.js';
+import { stateText } from '../src/viewer/index.js';
+import { createTokenHandler, createTokenServer, listen, type TokenResponseBody, type TokenServer } from '../src/testing/index.js';
 
 const TOKEN_LIFE_S = 10;
 const SERVER_CLOCK_AHEAD_MS = 90_000;
@@ -43,24 +45,24 @@ function describeFailure(error: unknown): string {
   return typeof code === 'string' ? code : error instanceof Error ? error.message : String(error);
 }
 
-function tokenSetOf(body: TokenResponse): TokenSet {
+function tokenSetOf(body: TokenResponseBody): TokenSet {
   // No expiresIn on purpose: the engine then reads exp - iat from the JWT, which shows the clock-skew handling.
   return { accessToken: body.access_token, refreshToken: body.refresh_token };
 }
 
 /** The app's `refresh`: one POST to the token endpoint, failures mapped to the engine's error classes. */
-function createRefresh(server: TokenServer) {
+function createRefresh(url: string) {
   let requests = 0;
   return async function refresh({ refreshToken, reason, signal }: RefreshContext): Promise<TokenSet> {
     const request = ++requests;
     detail(`refresh #${request} sent (reason: ${reason})`);
     try {
-      const response = await fetch(`${server.url}/token`, {
+      const response = await fetch(`${url}/token`, {
         method: 'POST',
         body: new URLSearchParams({ grant_type: 'refresh_token', refresh_token: refreshToken ?? '' }),
         signal,
       });
-      const body = (await response.json()) as TokenResponse & { error?: string };
+      const body = (await response.json()) as TokenResponseBody & { error?: string };
       detail(`refresh #${request} answered ${response.status}${body.error ? ` ${body.error}` : ''}`);
       if (body.error === 'invalid_grant') throw new AuthError('The refresh token was refused');
       if (!response.ok) throw new NetworkError(`The token endpoint answered ${response.status}`);
@@ -74,26 +76,21 @@ function createRefresh(server: TokenServer) {
   };
 }
 
-async function signInAt(server: TokenServer): Promise<TokenSet> {
-  const response = await fetch(`${server.url}/signin`, {
+async function signInAt(url: string): Promise<TokenSet> {
+  const response = await fetch(`${url}/signin`, {
     method: 'POST',
     body: new URLSearchParams({ username: 'ada' }),
   });
   if (!response.ok) throw new Error(`sign-in failed with ${response.status}`);
-  return tokenSetOf((await response.json()) as TokenResponse);
+  return tokenSetOf((await response.json()) as TokenResponseBody);
 }
 
 /**
  * Prints every change of state with the remaining life of the held token. The engine's snapshot has the flat
- * status (`offline`); the actor adds the substate (`offline.waiting`), which changes without the snapshot.
+ * status (`offline`); the actor adds the substates (`offline.backingOff.open`), which change without the snapshot.
  */
 function narrate(engine: SessionEngine) {
-  const stateOf = () => {
-    const value = engine.actor.getSnapshot().value;
-    if (typeof value === 'string') return value;
-    const [parent, child] = Object.entries(value)[0]!;
-    return `${parent}.${String(child)}`;
-  };
+  const stateOf = () => stateText(engine.actor.getSnapshot().value);
   let state = stateOf();
   let expiresAt: number | null = null;
   const report = (snapshot: Pick<SessionSnapshot, 'expiresAt' | 'error'>) => {
@@ -120,12 +117,12 @@ const until = (engine: SessionEngine, label: string, done: (s: ReturnType<Sessio
   });
 const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-async function run(server: TokenServer, engine: SessionEngine, online$: BehaviorSubject<boolean>, resume$: Subject<void>) {
+async function run(server: TokenServer, url: string, engine: SessionEngine, online$: BehaviorSubject<boolean>, resume$: Subject<void>) {
   const sessionKey = () => engine.getSnapshot().sessionKey ?? 'none';
   const refreshedAt = () => engine.actor.getSnapshot().context.lastRefreshAt;
 
   heading('1. Sign-in');
-  engine.signIn(await signInAt(server));
+  engine.signIn(await signInAt(url));
   const offset = engine.actor.getSnapshot().context.token?.serverOffsetMs ?? 0;
   detail(`the server's clock reads ${(offset / 1000).toFixed(1)} s ahead of ours (its iat at receipt, whole seconds);`);
   detail(`expiry is counted from receipt on our clock, so the token still lives ${TOKEN_LIFE_S} s here`);
@@ -137,12 +134,12 @@ async function run(server: TokenServer, engine: SessionEngine, online$: Behavior
   await until(engine, 'a refreshed fresh token', (s) => s.matches('fresh') && s.context.lastRefreshAt !== before);
 
   heading('3. Outage: the server answers 503, then it and the network go down, then both come back');
-  server.failWith('unavailable');
+  server.fault = { kind: '5xx', status: 503 };
   const forced = await engine.getToken({ forceRefresh: true }).catch((error: unknown) => error);
   detail(`getToken({ forceRefresh: true }) rejected with code "${(forced as SessionError).code}"; the token is kept`);
   await pause(2_500);
-  await server.goDown();
-  detail('server down, online$ → false');
+  server.fault = { kind: 'down' };
+  detail('server down (it drops every connection), online$ → false');
   online$.next(false);
   detail(`peekToken() while the token is valid: ${engine.peekToken() ? 'a token' : 'null'}`);
   const unservableAt = (engine.getSnapshot().expiresAt ?? 0) - LEEWAY_MS;
@@ -151,8 +148,7 @@ async function run(server: TokenServer, engine: SessionEngine, online$: Behavior
   detail(`token within the ${LEEWAY_MS / 1000} s leeway: getToken() tried once and rejected with code "${(outage as SessionError).code}"`);
   await until(engine, 'offline', (s) => s.matches('offline'));
   detail(`still signed in: status ${engine.getSnapshot().status}, session ${sessionKey()}`);
-  server.failWith('none');
-  await server.comeBack();
+  server.fault = null;
   detail('server back, online$ → true');
   online$.next(true);
   await until(engine, 'fresh after the outage', (s) => s.matches('fresh'));
@@ -164,10 +160,10 @@ async function run(server: TokenServer, engine: SessionEngine, online$: Behavior
   detail(`peekToken() right after waking: ${engine.peekToken() === null ? 'null (the clock says expired)' : 'a token'}`);
   detail('resume$ emits (the page or device woke up), then three callers ask for a token at once');
   resume$.next();
-  const served = server.refreshes;
+  const served = server.counters.granted;
   const tokens = await Promise.all([engine.getToken(), engine.getToken(), engine.getToken()]);
   const distinct = new Set(tokens.filter(Boolean)).size;
-  detail(`${tokens.length} callers, ${distinct} distinct token, ${server.refreshes - served} refresh request`);
+  detail(`${tokens.length} callers, ${distinct} distinct token, ${server.counters.granted - served} refresh request`);
 
   heading('5. Rotation');
   server.rotateSession(sessionKey());
@@ -182,7 +178,7 @@ async function run(server: TokenServer, engine: SessionEngine, online$: Behavior
   detail(`getToken() waited for the new session's token: ${afterRotation ? `session ${sessionKey()}` : 'null'}`);
 
   heading('6. Sign-out while a refresh is in flight');
-  server.delayAnswers(1_500);
+  server.latencyMs = 1_500;
   const pending = engine.getToken({ forceRefresh: true });
   await until(engine, 'refreshing', (s) => s.hasTag('fetching'));
   engine.signOut();
@@ -191,24 +187,27 @@ async function run(server: TokenServer, engine: SessionEngine, online$: Behavior
 }
 
 async function main(): Promise<void> {
-  const server = await startTokenServer({ lifeSeconds: TOKEN_LIFE_S, clockAheadMs: SERVER_CLOCK_AHEAD_MS });
+  // Its clock is Date.now() (read at each call), so the sleep of step 4 moves it as much as ours. The demo signs
+  // in as 'ada': the server's sessions are hers, on every refresh too.
+  const server = createTokenServer({ lifeSeconds: TOKEN_LIFE_S, skewMs: SERVER_CLOCK_AHEAD_MS, subject: 'ada', clock: () => Date.now() });
+  const { url, close } = await listen(createTokenHandler(server));
   const online$ = new BehaviorSubject(true);
   const resume$ = new Subject<void>();
   const engine = createSessionEngine({
-    refresh: createRefresh(server),
+    refresh: createRefresh(url),
     leewayMs: LEEWAY_MS,
     retry: { baseMs: 500, maxMs: 2_000 },
     online$,
     resume$,
   });
-  console.log(`sessionchart demo: token endpoint ${server.url}, tokens live ${TOKEN_LIFE_S} s.`);
+  console.log(`sessionchart demo: token endpoint ${url}, tokens live ${TOKEN_LIFE_S} s.`);
   console.log('Each line is a state change of the engine with the remaining life of its token.');
   narrate(engine);
   try {
-    await run(server, engine, online$, resume$);
+    await run(server, url, engine, online$, resume$);
   } finally {
     engine.stop();
-    await server.close();
+    await close();
   }
 }
 

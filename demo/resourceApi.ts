@@ -1,12 +1,13 @@
 /**
- * The demo's API, beside the token server: one small JSON resource (`GET /profile`) for a bearer access token
- * the token server says is live, and `POST /revoke`, which revokes the presented access token here, at the
- * API, while the token server still counts its session valid (an access token revoked early: a permission
- * change, a logout elsewhere). The API answers 401 to that token from then on. It counts the requests for the
- * resource, so the page and the demo test can show a 401, its one refresh and the retry.
+ * A bearer API beside sessionchart/testing's token server, as the demo and the fetch tests use it: a request's
+ * access token is accepted while the token server verifies it (issued, its session not revoked, not expired on the
+ * server's clock) and this API has not revoked it itself. Revoking here (`revoke`, `POST /revoke`) leaves the
+ * token server counting the session valid: an access token revoked early (a permission change, a logout
+ * elsewhere), answered 401 from then on. The demo's resource is `GET /profile`; the API counts its requests, so
+ * the page and the demo test can show a 401, its one refresh and the retry.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { AccessClaims, TokenServer } from './tokenServer.js';
+import type { TokenServer } from '../src/testing/index.js';
 
 export interface ApiCounts {
   /** Requests for the resource, whatever their answer. */
@@ -21,13 +22,25 @@ export interface Profile {
   session: string;
 }
 
-export interface ResourceApi {
-  readonly counts: ApiCounts;
-  /** Serves a request whose URL is relative to where the API is mounted (`/profile`, `/revoke`). */
-  handle(request: IncomingMessage, response: ServerResponse): Promise<void>;
+/** Whose an accepted token is, and which one (`jti`, by which this API revokes it). */
+export interface AccessClaims {
+  sub: string;
+  /** The session key: its `sid`, else its `sub`. */
+  session: string;
+  jti: string;
 }
 
-const bearerOf = (request: IncomingMessage): string | null =>
+export interface ResourceApi {
+  readonly counts: ApiCounts;
+  /** The claims of the request's bearer token when the API accepts it; else null. */
+  accepted(request: IncomingMessage): AccessClaims | null;
+  /** Stops accepting `accessToken` here; the token server still counts its session valid. */
+  revoke(accessToken: string): void;
+  /** Serves a request whose URL is relative to where the API is mounted (`/profile`, `/revoke`). */
+  handle(request: IncomingMessage, response: ServerResponse): void;
+}
+
+export const bearerOf = (request: IncomingMessage): string | null =>
   /^Bearer\s+(\S+)$/i.exec(request.headers.authorization ?? '')?.[1] ?? null;
 
 function answer(response: ServerResponse, status: number, body: object, headers: Record<string, string> = {}) {
@@ -36,37 +49,42 @@ function answer(response: ServerResponse, status: number, body: object, headers:
 }
 
 /** RFC 6750's answer to a missing, expired or revoked token: what makes `createAuthFetch` refresh and retry. */
-const refuse = (response: ServerResponse) =>
+export const refuse = (response: ServerResponse) =>
   answer(response, 401, { error: 'invalid_token' }, { 'www-authenticate': 'Bearer error="invalid_token"' });
 
-export function createResourceApi(tokens: Pick<TokenServer, 'verifyAccessToken'>): ResourceApi {
+export function createResourceApi(tokens: Pick<TokenServer, 'verify'>): ResourceApi {
   /** The `jti` of each access token revoked here; the token server never hears of them. */
   const revoked = new Set<string>();
   const counts: ApiCounts = { requests: 0, refused: 0 };
 
-  async function liveClaims(request: IncomingMessage): Promise<AccessClaims | null> {
-    const token = bearerOf(request);
-    const claims = token === null ? null : await tokens.verifyAccessToken(token);
-    return claims !== null && !revoked.has(claims.jti) ? claims : null;
+  function claimsOf(accessToken: string | null): AccessClaims | null {
+    const verified = tokens.verify(accessToken);
+    if (!verified.ok || revoked.has(verified.jti)) return null;
+    return { sub: verified.sub, session: verified.sid ?? verified.sub, jti: verified.jti };
   }
 
   return {
     get counts() {
       return { ...counts };
     },
-    async handle(request, response) {
+    accepted: (request) => claimsOf(bearerOf(request)),
+    revoke(accessToken) {
+      const claims = claimsOf(accessToken);
+      if (claims !== null) revoked.add(claims.jti);
+    },
+    handle(request, response) {
       const route = request.url?.split('?')[0];
       if (route === '/profile' && request.method === 'GET') {
         counts.requests += 1;
-        const claims = await liveClaims(request);
+        const claims = claimsOf(bearerOf(request));
         if (claims === null) {
           counts.refused += 1;
           return refuse(response);
         }
-        return answer(response, 200, { user: claims.sub, session: claims.sid } satisfies Profile);
+        return answer(response, 200, { user: claims.sub, session: claims.session } satisfies Profile);
       }
       if (route === '/revoke' && request.method === 'POST') {
-        const claims = await liveClaims(request);
+        const claims = claimsOf(bearerOf(request));
         if (claims === null) return refuse(response);
         revoked.add(claims.jti);
         return answer(response, 200, { revoked: true });

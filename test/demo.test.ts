@@ -157,7 +157,7 @@ describe('the web demo at 1280x800', () => {
     await expectActive(page, 'signedOut');
     await click(page, 'sign-in');
     await expectActive(page, 'fresh');
-    const before = demo.tokenServer.settings;
+    const before = demo.settings();
     const refusals = [
       ['life', 'Token life (s)', 0, 'from 5 to 3600 s'],
       ['latency', 'Latency (ms)', -500, 'from 0 to 30000 ms'],
@@ -169,16 +169,16 @@ describe('the web demo at 1280x800', () => {
       expect(await text(page, `${testId}-refused`)).toContain(range);
       expect(await byTestId(page, testId).getAttribute('aria-invalid')).toBe('true');
     }
-    expect(demo.tokenServer.settings).toEqual(before);
+    expect(demo.settings()).toEqual(before);
     // The server refuses them too.
     const direct = await fetch(new URL('/demo-api/settings', demo.url), { method: 'POST', body: JSON.stringify({ lifeSeconds: 0 }) });
     expect(direct.status).toBe(400);
 
     expect(await graveAxeViolations(page)).toEqual([]);
 
-    await setNumber(page, 'life', 30, () => demo.tokenServer.settings.lifeSeconds === 30);
+    await setNumber(page, 'life', 30, () => demo.settings().lifeSeconds === 30);
     expect(await byTestId(page, 'life-refused').count()).toBe(0);
-    await setNumber(page, 'life', before.lifeSeconds, () => demo.tokenServer.settings.lifeSeconds === before.lifeSeconds);
+    await setNumber(page, 'life', before.lifeSeconds, () => demo.settings().lifeSeconds === before.lifeSeconds);
     for (const testId of ['latency', 'skew']) await page.fill(`[data-testid="${testId}"]`, '0');
     await click(page, 'sign-out');
     await expectActive(page, 'signedOut');
@@ -197,7 +197,7 @@ describe('the web demo at 1280x800', () => {
 
     // Token life: 6 s tokens refresh at half-life, by themselves. A sign-in says nothing of the server's clock;
     // the first refresh measures it: the clocks agree.
-    await setNumber(page, 'life', 6, () => server.settings.lifeSeconds === 6);
+    await setNumber(page, 'life', 6, () => demo.settings().lifeSeconds === 6);
     await click(page, 'sign-in');
     await expectActive(page, 'fresh');
     expect(await text(page, 'server-offset')).toBe('not measured yet (no refresh answered)');
@@ -206,10 +206,10 @@ describe('the web demo at 1280x800', () => {
     await logged(page, /^refresh answered: new token, expires in \d s/);
     await expectActive(page, 'fresh');
     expect(await text(page, 'server-offset')).toBe('0 s (the clocks agree)');
-    await setNumber(page, 'life', 60, () => server.settings.lifeSeconds === 60);
+    await setNumber(page, 'life', 60, () => demo.settings().lifeSeconds === 60);
 
     // Latency: the forced refresh is in flight (refreshing) until the slow answer, then a 60 s token.
-    await setNumber(page, 'latency', 1_500, () => server.settings.latencyMs === 1_500);
+    await setNumber(page, 'latency', 1_500, () => demo.settings().latencyMs === 1_500);
     await click(page, 'force-refresh');
     await expectActive(page, 'refreshing');
     await expectActive(page, 'fresh');
@@ -217,7 +217,7 @@ describe('the web demo at 1280x800', () => {
     // Its life counts from the request's start: the 1.5 s the answer took are spent.
     expect(await secondsLeft(page)).toBeLessThanOrEqual(58.5);
     expect(await secondsLeft(page)).toBeGreaterThan(50);
-    await setNumber(page, 'latency', 0, () => server.settings.latencyMs === 0);
+    await setNumber(page, 'latency', 0, () => demo.settings().latencyMs === 0);
 
     // 503: a network fault, backing off with the token kept; the outcome line lasts as long as that state.
     await click(page, 'failure-unavailable');
@@ -259,15 +259,15 @@ describe('the web demo at 1280x800', () => {
     await expectActive(page, 'fresh');
 
     // Sleep: the clock jumps 10 min, the token is expired by it; the wake-up refreshes once.
-    const refreshesBeforeSleep = server.refreshes;
+    const refreshesBeforeSleep = server.counters.granted;
     await click(page, 'sleep');
     await logged(page, /^the page woke up/);
     await expectActive(page, 'fresh');
-    expect(server.refreshes).toBe(refreshesBeforeSleep + 1);
+    expect(server.counters.granted).toBe(refreshesBeforeSleep + 1);
     expect(await secondsLeft(page)).toBeGreaterThan(50);
 
     // A server clock an hour ahead: measured from the request's start, the token still lives its 60 s here.
-    await setNumber(page, 'skew', 3_600, () => server.settings.clockAheadMs === 3_600_000);
+    await setNumber(page, 'skew', 3_600, () => demo.settings().clockAheadMs === 3_600_000);
     await click(page, 'force-refresh');
     await expectActive(page, 'fresh');
     await expect.poll(() => text(page, 'server-offset'), { timeout: STEP_MS }).toBe('+3600 s (the server is ahead)');
@@ -275,22 +275,22 @@ describe('the web demo at 1280x800', () => {
 
     // Rotation (a password change): nothing served until the new session's token; a new session key.
     const before = await text(page, 'session-key');
-    await setNumber(page, 'latency', 1_000, () => server.settings.latencyMs === 1_000);
+    await setNumber(page, 'latency', 1_000, () => demo.settings().latencyMs === 1_000);
     await click(page, 'rotate');
     await expectActive(page, 'rotated.fetching');
     await expectActive(page, 'fresh');
     const rotatedTo = await text(page, 'session-key');
     expect(rotatedTo).not.toBe(before);
     await logged(page, `the new session's token arrived: session ${rotatedTo}`);
-    await setNumber(page, 'latency', 0, () => server.settings.latencyMs === 0);
-    await setNumber(page, 'skew', 0, () => server.settings.clockAheadMs === 0);
+    await setNumber(page, 'latency', 0, () => demo.settings().latencyMs === 0);
+    await setNumber(page, 'skew', 0, () => demo.settings().clockAheadMs === 0);
 
     // Another tab: it restores the session from this one, without a request of its own, and its log says so.
-    const refreshesBeforeTab = server.refreshes;
+    const refreshesBeforeTab = server.counters.granted;
     const [other] = await Promise.all([page.context().waitForEvent('page'), click(page, 'open-tab')]);
     await expectActive(other, 'fresh');
     expect(await text(other, 'session-key')).toBe(rotatedTo);
-    expect(server.refreshes).toBe(refreshesBeforeTab);
+    expect(server.counters.granted).toBe(refreshesBeforeTab);
     const otherLog = await logOldestFirst(other);
     expect(otherLog[0]).toMatch(/^this tab opened: reading the session kept from before/);
     // Its first steps: opened, (the network reported up), restored.
@@ -320,7 +320,7 @@ describe('the web demo at 1280x800', () => {
     expect(demo.api.counts).toEqual(signedOut);
 
     // A long token life: no timer refresh of its own comes between the counts.
-    await setNumber(page, 'life', 600, () => demo.tokenServer.settings.lifeSeconds === 600);
+    await setNumber(page, 'life', 600, () => demo.settings().lifeSeconds === 600);
     await click(page, 'sign-in');
     await expectActive(page, 'fresh');
     await click(page, 'revoke-api');
@@ -328,24 +328,24 @@ describe('the web demo at 1280x800', () => {
     const revokedToken = revoked.exec(await outcomeOf(page, 'Revoke the token on the API', revoked))![1];
 
     const api = demo.api.counts;
-    const refreshes = demo.tokenServer.refreshes;
+    const refreshes = demo.tokenServer.counters.granted;
     await click(page, 'call-api');
-    const retried = /^token #(\w{8}): 401 → 1 forced refresh → retry with token #(\w{8}): 200 \(ada, session sid-\w+\) · the API counted 2 requests \(1 refused\), the token server 1 refresh /;
+    const retried = /^token #(\w{8}): 401 → 1 forced refresh → retry with token #(\w{8}): 200 \(ada, session sid-[\w-]+\) · the API counted 2 requests \(1 refused\), the token server 1 refresh /;
     const [, refusedToken, retryToken] = retried.exec(await outcomeOf(page, 'Call the API', retried))!;
     expect(refusedToken).toBe(revokedToken);
     expect(retryToken).not.toBe(revokedToken);
     expect(demo.api.counts).toEqual({ requests: api.requests + 2, refused: api.refused + 1 });
-    expect(demo.tokenServer.refreshes).toBe(refreshes + 1);
+    expect(demo.tokenServer.counters.granted).toBe(refreshes + 1);
     await expectActive(page, 'fresh');
     // The revoked token is no longer held: the revoke's line is over.
     await page.getByRole('group', { name: 'Revoke the token on the API' }).locator('[data-testid="outcome"]').waitFor({ state: 'detached' });
 
     // The next call carries the new token: 200, no 401, no refresh.
     await click(page, 'call-api');
-    const atOnce = new RegExp(`^token #${retryToken}: 200 \\(ada, session sid-\\w+\\), no 401, no refresh · the API counted 1 request \\(0 refused\\), the token server 0 refreshes `);
+    const atOnce = new RegExp(`^token #${retryToken}: 200 \\(ada, session sid-[\\w-]+\\), no 401, no refresh · the API counted 1 request \\(0 refused\\), the token server 0 refreshes `);
     await outcomeOf(page, 'Call the API', atOnce);
     expect(demo.api.counts).toEqual({ requests: api.requests + 3, refused: api.refused + 1 });
-    expect(demo.tokenServer.refreshes).toBe(refreshes + 1);
+    expect(demo.tokenServer.counters.granted).toBe(refreshes + 1);
 
     expect(await graveAxeViolations(page)).toEqual([]);
     await expectNoInternalIdsNorTokens(page, tokens);
@@ -366,16 +366,16 @@ describe('the web demo at 1280x800', () => {
       return outcomeOf(page, 'Reload the page', after);
     };
     await expectActive(page, 'signedOut');
-    await setNumber(page, 'life', 300, () => server.settings.lifeSeconds === 300);
+    await setNumber(page, 'life', 300, () => demo.settings().lifeSeconds === 300);
     await click(page, 'sign-in');
     await expectActive(page, 'fresh');
     const sid = await text(page, 'session-key');
 
     // A valid token: back from the tabs' store, no request.
-    const refreshes = server.refreshes;
+    const refreshes = server.counters.granted;
     await reload(new RegExp(`^after the reload: session ${sid} came back from the tabs' store \\(IndexedDB\\) with no request: token expires in \\d+ s`));
     await expectActive(page, 'fresh');
-    expect(server.refreshes).toBe(refreshes);
+    expect(server.counters.granted).toBe(refreshes);
     expect(tokenRequests).toEqual([]);
     let log = await logOldestFirst(page);
     expect(log[0]).toMatch(/^this page was reloaded: reading the session kept from before \(IndexedDB\)/);
@@ -385,12 +385,12 @@ describe('the web demo at 1280x800', () => {
     // again, on the slept clock), the expired token gets one refresh, reason "restore".
     await click(page, 'offline');
     await expectActive(page, 'offline.waiting');
-    const sleptMs = server.settings.sleptMs;
+    const sleptMs = demo.settings().sleptMs;
     await click(page, 'sleep');
-    await expect.poll(() => server.settings.sleptMs).toBeGreaterThan(sleptMs);
+    await expect.poll(() => demo.settings().sleptMs).toBeGreaterThan(sleptMs);
     await reload(new RegExp(`^after the reload: session ${sid} was kept, its access token expired: 1 refresh request \\(reason "restore"\\) renewed it`));
     await expectActive(page, 'fresh');
-    expect(server.refreshes).toBe(refreshes + 1);
+    expect(server.counters.granted).toBe(refreshes + 1);
     expect(tokenRequests).toHaveLength(1);
     log = await logOldestFirst(page);
     expect(log[0]).toMatch(/^this page was reloaded/);

@@ -1,7 +1,8 @@
 /**
- * sessionchart/fetch against a real bearer-token API (node:http) and a real engine whose `refresh` mints
- * tokens over HTTP: one shared refresh for a burst of 401s, replayed bodies, no loops, and the caller's signal.
- * Both are imported from the built package (`npm run build` first).
+ * sessionchart/fetch against a real bearer-token API (node:http) and a real engine whose `refresh` is
+ * sessionchart/oauth's against sessionchart/testing's token server over HTTP: one shared refresh for a burst of
+ * 401s, replayed bodies, no loops, and the caller's signal. The engine, fetch and oauth are imported from the
+ * built package (`npm run build` first).
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createSessionEngine, type SessionEngine } from 'sessionchart';
@@ -48,7 +49,7 @@ describe('createAuthFetch with a real engine and API', () => {
   beforeEach(async () => {
     api = await startApiServer();
     engine = createSessionEngine({ refresh: api.refresh });
-    engine.signIn(api.signIn());
+    engine.signIn(api.tokens.signIn());
     first = engine.peekToken()!;
   });
   afterEach(async () => {
@@ -58,7 +59,7 @@ describe('createAuthFetch with a real engine and API', () => {
 
   it('answers 20 concurrent 401s for one token with one refresh and 20 retries, every body intact', async () => {
     api.revoke(first);
-    const refresh = api.holdRefreshes();
+    const refresh = api.tokens.holdNext();
     const authFetch = createAuthFetch(engine);
     const cases = Array.from({ length: 20 }, (_, n) => bodyOf(n));
     const responses = Promise.all(
@@ -66,10 +67,10 @@ describe('createAuthFetch with a real engine and API', () => {
     );
     // The refresh answers only once the API has refused all 20: each of them asks the engine while it is out.
     await api.until(() => api.requests.filter((request) => request.status === 401).length === 20);
-    refresh.open();
+    (await refresh).release();
 
     const answered = await responses;
-    expect(api.refreshes).toBe(1);
+    expect(api.tokens.counters.requests).toBe(1);
     const second = engine.peekToken();
     expect(second).not.toBe(first);
     expect(answered.map((response) => response.status)).toEqual(cases.map(() => 200));
@@ -90,11 +91,11 @@ describe('createAuthFetch with a real engine and API', () => {
     await late.arrived;
     api.revoke(first);
     expect((await authFetch(api.url('/api/echo?n=now'))).status).toBe(200);
-    expect(api.refreshes).toBe(1);
+    expect(api.tokens.counters.requests).toBe(1);
 
     late.open();
     expect((await lateResponse).status).toBe(200);
-    expect(api.refreshes).toBe(1);
+    expect(api.tokens.counters.requests).toBe(1);
     const sent = sentBy(api, 'late');
     expect(tokensAndStatuses(sent)).toEqual([
       { token: first, status: 401 },
@@ -107,8 +108,8 @@ describe('createAuthFetch with a real engine and API', () => {
     api.refuseEveryToken();
     const response = await createAuthFetch(engine)(api.url('/api/echo?n=refused'));
     expect(response.status).toBe(401);
-    expect(await response.text()).toBe('refused');
-    expect(api.refreshes).toBe(1);
+    expect(await response.json()).toEqual({ error: 'invalid_token' });
+    expect(api.tokens.counters.requests).toBe(1);
     expect(tokensAndStatuses(api.requests)).toEqual([
       { token: first, status: 401 },
       { token: engine.peekToken(), status: 401 },
@@ -119,11 +120,11 @@ describe('createAuthFetch with a real engine and API', () => {
     engine.signOut();
     await expect(createAuthFetch(engine)(api.url('/api/echo'))).rejects.toMatchObject({ code: 'auth' });
     expect(api.requests).toEqual([]);
-    expect(api.refreshes).toBe(0);
+    expect(api.tokens.counters.requests).toBe(0);
   });
 
   it('rejects as getToken does when no token can be had, and sends nothing', async () => {
-    api.failRefreshes('unavailable');
+    api.tokens.fault = { kind: '5xx' };
     // A rotation drops the held token: the engine has to fetch one, and cannot.
     engine.rotate();
     await expect(createAuthFetch(engine)(api.url('/api/echo'))).rejects.toMatchObject({ code: 'network' });
@@ -131,38 +132,38 @@ describe('createAuthFetch with a real engine and API', () => {
   });
 
   it('rejects with AuthError when the session ends in the refresh a 401 asked for', async () => {
-    api.revoke(first);
-    api.failRefreshes('invalid_grant');
+    // The token server ends the session: the API refuses its token, the server its refresh token.
+    api.tokens.revoke(engine.getSnapshot().sessionKey!);
     await expect(createAuthFetch(engine)(api.url('/api/echo'))).rejects.toMatchObject({ code: 'auth' });
-    expect(api.refreshes).toBe(1);
+    expect(api.tokens.counters.requests).toBe(1);
     expect(api.requests).toHaveLength(1);
     expect(engine.getSnapshot().status).toBe('signedOut');
   });
 
   it('rejects with the network fault of the refresh a 401 asked for', async () => {
     api.revoke(first);
-    api.failRefreshes('unavailable');
+    api.tokens.fault = { kind: '5xx' };
     await expect(createAuthFetch(engine)(api.url('/api/echo'))).rejects.toMatchObject({ code: 'network' });
     expect(api.requests).toHaveLength(1);
   });
 
   it("aborts the caller's request while the refresh is out; the refresh completes and serves the others", async () => {
     api.revoke(first);
-    const refresh = api.holdRefreshes();
+    const refresh = api.tokens.holdNext();
     const authFetch = createAuthFetch(engine);
     const controller = new AbortController();
     const aborted = authFetch(api.url('/api/echo?n=aborted'), { method: 'POST', body: 'x', signal: controller.signal });
     // Only this request's 401 can have asked for the refresh: it is waiting on it now.
-    await refresh.arrived;
+    const held = await refresh;
     const other = authFetch(api.url('/api/echo?n=other'));
     controller.abort();
     const error: unknown = await aborted.catch((reason: unknown) => reason);
     expect(error).toBeInstanceOf(DOMException);
     expect(error).toMatchObject({ name: 'AbortError' });
 
-    refresh.open();
+    held.release();
     expect((await other).status).toBe(200);
-    expect(api.refreshes).toBe(1);
+    expect(api.tokens.counters.requests).toBe(1);
     expect(engine.peekToken()).not.toBe(first);
     expect(tokensAndStatuses(sentBy(api, 'aborted'))).toEqual([{ token: first, status: 401 }]);
   });
@@ -171,7 +172,7 @@ describe('createAuthFetch with a real engine and API', () => {
     const response = await createAuthFetch(engine)(api.url('/api/scoped?n=scoped'));
     expect(response.status).toBe(401);
     expect(response.headers.get('www-authenticate')).toContain('insufficient_scope');
-    expect(api.refreshes).toBe(0);
+    expect(api.tokens.counters.requests).toBe(0);
     expect(tokensAndStatuses(api.requests)).toEqual([{ token: first, status: 401 }]);
   });
 
@@ -188,7 +189,7 @@ describe('createAuthFetch with a real engine and API', () => {
       { n: 'init', authorization: own.authorization },
       { n: 'request', authorization: own.authorization },
     ]);
-    expect(api.refreshes).toBe(0);
+    expect(api.tokens.counters.requests).toBe(0);
   });
 
   it('replays a Request input, body and headers, on the retry', async () => {
@@ -220,7 +221,7 @@ describe('createAuthFetch with a real engine and API', () => {
     const init = { method: 'POST', body, duplex: 'half' } as RequestInit;
     const response = await createAuthFetch(engine)(api.url('/api/echo?n=stream'), init);
     expect(response.status).toBe(401);
-    expect(api.refreshes).toBe(0);
+    expect(api.tokens.counters.requests).toBe(0);
     expect(tokensAndStatuses(api.requests)).toEqual([{ token: first, status: 401 }]);
     expect(await receivedText(api.requests[0]!)).toBe('streamed');
   });

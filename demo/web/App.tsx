@@ -3,7 +3,7 @@ import { useSelector } from '@xstate/react';
 import type { SessionEngine } from '../../src/index.js';
 import { sessionMachine } from '../../src/index.js';
 import { StatechartViewer, stateText, type ActivityRecorder } from '../../src/viewer/index.js';
-import type { TokenServerSettings } from '../tokenServer.js';
+import type { TokenServerSettings } from '../demoTokenServer.js';
 import { Controls } from './Controls.js';
 import { describeSessionStep } from './eventWording.js';
 import type { RestoreReport } from './restoreReport.js';

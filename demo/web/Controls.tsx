@@ -7,7 +7,7 @@ import { useEffect, useState } from 'react';
 import type { SessionEngine } from '../../src/index.js';
 import { tokenFingerprint } from '../../src/inspect/redact.js';
 import { CLOCK_AHEAD_MS, LATENCY_MS, LIFE_SECONDS } from '../settingLimits.js';
-import type { FailureMode, TokenServerSettings } from '../tokenServer.js';
+import type { FailureMode, TokenServerSettings } from '../demoTokenServer.js';
 import { ApiPanel } from './ApiPanel.js';
 import { Control, NumberSetting, useOutcomes, type Outcome } from './ControlParts.js';
 import type { RestoreReport } from './restoreReport.js';

@@ -1,15 +1,16 @@
 /**
- * The web demo's server: the local token server (demo/tokenServer.ts) behind a Vite dev server that serves
- * the page (demo/web, React, the sessionchart sources) on 127.0.0.1. `/auth/*` is proxied to the token
- * server; `/api/*` is the bearer API the page calls (demo/resourceApi.ts); `/demo-api/*` changes the token
- * server's settings for the page's controls (failures, latency, token life, clocks) and reads the counts.
+ * The web demo's server: the local token server (sessionchart/testing's, demo/demoTokenServer.ts) behind a Vite
+ * dev server that serves the page (demo/web, React, the sessionchart sources) on 127.0.0.1. `/auth/*` is proxied
+ * to the token server; `/api/*` is the bearer API the page calls (demo/resourceApi.ts); `/demo-api/*` changes the
+ * token server's settings for the page's controls (failures, latency, token life, clocks) and reads the counts.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { fileURLToPath } from 'node:url';
 import { createServer, type Plugin } from 'vite';
-import { CLOCK_AHEAD_MS, LATENCY_MS, LIFE_SECONDS, isWithin } from '../settingLimits.js';
+import { CLOCK_AHEAD_MS, LATENCY_MS, LIFE_SECONDS, isWithin, type Range } from '../settingLimits.js';
 import { createResourceApi, type ApiCounts, type ResourceApi } from '../resourceApi.js';
-import { startTokenServer, type FailureMode, type TokenServer } from '../tokenServer.js';
+import type { TokenServer } from '../../src/testing/index.js';
+import { startDemoTokenServer, type DemoTokenServer, type FailureMode, type TokenServerSettings } from '../demoTokenServer.js';
 
 export interface DemoOptions {
   /** 0 picks a free port; a taken port moves on to the next free one. Default 5173. */
@@ -20,7 +21,12 @@ export interface DemoOptions {
 export interface Demo {
   /** The page, e.g. http://127.0.0.1:5173/ */
   url: string;
+  /** sessionchart/testing's token server, reached at `/auth`. */
   tokenServer: TokenServer;
+  /** Where the token server listens, e.g. http://127.0.0.1:54321 */
+  tokenServerUrl: string;
+  /** The token server's settings, as the page shows them. */
+  settings(): TokenServerSettings;
   /** The bearer API at `/api`, with its request counts. */
   api: ResourceApi;
   stop(): Promise<void>;
@@ -49,17 +55,18 @@ const finite = (value: unknown, min: number, max: number) =>
   typeof value === 'number' && Number.isFinite(value) ? Math.min(max, Math.max(min, value)) : undefined;
 
 /** Applies a partial settings change, all or nothing: a value out of range is refused (400). */
-function changeSettings(tokens: TokenServer, body: Record<string, unknown>) {
-  const numbers = [
-    [body.lifeSeconds, LIFE_SECONDS, tokens.setLifeSeconds],
-    [body.latencyMs, LATENCY_MS, tokens.delayAnswers],
-    [body.clockAheadMs, CLOCK_AHEAD_MS, tokens.setClockAhead],
-  ] as const;
-  if (numbers.some(([value, range]) => value !== undefined && !isWithin(value, range))) {
-    throw new RangeError('a setting is out of range');
-  }
-  for (const [value, , apply] of numbers) if (value !== undefined) apply(value as number);
-  if (FAILURES.includes(body.failure as FailureMode)) tokens.failWith(body.failure as FailureMode);
+function changeSettings(tokens: DemoTokenServer, body: Record<string, unknown>) {
+  const within = (value: unknown, range: Range): number | undefined => {
+    if (value !== undefined && !isWithin(value, range)) throw new RangeError('a setting is out of range');
+    return value as number | undefined;
+  };
+  // Every value is checked before any is applied.
+  tokens.change({
+    lifeSeconds: within(body.lifeSeconds, LIFE_SECONDS),
+    latencyMs: within(body.latencyMs, LATENCY_MS),
+    clockAheadMs: within(body.clockAheadMs, CLOCK_AHEAD_MS),
+    failure: FAILURES.includes(body.failure as FailureMode) ? (body.failure as FailureMode) : undefined,
+  });
 }
 
 const answerJson = (response: ServerResponse, body: object) => {
@@ -68,10 +75,10 @@ const answerJson = (response: ServerResponse, body: object) => {
 };
 
 /** `/demo-api/settings` (GET, POST a partial), `/demo-api/sleep` and `/demo-api/rotate` (POST), `/demo-api/counts`. */
-async function handleDemoApi(tokens: TokenServer, api: ResourceApi, request: IncomingMessage, response: ServerResponse) {
+async function handleDemoApi(tokens: DemoTokenServer, api: ResourceApi, request: IncomingMessage, response: ServerResponse) {
   const route = request.url?.split('?')[0];
   if (route === '/counts' && request.method === 'GET') {
-    return answerJson(response, { api: api.counts, refreshes: tokens.refreshes } satisfies DemoCounts);
+    return answerJson(response, { api: api.counts, refreshes: tokens.server.counters.granted } satisfies DemoCounts);
   }
   const body = request.method === 'POST' ? await readJson(request) : {};
   if (route === '/settings' && request.method === 'POST') {
@@ -79,15 +86,16 @@ async function handleDemoApi(tokens: TokenServer, api: ResourceApi, request: Inc
   } else if (route === '/sleep' && request.method === 'POST') {
     tokens.sleep(finite(body.ms, 0, 86_400_000) ?? 0);
   } else if (route === '/rotate' && request.method === 'POST' && typeof body.sid === 'string') {
-    tokens.rotateSession(body.sid);
+    // A session this server never started (another run's, kept by the tabs' store) has nothing to rotate.
+    if (tokens.server.session(body.sid)) tokens.server.rotateSession(body.sid);
   } else if (route !== '/settings') {
     response.writeHead(404).end();
     return;
   }
-  answerJson(response, tokens.settings);
+  answerJson(response, tokens.settings());
 }
 
-function demoServers(tokens: TokenServer, api: ResourceApi): Plugin {
+function demoServers(tokens: DemoTokenServer, api: ResourceApi): Plugin {
   const failed = (response: ServerResponse, status: number) => () => {
     if (!response.headersSent) response.writeHead(status);
     response.end();
@@ -98,16 +106,14 @@ function demoServers(tokens: TokenServer, api: ResourceApi): Plugin {
       server.middlewares.use('/demo-api', (request, response) => {
         handleDemoApi(tokens, api, request, response).catch(failed(response, 400));
       });
-      server.middlewares.use('/api', (request, response) => {
-        api.handle(request, response).catch(failed(response, 500));
-      });
+      server.middlewares.use('/api', (request, response) => api.handle(request, response));
     },
   };
 }
 
 export async function startDemo(options: DemoOptions = {}): Promise<Demo> {
-  const tokens = await startTokenServer({ lifeSeconds: DEMO_TOKEN_LIFE_S });
-  const api = createResourceApi(tokens);
+  const tokens = await startDemoTokenServer(DEMO_TOKEN_LIFE_S);
+  const api = createResourceApi(tokens.server);
   try {
     const vite = await createServer({
       configFile: false,
@@ -135,7 +141,9 @@ export async function startDemo(options: DemoOptions = {}): Promise<Demo> {
     if (!url) throw new Error('Vite did not report the URL it listens on');
     return {
       url,
-      tokenServer: tokens,
+      tokenServer: tokens.server,
+      tokenServerUrl: tokens.url,
+      settings: tokens.settings,
       api,
       async stop() {
         await vite.close();

@@ -15,7 +15,8 @@ import {
 } from '../../src/index.js';
 import { defaultResume$ } from '../../src/engine/environment.js';
 import { activePaths } from '../../src/viewer/index.js';
-import type { TokenResponse, TokenServerSettings } from '../tokenServer.js';
+import type { TokenResponseBody } from '../../src/testing/index.js';
+import type { TokenServerSettings } from '../demoTokenServer.js';
 import { demoClock } from './clock.js';
 
 /** The engine's limit on one refresh request (`refreshTimeoutMs`): a hanging server becomes a network fault. */
@@ -43,7 +44,7 @@ export const demoNetworkFetch: typeof fetch = (input, init) =>
 /** The refreshes this page's engine asked for, by reason: a reload's note counts its `restore` ones. */
 export const refreshesAsked = new Map<RefreshReason, number>();
 
-const tokenSetOf = (body: TokenResponse): TokenSet => ({ accessToken: body.access_token, refreshToken: body.refresh_token });
+const tokenSetOf = (body: TokenResponseBody): TokenSet => ({ accessToken: body.access_token, refreshToken: body.refresh_token });
 
 const postForm = (path: string, form: Record<string, string>, signal?: AbortSignal): Promise<Response> =>
   demoNetworkFetch(path, { method: 'POST', body: new URLSearchParams(form), signal });
@@ -57,20 +58,20 @@ async function refresh({ refreshToken, reason, signal }: RefreshContext): Promis
   } catch (cause) {
     throw new NetworkError('The token endpoint cannot be reached', { cause });
   }
-  const body = (await response.json().catch(() => ({}))) as Partial<TokenResponse> & { error?: string };
+  const body = (await response.json().catch(() => ({}))) as Partial<TokenResponseBody> & { error?: string };
   if (body.error === 'invalid_grant' || response.status === 401) throw new AuthError('The refresh token was refused');
   if (response.status === 429) {
     const retryAfterMs = Number(response.headers.get('retry-after')) * 1_000 || undefined;
     throw new NetworkError('The token endpoint asked us to slow down (429)', { retryAfterMs });
   }
   if (!response.ok) throw new NetworkError(`The token endpoint answered ${response.status}`);
-  return tokenSetOf(body as TokenResponse);
+  return tokenSetOf(body as TokenResponseBody);
 }
 
 export async function signInAtServer(): Promise<TokenSet> {
   const response = await postForm('/auth/signin', { username: 'ada' });
   if (!response.ok) throw new Error(`sign-in answered ${response.status}`);
-  return tokenSetOf((await response.json()) as TokenResponse);
+  return tokenSetOf((await response.json()) as TokenResponseBody);
 }
 
 /** The token server's settings: GET, or POST to change them (`/settings`, `/sleep`, `/rotate`). */

@@ -7,7 +7,7 @@ import { startDemo } from './server.js';
 const demo = await startDemo({ port: Number(process.env.PORT ?? 5173) });
 console.log('sessionchart demo');
 console.log(`  page:            ${demo.url}`);
-console.log(`  token endpoint:  ${demo.tokenServer.url} (the page reaches it through /auth)`);
+console.log(`  token endpoint:  ${demo.tokenServerUrl} (the page reaches it through /auth)`);
 console.log('Open the page in a browser. Ctrl-C stops the demo.');
 
 let stopping = false;

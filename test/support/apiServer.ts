@@ -1,13 +1,15 @@
 /**
- * A bearer-token API and its token endpoint on 127.0.0.1, for sessionchart/fetch. `POST /token` mints a JWT
- * (what the engine's `refresh` calls); `/api/echo` answers 200 with the body it received to a token it issued
- * and has not revoked, else 401 (`Bearer error="invalid_token"`); `/api/scoped` answers every token with a 401
+ * A bearer-token API and its token server on 127.0.0.1, for sessionchart/fetch: sessionchart/testing's token
+ * server at `POST /token` (the engine's `refresh` is sessionchart/oauth's against it), and the demo's resource API
+ * (demo/resourceApi.ts) judging the tokens. `/api/echo` answers 200 with the body it received to a token the API
+ * accepts, else its 401 (`Bearer error="invalid_token"`); `/api/scoped` answers every token with a 401
  * `insufficient_scope` challenge. Every API request is logged with the token it carried and its body.
  */
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { AuthError, NetworkError, type RefreshFunction, type TokenSet } from 'sessionchart';
-import { mint } from './tokens.js';
+import type { RefreshFunction } from 'sessionchart';
+import { createOAuthRefresh } from 'sessionchart/oauth';
+import { bearerOf, createResourceApi, refuse } from '../../demo/resourceApi.js';
+import { createTokenHandler, createTokenServer, listen, type TokenServer } from '../../src/testing/index.js';
 
 export interface ApiRequest {
   /** The `n` query parameter: which caller sent it. */
@@ -28,23 +30,18 @@ export interface Gate {
 
 export interface ApiServer {
   url(path: string): string;
-  /** A token set the API accepts, for `engine.signIn`. */
-  signIn(): TokenSet;
-  /** The engine's refresh: `POST /token` over HTTP. A refused refresh is an AuthError, a 503 a NetworkError. */
+  /** The token server: `signIn()` for the engine, its counters, faults and held requests. */
+  tokens: TokenServer;
+  /** The engine's refresh: the refresh_token grant at `POST /token`, over HTTP. */
   refresh: RefreshFunction;
   readonly requests: readonly ApiRequest[];
-  /** `POST /token` requests received. */
-  readonly refreshes: number;
-  revoke(token: string): void;
+  /** The API stops accepting `accessToken`; the token server still counts its session valid. */
+  revoke(accessToken: string): void;
   /** Every token is refused from now on, new ones included. */
   refuseEveryToken(): void;
-  /** The token endpoint answers `invalid_grant` (the session is over) or 503 from now on. */
-  failRefreshes(how: 'invalid_grant' | 'unavailable'): void;
-  /** Holds `POST /token` requests until the gate opens. */
-  holdRefreshes(): Gate;
   /** Holds API requests that carry `?hold=<name>`, before they are judged, until the gate opens. */
   hold(name: string): Gate;
-  /** Settles once `condition` holds, checked on every request. */
+  /** Settles once `condition` holds, checked on every API request and token request. */
   until(condition: () => boolean): Promise<void>;
   close(): Promise<void>;
 }
@@ -71,13 +68,12 @@ async function readBody(request: http.IncomingMessage): Promise<Buffer> {
 }
 
 export async function startApiServer(): Promise<ApiServer> {
-  const issued = new Set<string>();
+  const tokens = createTokenServer();
+  const resources = createResourceApi(tokens);
   const requests: ApiRequest[] = [];
   const gates = new Map<string, ReturnType<typeof createGate>>();
   const waiters: Array<{ condition: () => boolean; resolve: () => void }> = [];
-  let refreshes = 0;
   let refuseAll = false;
-  let refreshFailure: 'invalid_grant' | 'unavailable' | null = null;
 
   const changed = () => {
     for (const waiter of [...waiters]) {
@@ -86,76 +82,47 @@ export async function startApiServer(): Promise<ApiServer> {
       waiter.resolve();
     }
   };
-  const issue = () => {
-    const tokens = mint({ life: 60 });
-    issued.add(tokens.accessToken);
-    return tokens;
-  };
+  tokens.subscribe(changed);
 
-  async function token(response: http.ServerResponse) {
-    refreshes += 1;
-    changed();
-    await gates.get('token')?.pass();
-    if (refreshFailure === 'invalid_grant') return response.writeHead(400).end('{"error":"invalid_grant"}');
-    if (refreshFailure === 'unavailable') return response.writeHead(503).end();
-    response.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(issue()));
-  }
-
-  async function api(request: http.IncomingMessage, response: http.ServerResponse, url: URL) {
+  async function api(request: http.IncomingMessage, response: http.ServerResponse) {
+    const url = new URL(request.url ?? '/', 'http://127.0.0.1');
     const body = await readBody(request);
     const hold = url.searchParams.get('hold');
     if (hold !== null) await gates.get(hold)?.pass();
-    const authorization = request.headers.authorization ?? null;
-    const token = authorization?.match(/^Bearer (.+)$/)?.[1] ?? null;
-    const accepted = token !== null && issued.has(token) && !refuseAll;
-    let status: number;
+    let status = 401;
     if (url.pathname === '/api/scoped') {
-      status = 401;
       response.writeHead(status, { 'www-authenticate': 'Bearer error="insufficient_scope", scope="admin"' }).end();
-    } else if (accepted) {
+    } else if (!refuseAll && resources.accepted(request) !== null) {
       status = 200;
       response.writeHead(status, { 'content-type': 'application/json' });
       response.end(JSON.stringify({ n: url.searchParams.get('n'), body: body.toString('base64') }));
     } else {
-      status = 401;
-      response.writeHead(status, { 'www-authenticate': 'Bearer error="invalid_token"' }).end('refused');
+      refuse(response);
     }
-    requests.push({ n: url.searchParams.get('n'), token, authorization, headers: request.headers, body, status });
+    const authorization = request.headers.authorization ?? null;
+    requests.push({ n: url.searchParams.get('n'), token: bearerOf(request), authorization, headers: request.headers, body, status });
     changed();
   }
 
-  const server = http.createServer((request, response) => {
-    const url = new URL(request.url ?? '/', 'http://127.0.0.1');
-    const handled = url.pathname === '/token' ? token(response) : api(request, response, url);
-    handled.catch((error: unknown) => response.destroy(error as Error));
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-
-  const gate = (name: string): Gate => {
-    const created = createGate();
-    gates.set(name, created);
-    return created;
-  };
+  const tokenEndpoint = createTokenHandler(tokens);
+  const server = await listen((request, response) =>
+    tokenEndpoint(request, response, () => {
+      api(request, response).catch((error: unknown) => response.destroy(error as Error));
+    }),
+  );
 
   return {
-    url: (path) => `${origin}${path}`,
-    signIn: issue,
-    async refresh({ signal }) {
-      const response = await fetch(`${origin}/token`, { method: 'POST', signal });
-      if (response.status === 400) throw new AuthError('The token endpoint refused the session');
-      if (!response.ok) throw new NetworkError(`The token endpoint answered HTTP ${response.status}`);
-      return (await response.json()) as TokenSet;
-    },
+    url: (path) => `${server.url}${path}`,
+    tokens,
+    refresh: createOAuthRefresh({ tokenEndpoint: `${server.url}/token`, clientId: 'app', allowInsecureRequests: true }),
     requests,
-    get refreshes() {
-      return refreshes;
-    },
-    revoke: (token) => issued.delete(token),
+    revoke: (accessToken) => resources.revoke(accessToken),
     refuseEveryToken: () => (refuseAll = true),
-    failRefreshes: (how) => (refreshFailure = how),
-    holdRefreshes: () => gate('token'),
-    hold: gate,
+    hold(name) {
+      const gate = createGate();
+      gates.set(name, gate);
+      return gate;
+    },
     until: (condition) =>
       new Promise<void>((resolve) => {
         waiters.push({ condition, resolve });
@@ -163,8 +130,7 @@ export async function startApiServer(): Promise<ApiServer> {
       }),
     async close() {
       for (const held of gates.values()) held.open();
-      server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await server.close();
     },
   };
 }
