@@ -4,6 +4,8 @@ import { Ledger } from './ledger.js';
 import type { ServerSession } from './sessions.js';
 import type { TokenServer } from './types.js';
 import type { InvariantChecker, InvariantCheckerOptions, ServerEvent, TokenRequest, Violation } from './types.js';
+import { Waits } from './waits.js';
+import { checkHeld } from './held.js';
 
 interface Watched {
   readonly name: string;
@@ -14,15 +16,9 @@ interface Watched {
   identityChangeAllowed: boolean;
   endAllowed: boolean;
   stopped: boolean;
+  /** Timer time its status last changed (a tab queued for the lock began refreshing then). */
+  statusSince: number;
   readonly undo: Array<() => void>;
-}
-
-interface Wait {
-  readonly event: 'getToken' | 'restore';
-  readonly label: string;
-  readonly startedAt: number;
-  readonly limitMs: number;
-  reported: boolean;
 }
 
 const STARTING_REASONS = new Set(['rotated', 'restore']);
@@ -44,11 +40,13 @@ export function checkInvariants(
   const ledger = new Ledger(server);
   const violations: Violation[] = [];
   const watched: Watched[] = [];
-  const waits: Wait[] = [];
   const open = new Map<TokenRequest, number>();
+  /** The clients each group's requests came from: more than one, and a request may have waited for their lock. */
+  const clientsOf = new Map<string, Set<string>>();
 
   const violate = (invariant: Violation['invariant'], event: string, message: string, extra: Partial<Violation> = {}) =>
     void violations.push({ invariant, at: Date.now(), event, message, ...extra });
+  const waits = new Waits(timerNow, violate);
   const live = () => watched.filter((w) => !w.stopped);
   const sessionOfKey = (key: string | null | undefined) => (key == null ? undefined : server.session(key));
   const heldBy = (w: Watched) => w.held ?? sessionOfKey(w.engine.getSnapshot().sessionKey);
@@ -99,28 +97,6 @@ export function checkInvariants(
     w.endAllowed = false;
   }
 
-  function track(w: Watched, event: Wait['event'], limitMs: number, result: Promise<unknown>): Wait {
-    const label = `${w.name} ${event}`;
-    const wait: Wait = { event, label, startedAt: timerNow(), limitMs, reported: false };
-    waits.push(wait);
-    const done = () => {
-      waits.splice(waits.indexOf(wait), 1);
-      const waited = timerNow() - wait.startedAt;
-      if (!wait.reported && waited > limitMs) violate(8, event, `${label} settled after waiting ${waited} ms`);
-    };
-    result.then(done, done);
-    return wait;
-  }
-
-  function checkWaits() {
-    for (const wait of waits) {
-      const waited = timerNow() - wait.startedAt;
-      if (wait.reported || waited <= wait.limitMs) continue;
-      wait.reported = true;
-      violate(8, wait.event, `${wait.label} has waited ${waited} ms`);
-    }
-  }
-
   function wrap(w: Watched) {
     const { engine } = w;
     const original = {
@@ -137,7 +113,7 @@ export function checkInvariants(
       const heldValid = !opts?.forceRefresh && original.peekToken() !== null;
       const calledAt = server.stamp();
       const result = original.getToken(opts);
-      track(w, 'getToken', limitFor(false), result);
+      waits.track(`${w.name} getToken`, 'getToken', limitFor(false), result, heldValid);
       result.then(
         (token) => {
           served(w, token, 'getToken');
@@ -152,8 +128,9 @@ export function checkInvariants(
     };
     engine.restore = () => {
       w.identityChangeAllowed = true;
+      const heldValid = original.peekToken() !== null;
       const result = original.restore();
-      track(w, 'restore', limitFor(true), result);
+      waits.track(`${w.name} restore`, 'restore', limitFor(true), result, heldValid);
       result.then((token) => served(w, token, 'restore'), () => {});
       return result;
     };
@@ -199,6 +176,7 @@ export function checkInvariants(
       violate(3, 'request', `${request.client} sent a refresh while another of its group was in flight`);
     }
     open.set(request, timerNow());
+    clientsOf.set(group, (clientsOf.get(group) ?? new Set()).add(request.client));
     if (request.refreshToken !== undefined && ledger.spent.has(request.refreshToken)) {
       const session = server.sessionOfRefreshToken(request.refreshToken);
       const sessionLeft = !live().some((w) => heldBy(w) === session);
@@ -207,11 +185,14 @@ export function checkInvariants(
   }
 
   function onSettled(request: TokenRequest) {
-    const startedAt = open.get(request) ?? timerNow();
+    const arrivedAt = open.get(request) ?? timerNow();
     open.delete(request);
     const { outcome } = request;
+    const sender = senderOf(request);
     if (outcome?.kind === 'aborted') {
-      const ranMs = timerNow() - startedAt;
+      // A tab's wait for the lock its group shares counts toward its timeout: its attempt began as it began refreshing.
+      const sharesLock = (clientsOf.get(groupOf(request))?.size ?? 0) > 1;
+      const ranMs = timerNow() - (sharesLock && sender ? Math.min(arrivedAt, sender.statusSince) : arrivedAt);
       if (ledger.lastEnd < request.id && ranMs < timeoutMs) {
         violate(7, 'abort', `${request.client} aborted a refresh after ${ranMs} ms, by neither a sign-out, stop() nor the timeout`);
       }
@@ -223,7 +204,6 @@ export function checkInvariants(
       ledger.spent.add(request.refreshToken);
     }
     const refused = outcome?.kind === 'refused' || (outcome?.kind === 'error' && (outcome.error as { code?: unknown })?.code === 'auth');
-    const sender = senderOf(request);
     if (refused) {
       const session = ledger.sessionOf(request);
       if (session) ledger.ended.add(session);
@@ -255,9 +235,11 @@ export function checkInvariants(
 
   const checker: InvariantChecker = {
     get violations() {
-      checkWaits();
+      waits.checkWaiting();
       return violations;
     },
+    checkHeldTokenCalls: () => waits.checkHeldTokenCalls(),
+    checkHeld: () => live().forEach((w) => checkHeld(w.engine, w.name, server, ledger, violate)),
     watch(engine, name = `engine ${watched.length}`) {
       const w: Watched = {
         name,
@@ -267,13 +249,18 @@ export function checkInvariants(
         identityChangeAllowed: false,
         endAllowed: false,
         stopped: false,
+        statusSince: timerNow(),
         undo: [],
       };
       watched.push(w);
       wrap(w);
+      let status = engine.getSnapshot().status;
+      const unsubscribeStatus = engine.subscribe((snapshot) => {
+        if (snapshot.status !== status) [status, w.statusSince] = [snapshot.status, timerNow()];
+      });
       const sessions = engine.session$.subscribe((session) => sessionChanged(w, session));
       const tokens = engine.token$.subscribe((token) => served(w, token, 'token$'));
-      w.undo.push(() => sessions.unsubscribe(), () => tokens.unsubscribe());
+      w.undo.push(() => sessions.unsubscribe(), () => tokens.unsubscribe(), unsubscribeStatus);
     },
     sessionEndedElsewhere(how) {
       for (const w of live()) {

@@ -218,7 +218,7 @@ export interface Violation {
   readonly invariant: 1 | 2 | 3 | 4 | 5 | 6 | 7 | 8;
   /** Local ms (`Date.now()`) when it was seen. */
   readonly at: number;
-  /** What showed it: `getToken`, `restore`, `peekToken`, `token$`, `session$`, `request` or `abort`. */
+  /** What showed it: `getToken`, `restore`, `peekToken`, `token$`, `session$`, `request`, `abort` or `held` (`checkHeld`). */
   readonly event: string;
   /** What happened, naming the engine or the request's client; never token text. */
   readonly message: string;
@@ -246,6 +246,18 @@ export interface InvariantChecker {
   sessionStartedElsewhere(sessionKey: string): void;
   /** Whether the server issued `accessToken`, and whether its session has ended since it was born. */
   judge(accessToken: string): { issued: boolean; dead: boolean; sessionKey: string | null };
+  /**
+   * Invariant 4 in full, for a test that moves time and answers itself: call it once promise callbacks have run
+   * (`flushPromises()`) with no timer moved and no answer released since the calls it judges. Every `getToken()` or
+   * `restore()` made while a valid token was held must have settled by then, with a token.
+   */
+  checkHeldTokenCalls(): void;
+  /**
+   * Invariants 2 and 6 on what each watched engine holds now (its actor's context), served or not: a token the
+   * server issued, of a session that has not ended, under the session key it was issued for; nothing kept once
+   * signed out.
+   */
+  checkHeld(): void;
   /** Stops watching: the engines' methods are theirs again. */
   stop(): void;
 }

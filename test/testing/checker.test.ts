@@ -239,3 +239,91 @@ describe('the checker', () => {
     expect([engine.getToken, engine.peekToken, engine.signIn]).toEqual([getToken, peekToken, signIn]);
   });
 });
+
+describe('the checker on what the old invariant harness checked (held tokens, prompt answers, tabs queued on a lock)', () => {
+  /** The part of an actor's snapshot the checker reads: the machine's context, and whether it is signed out. */
+  const actorHolding = (engine: ReturnType<typeof handMadeEngine>, context: () => Record<string, unknown>) =>
+    Object.assign(engine, {
+      actor: {
+        getSnapshot: () => ({ context: context(), matches: (state: string) => state === 'signedOut' && engine.held() === null }),
+      },
+    });
+
+  it('checkHeldTokenCalls: a getToken that holds a valid token but waits, or answers null: invariant 4', async () => {
+    const server = createTokenServer();
+    const engine = handMadeEngine();
+    const served = engine.getToken;
+    let answer: 'held' | 'never' | 'null' = 'held';
+    // 'never': it waits on a request in flight since before the call, born before it, which the birth check misses.
+    engine.getToken = (options) => (answer === 'held' ? served(options) : answer === 'never' ? new Promise(() => {}) : Promise.resolve(null));
+    const checker = checkInvariants(asEngine(engine), server);
+    engine.signIn(server.signIn());
+    await engine.getToken();
+    await flushPromises();
+    checker.checkHeldTokenCalls();
+    expect(checker.violations).toEqual([]);
+    answer = 'never';
+    void engine.getToken();
+    answer = 'null';
+    await engine.getToken();
+    await flushPromises();
+    checker.checkHeldTokenCalls();
+    expect(checker.violations.map(({ invariant, event, message }) => `${invariant} ${event}: ${message}`)).toEqual([
+      '4 getToken: engine 0 getToken held a valid token and did not settle without waiting',
+      '4 getToken: engine 0 getToken held a valid token and did not answer with it',
+    ]);
+  });
+
+  it('checkHeld: a token kept after a sign-out, one of an ended session, one under another key: invariants 2 and 6', () => {
+    const server = createTokenServer();
+    const engine = handMadeEngine();
+    let refreshToken: string | undefined;
+    let sessionKey = 's1';
+    actorHolding(engine, () => {
+      const held = engine.held();
+      return { token: held && { accessToken: held.accessToken }, session: held && { sessionKey }, refreshToken };
+    });
+    const checker = checkInvariants(asEngine(engine), server);
+    const first = server.signIn({ sid: 's1' });
+    engine.signIn(first);
+    checker.checkHeld();
+    expect(checker.violations).toEqual([]);
+    sessionKey = 'renamed';
+    checker.checkHeld();
+    sessionKey = 's1';
+    // Its sign-out forgets the token but keeps the refresh token; then it takes up the ended session's token again.
+    refreshToken = first.refreshToken;
+    engine.signOut();
+    checker.checkHeld();
+    refreshToken = undefined;
+    engine.hold(first, 's1');
+    checker.checkHeld();
+    expect(seen(checker.violations)).toEqual(['6 held', '2 held', '2 token$', '2 held']);
+  });
+
+  it('a tab queued for the lock its group shares: an abort at its timeout, counted from when it began refreshing, is explained', async () => {
+    const server = createTokenServer();
+    server.holdRequests();
+    const tabs = [handMadeEngine(), handMadeEngine()];
+    const statuses = tabs.map(() => new Subject<string>());
+    tabs.forEach((tab, i) => {
+      const subscribe = (listener: (snapshot: { status: string }) => void) => {
+        const subscription = statuses[i]!.subscribe((status) => listener({ status }));
+        return () => subscription.unsubscribe();
+      };
+      Object.assign(tab, { subscribe });
+    });
+    const checker = checkInvariants([], server, { refreshTimeoutMs: 30_000 });
+    tabs.forEach((tab, i) => checker.watch(asEngine(tab), `tab ${i}`));
+    const { refreshToken } = server.signIn();
+    const [first, second] = [new AbortController(), new AbortController()];
+    statuses.forEach((status) => status.next('refreshing'));
+    server.refreshFor('tab 0')({ session: null, refreshToken, reason: 'expired', signal: first.signal }).catch(() => {});
+    vi.setSystemTime(T0 + 30_000);
+    first.abort();
+    // The second tab waited for the lock from T0: its request goes out and meets its timeout at once.
+    server.refreshFor('tab 1')({ session: null, refreshToken, reason: 'expired', signal: second.signal }).catch(() => {});
+    second.abort();
+    expect(checker.violations).toEqual([]);
+  });
+});
