@@ -8,7 +8,7 @@ import {
   rejectionOf,
   useEngineClock,
 } from '../support/engineHarness.js';
-import { signJwt } from '../support/tokens.js';
+import { signJwt } from '../../src/testing/index.js';
 
 useEngineClock();
 

@@ -10,7 +10,7 @@ import {
   scrubTokens,
   toRefreshFailure,
 } from '../../src/errors.js';
-import { signJwt } from '../support/tokens.js';
+import { signJwt } from '../../src/testing/index.js';
 
 describe('error classes', () => {
   it.each([

@@ -3,7 +3,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createSessionEngine, type SessionEngine, type SessionEngineOptions } from '../../src/index.js';
 import { browserTabEnvironment } from '../../src/tabs/environment.js';
 import { stubBrowserPage } from '../support/browserGlobals.js';
-import { mint } from '../support/tokens.js';
+import { createTokenServer } from '../../src/testing/index.js';
 
 /**
  * Which engines share their session with other tabs: a browser page by default (channel 'sessionchart'), or
@@ -87,7 +87,7 @@ describe('sharing the session with other tabs', () => {
     const engine = start({ onError: (error) => errors.push(error) });
     expect(await heard).toBeNull();
     expect(engine.getSnapshot().status).toBe('signedOut');
-    const signIn = mint({ life: 60 });
+    const signIn = createTokenServer().signIn({ lifeSeconds: 60 });
     engine.signIn(signIn);
     expect(await engine.getToken()).toBe(signIn.accessToken);
     expect(errors.length).toBeGreaterThan(0);

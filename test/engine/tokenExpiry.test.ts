@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_SESSION_KEY_CLAIMS, parseRefreshAnswer, parseSignIn, type Arrival } from '../../src/engine/claims.js';
-import { signJwt } from '../support/tokens.js';
+import { signJwt } from '../../src/testing/index.js';
 
 /**
  * When a token expires on the local clock, never later than on the server's: a refresh answer counts its life

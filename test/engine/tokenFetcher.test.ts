@@ -6,7 +6,7 @@ import { AuthError, InvalidTokenError, NetworkError } from '../../src/errors.js'
 import type { RefreshContext, TokenSet } from '../../src/types.js';
 import type { HeldToken, RefreshAnswer } from '../../machines/types.js';
 import { T0, refreshInput, useEngineClock } from '../support/engineHarness.js';
-import { signJwt } from '../support/tokens.js';
+import { signJwt } from '../../src/testing/index.js';
 
 /** The request child's `refreshToken`: the user's `refresh`, its failures typed, its answer parsed. */
 

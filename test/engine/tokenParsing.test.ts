@@ -7,7 +7,7 @@ import {
   type Arrival,
 } from '../../src/engine/claims.js';
 import { InvalidTokenError } from '../../src/errors.js';
-import { signJwt } from '../support/tokens.js';
+import { signJwt } from '../../src/testing/index.js';
 
 /** What a sign-in or a refresh hands over, checked field by field; the times are in tokenExpiry.test.ts. */
 

@@ -1,15 +1,14 @@
-import { createHmac, randomUUID } from 'node:crypto';
+/**
+ * `mint` for the tests that still name tokens by these options (package, viewer, inspect): a sign-in's token set
+ * from sessionchart/testing's token server. New tests call `createTokenServer().signIn()` or `signJwt` themselves.
+ */
+import { createTokenServer } from '../../src/testing/index.js';
 import type { TokenSet } from '../../src/types.js';
 
-const b64url = (value: string | Buffer) => Buffer.from(value).toString('base64url');
+export { signJwt } from '../../src/testing/index.js';
 
-/** Signs an HS256 JWT synchronously (WebCrypto would run off the fake clock). */
-export function signJwt(claims: Record<string, unknown>, secret = 'test-secret'): string {
-  const head = b64url(JSON.stringify({ alg: 'HS256', typ: 'JWT' }));
-  const body = b64url(JSON.stringify(claims));
-  const signature = createHmac('sha256', secret).update(`${head}.${body}`).digest('base64url');
-  return `${head}.${body}.${signature}`;
-}
+/** One server for every token minted here: it hands out a refresh token only where a test names one. */
+const server = createTokenServer({ refreshTokens: 'omit' });
 
 export interface MintOptions {
   /** Token life in seconds. */
@@ -23,10 +22,7 @@ export interface MintOptions {
   refreshToken?: string;
 }
 
-/** A token set as an auth server with the given skew would issue it now (or `ageS` seconds ago). */
-export function mint({ life = 60, sid = 's1', sub = 'user-1', skewMs = 0, ageS = 0, refreshToken }: MintOptions = {}): TokenSet {
-  const iat = Math.floor((Date.now() + skewMs) / 1000) - ageS;
-  const claims: Record<string, unknown> = { sub, iat, exp: iat + life, jti: randomUUID() };
-  if (sid !== null) claims.sid = sid;
-  return { accessToken: signJwt(claims), ...(refreshToken ? { refreshToken } : {}) };
+/** A token set as an auth server with the given skew would issue it now (or `ageS` seconds ago), of session `s1` by default. */
+export function mint({ life, sid = 's1', ageS, ...rest }: MintOptions = {}): TokenSet {
+  return server.signIn({ sid, lifeSeconds: life, ageSeconds: ageS, ...rest });
 }
