@@ -3,17 +3,24 @@ import { afterEach, beforeEach, expect, vi } from 'vitest';
 import { SessionError, createSessionEngine, type SessionEngine } from '../../src/index.js';
 import type { SessionEngineOptions } from '../../src/types.js';
 import type { TabEnvironment } from '../../src/tabs/environment.js';
-import { createMemoryOrigin } from '../../src/tabs/memoryOrigin.js';
-import { flushMicrotasks } from './invariantHarness.js';
-import { TokenServer } from './tokenServer.js';
+import {
+  T0,
+  checkInvariants,
+  createMemoryOrigin,
+  createTokenServer,
+  flushPromises,
+  type InvariantChecker,
+  type TokenRequest,
+  type TokenServer,
+} from '../../src/testing/index.js';
 
 /**
  * K engines as K tabs of one in-memory origin (`createMemoryOrigin().tab()` each), one device (one `online$`,
- * one `resume$`), one token server (test/support/tokenServer.ts). Each tab's environment can be made to fail:
- * its store, its lock or its channel throwing or rejecting, from the start or from any moment on.
+ * one `resume$`), one token server (sessionchart/testing's, its rules applied to every request) and the invariant
+ * checker watching every tab. Each tab's environment can be made to fail: its store, its lock or its channel
+ * throwing or rejecting, from the start or from any moment on.
  */
 
-export const T0 = Date.UTC(2025, 0, 1, 12, 0, 0);
 export const CHANNEL = 'origin-test';
 const FAKED = ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'Date'] as const;
 
@@ -89,18 +96,34 @@ export interface OriginOptions {
   engine?: Partial<Omit<SessionEngineOptions, 'refresh' | 'broadcast' | 'online$' | 'resume$' | 'onError'>>;
 }
 
+const nameOf = (index: number) => `tab ${index}`;
+
 export class TabOrigin {
   readonly origin = createMemoryOrigin();
   readonly server: TokenServer;
+  readonly checker: InvariantChecker;
   readonly online$ = new BehaviorSubject(true);
   readonly resume$ = new Subject<void>();
   readonly tabs: Tab[] = [];
   /** Tabs stopped by the test: they are out of the checks. */
   private readonly stopped = new Set<Tab>();
+  /** Each tab's request group (its name as its requests' client): the tabs that share one lock. */
+  private readonly groups = new Map<string, string>();
+  /** How far the wall clock moved with no timer run (sleeps, answers' 1 ms, less set-backs): timers run by the rest. */
+  private timerLagMs = 0;
 
   constructor(private readonly options: OriginOptions = {}) {
-    this.server = new TokenServer(options.lifeS ?? 60);
-    this.server.holders = () => this.live().map((tab) => this.held(tab));
+    this.server = createTokenServer({ lifeSeconds: options.lifeS ?? 60 });
+    // A network takes time: each answer is issued 1 ms after the request reached the server, so two answers of
+    // one session never share a millisecond, which the tabs could not order. A held request moves it in `release`.
+    this.server.subscribe((event) => {
+      if (event.type === 'request' && event.request.state === 'sent') this.answerLater();
+    });
+    this.checker = checkInvariants([], this.server, {
+      refreshTimeoutMs: options.engine?.refreshTimeoutMs,
+      timerNow: () => Date.now() - this.timerLagMs,
+      groupOf: (request) => this.groups.get(request.client) ?? request.client,
+    });
   }
 
   /** A new tab (a page of its own) with an engine on the shared channel; `wrap` may add to its environment. */
@@ -108,17 +131,18 @@ export class TabOrigin {
     const index = this.tabs.length;
     const tabFaults: Faults = { store: 'none', lock: 'none', channel: 'none', ...faults };
     const errors: unknown[] = [];
-    const group = Object.values(tabFaults).some((fault) => fault !== 'none') ? `tab ${index}` : 'origin';
+    const group = Object.values(tabFaults).some((fault) => fault !== 'none') ? nameOf(index) : 'origin';
     const engine = createSessionEngine({
       ...this.options.engine,
-      refresh: this.server.refreshFor(index, group),
+      refresh: this.server.refreshFor(nameOf(index)),
       broadcast: { channel: CHANNEL, environment: wrap(faultyTab(this.origin.tab(), tabFaults)) },
       online$: this.online$,
       resume$: this.resume$,
       onError: (error) => errors.push(error),
     });
+    this.groups.set(nameOf(index), group);
+    this.checker.watch(engine, nameOf(index));
     const tab: Tab = { index, group, engine, faults: tabFaults, errors };
-    engine.token$.subscribe((token) => this.server.checkServed(token, `tab ${index} token$`));
     this.tabs.push(tab);
     return tab;
   }
@@ -141,57 +165,70 @@ export class TabOrigin {
 
   async advance(ms: number): Promise<void> {
     await vi.advanceTimersByTimeAsync(ms);
-    await flushMicrotasks();
+    await flushPromises();
+  }
+
+  /** Lets a held request reach the server, which answers it 1 ms later by its rules. */
+  release(request: TokenRequest): void {
+    this.answerLater();
+    request.release();
   }
 
   /** Signs `tab` in with a new session from the server. */
   async signIn(tab: Tab): Promise<void> {
-    const before = this.held(tab);
-    if (before.accessToken || before.refreshToken) this.server.kill(before);
     tab.engine.signIn(this.server.signIn());
-    await flushMicrotasks();
+    await flushPromises();
   }
 
   async signOut(tab: Tab): Promise<void> {
-    this.server.kill(this.held(tab));
     tab.engine.signOut();
-    await flushMicrotasks();
+    await flushPromises();
   }
 
+  /** A rotation: the server gives the session a new key, which the rotation's answer brings. */
   async rotate(tab: Tab): Promise<void> {
-    this.server.kill(this.held(tab), true);
+    const sessionKey = tab.engine.getSnapshot().sessionKey;
+    if (sessionKey !== null && this.server.session(sessionKey)) this.server.rotateSession(sessionKey);
     tab.engine.rotate();
-    await flushMicrotasks();
+    await flushPromises();
   }
 
-  /** `getToken` of `tab`, its answer checked by the server; a rejection is returned as the error's code. */
+  /** `getToken` of `tab` (the checker judges its answer); a rejection is returned as the error's code. */
   async getToken(tab: Tab, forceRefresh = false): Promise<string | null | { error: unknown }> {
     try {
-      const token = await tab.engine.getToken(forceRefresh ? { forceRefresh } : undefined);
-      this.server.checkServed(token, `tab ${tab.index} getToken`);
-      return token;
+      return await tab.engine.getToken(forceRefresh ? { forceRefresh } : undefined);
     } catch (error) {
       return { error: (error as { code?: unknown }).code ?? error };
     }
   }
 
-  /** The tokens `tab`'s machine holds. */
-  held(tab: Tab): { accessToken?: string; refreshToken?: string } {
-    const { token, refreshToken } = tab.engine.actor.getSnapshot().context;
-    return { accessToken: token?.accessToken, refreshToken };
+  /** The session key the server gave `accessToken` (after a rotation, the new one). */
+  sidOf(accessToken: string): string | undefined {
+    return this.server.issued(accessToken)?.session.sid;
   }
 
   status(tab: Tab): string {
     return tab.engine.getSnapshot().status;
   }
 
-  /** Peeks every live tab, each answer checked by the server. */
+  /** Peeks every live tab (the checker judges each answer). */
   peekAll(): Array<string | null> {
-    return this.live().map((tab) => {
-      const token = tab.engine.peekToken();
-      this.server.checkServed(token, `tab ${tab.index} peekToken`);
-      return token;
-    });
+    return this.live().map((tab) => tab.engine.peekToken());
+  }
+
+  /**
+   * What the checker saw, but a replay of a refresh token of a session no tab holds any more (the tabs moved on
+   * to a later sign-in while a request of the old one waited for the lock): the server revokes a session nobody
+   * uses. A known gap of the protocol (see docs/testing.md), counted apart by `abandonedReplays`.
+   */
+  violations(): string[] {
+    return this.checker.violations
+      .filter((violation) => !violation.sessionLeft)
+      .map(({ invariant, event, message }) => `${invariant} (${event}): ${message}`);
+  }
+
+  abandonedReplays(): number {
+    return this.checker.violations.filter((violation) => violation.sessionLeft).length;
   }
 
   /** Everything that went to any `onError` that is not a SessionError. */
@@ -201,11 +238,29 @@ export class TabOrigin {
 
   close(): void {
     for (const tab of this.live()) tab.engine.stop();
+    this.checker.stop();
+  }
+
+  /** Laptop sleep: the clock jumps, no timer runs. */
+  sleep(ms: number): void {
+    this.timerLagMs += ms;
+    vi.setSystemTime(Date.now() + ms);
+  }
+
+  /** The wall clock is set back; the server's is not (its clock runs ahead by as much), and no timer moves. */
+  setClockBack(ms: number): void {
+    this.timerLagMs -= ms;
+    this.server.skewMs += ms;
+    vi.setSystemTime(Date.now() - ms);
+  }
+
+  private answerLater(): void {
+    this.sleep(1);
   }
 }
 
 /**
- * A new origin for each test of the file, on the fake clock. After each test the server must have seen no
+ * A new origin for each test of the file, on the fake clock. After each test the checker must have seen no
  * violation (and `alsoCheck` passes), then every engine stops and the real timers come back. Returns the origin
  * of the test running.
  */
@@ -217,7 +272,7 @@ export function useTabOrigin(alsoCheck: (world: TabOrigin) => void = () => {}): 
   });
   afterEach(() => {
     try {
-      expect(world.server.violations).toEqual([]);
+      expect(world.violations()).toEqual([]);
       alsoCheck(world);
     } finally {
       world.close();

@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { browserTabEnvironment, type TabEnvironment } from '../../src/tabs/environment.js';
 import { createMemoryOrigin } from '../../src/tabs/memoryOrigin.js';
 import { stubBrowserPage } from '../support/browserGlobals.js';
-import { flushMicrotasks } from '../support/invariantHarness.js';
+import { flushPromises } from '../../src/testing/index.js';
 
 /**
  * The two tab environments on their own: the in-memory origin (tests and the benchmarks) and the browser's
@@ -29,19 +29,19 @@ describe('the in-memory origin', () => {
     const log: string[] = [];
     const [a, b, c] = [task(log, 'a'), task(log, 'b'), task(log, 'c')];
     const results = [lock('l', never, a.run), lock('l', never, b.run), lock('l', never, c.run)];
-    await flushMicrotasks();
+    await flushPromises();
     expect(log).toEqual(['a granted']);
     a.finish();
-    await flushMicrotasks();
+    await flushPromises();
     expect(log).toEqual(['a granted', 'b granted after waiting']);
     b.finish();
-    await flushMicrotasks();
+    await flushPromises();
     c.finish();
     expect(await Promise.all(results)).toEqual(['a', 'b', 'c']);
     // Free again: the next holder did not wait.
     const d = task(log, 'd');
     const done = lock('l', never, d.run);
-    await flushMicrotasks();
+    await flushPromises();
     expect(log.at(-1)).toBe('d granted');
     d.finish();
     await done;
@@ -59,7 +59,7 @@ describe('the in-memory origin', () => {
     await expect(quitter).rejects.toMatchObject({ name: 'AbortError' });
     a.finish();
     await first;
-    await flushMicrotasks();
+    await flushPromises();
     expect(log).toEqual(['a granted', 'c granted after waiting']);
     c.finish();
     await last;
@@ -76,13 +76,13 @@ describe('the in-memory origin', () => {
     const message = { n: 1 };
     a!.post(message);
     message.n = 2;
-    await flushMicrotasks();
+    await flushPromises();
     expect(heard).toEqual({ a: [], b: [{ n: 1 }], c: [{ n: 1 }] });
     (heard.b![0] as { n: number }).n = 3;
     expect(heard.c).toEqual([{ n: 1 }]);
     c!.close();
     b!.post('bye');
-    await flushMicrotasks();
+    await flushPromises();
     expect(heard).toEqual({ a: ['bye'], b: [{ n: 3 }], c: [{ n: 1 }] });
   });
 

@@ -4,9 +4,8 @@ import { SessionError, createSessionEngine, type SessionEngine, type SessionEngi
 import type { TabEnvironment } from '../../src/tabs/environment.js';
 import { createMemoryOrigin } from '../../src/tabs/memoryOrigin.js';
 import { stubBrowserPage } from '../support/browserGlobals.js';
-import { TokenServer } from '../support/tokenServer.js';
+import { checkInvariants, createTokenServer, flushPromises, type InvariantChecker, type TokenServer } from '../../src/testing/index.js';
 import { useFakeClock } from '../support/tabOrigin.js';
-import { flushMicrotasks } from '../support/invariantHarness.js';
 
 /**
  * Two engines of one page (two APIs, two providers) never adopt each other's session by accident: a second live
@@ -16,22 +15,31 @@ import { flushMicrotasks } from '../support/invariantHarness.js';
 
 const engines: SessionEngine[] = [];
 let server: TokenServer;
+let checker: InvariantChecker;
+/** Each engine's channel, by its name as its requests' client: the engines that share a lock. */
+const channels = new Map<string, string>();
 beforeEach(() => {
   useFakeClock();
-  server = new TokenServer();
+  server = createTokenServer();
+  checker = checkInvariants([], server, { groupOf: (request) => channels.get(request.client) ?? request.client });
 });
 afterEach(() => {
   try {
-    expect(server.violations).toEqual([]);
+    expect(checker.violations).toEqual([]);
   } finally {
     for (const engine of engines.splice(0)) engine.stop();
+    checker.stop();
     vi.unstubAllGlobals();
     vi.useRealTimers();
   }
 });
 
-function start(broadcast: SessionEngineOptions['broadcast'], refresh = server.refreshFor(engines.length)) {
+function start(broadcast: SessionEngineOptions['broadcast']) {
+  const name = `engine ${engines.length}`;
+  const refresh = server.refreshFor(name);
   const engine = createSessionEngine({ refresh, broadcast, online$: of(true), resume$: EMPTY, onError: () => {} });
+  channels.set(name, broadcast ? broadcast.channel : name);
+  checker.watch(engine, name);
   engines.push(engine);
   return engine;
 }
@@ -97,18 +105,18 @@ describe('two channels', () => {
     await vi.advanceTimersByTimeAsync(1_000);
     const apiSignIn = server.signIn();
     api.signIn(apiSignIn);
-    await flushMicrotasks();
+    await flushPromises();
     expect(files.getSnapshot().status).toBe('signedOut');
     const filesSignIn = server.signIn();
     files.signIn(filesSignIn);
-    await flushMicrotasks();
+    await flushPromises();
     // Each refreshes its own session; a sign-out in one leaves the other signed in.
     await vi.advanceTimersByTimeAsync(45_000);
-    await flushMicrotasks();
-    expect(server.requests).toBe(2);
+    await flushPromises();
+    expect(server.counters.requests).toBe(2);
     expect(api.getSnapshot().sessionKey).not.toBe(files.getSnapshot().sessionKey);
     api.signOut();
-    await flushMicrotasks();
+    await flushPromises();
     expect(files.getSnapshot().status).toBe('fresh');
     expect(api.getSnapshot().status).toBe('signedOut');
   });
@@ -121,11 +129,11 @@ describe('two channels', () => {
     );
     await vi.advanceTimersByTimeAsync(1_000);
     apiA!.signIn(server.signIn());
-    await flushMicrotasks();
+    await flushPromises();
     expect(apiB!.peekToken()).toBe(apiA!.peekToken());
     expect([filesA!.getSnapshot().status, filesB!.getSnapshot().status]).toEqual(['signedOut', 'signedOut']);
     filesB!.signIn(server.signIn());
-    await flushMicrotasks();
+    await flushPromises();
     expect(filesA!.peekToken()).toBe(filesB!.peekToken());
     expect(filesA!.peekToken()).not.toBe(apiA!.peekToken());
   });

@@ -40,9 +40,9 @@ it('a page shown again after a sign-out elsewhere is signed out', async () => {
 it('a page shown again takes the newer token the others stored meanwhile, with no request', async () => {
   const { live, frozen } = await frozenTab();
   await world.advance(45_000);
-  expect(world.server.requests).toBe(1);
+  expect(world.server.counters.requests).toBe(1);
   showPage();
   await world.advance(1);
   expect(frozen.engine.peekToken()).toBe(live.engine.peekToken());
-  expect(world.server.requests).toBe(1);
+  expect(world.server.counters.requests).toBe(1);
 });

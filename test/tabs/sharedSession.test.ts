@@ -1,11 +1,12 @@
 import { beforeEach, describe, expect, it } from 'vitest';
+import type { Fault } from '../../src/testing/index.js';
 import { TabOrigin, useTabOrigin, type Tab } from '../support/tabOrigin.js';
 
 /**
  * K engines as K tabs of one in-memory origin, on the fake clock, against a token server that rotates refresh
- * tokens and revokes a family on replay: one session for all, one request per token life, one in flight.
- * After each test: no request overlapped another, no refresh token was replayed, nothing served was expired or
- * of an ended session, and nothing reached `onError`.
+ * tokens and revokes a session on replay: one session for all, one request per token life, one in flight.
+ * After each test the invariant checker saw no violation (no request overlapped another, no refresh token was
+ * replayed, nothing served was expired or of an ended session, ...) and nothing reached `onError`.
  */
 
 const LIFE_MS = 60_000;
@@ -33,26 +34,26 @@ describe.each([2, 3, 4])('%i tabs of one origin', (count) => {
     await signedIn(count);
     for (let life = 1; life <= 20; life += 1) {
       await world.advance(REFRESH_PERIOD_MS);
-      expect(world.server.requests).toBe(life);
+      expect(world.server.counters.requests).toBe(life);
       expect(statuses()).toEqual(every('fresh'));
       const [first, ...rest] = world.peekAll();
       expect(rest).toEqual(rest.map(() => first));
     }
-    expect(world.server.overlaps).toBe(0);
+    expect(world.server.counters.maxInFlight).toBe(1);
   });
 
   it('keep one request in flight per origin while every tab is due, and share its answer', async () => {
     const tabs = await signedIn(count);
-    world.server.autoRelease = false;
+    world.server.holdRequests();
     await world.advance(REFRESH_PERIOD_MS);
     // Every tab asks: callers with a stale token, and forced refreshes that must share the request.
     const answers = tabs.map((tab, i) => world.getToken(tab, i % 2 === 1));
     await world.advance(1);
     expect(world.server.inFlight()).toHaveLength(1);
     expect(statuses()).toEqual(every('refreshing'));
-    world.server.release(world.server.inFlight()[0]!);
+    world.release(world.server.inFlight()[0]!);
     await world.advance(1);
-    expect(world.server.requests).toBe(1);
+    expect(world.server.counters.requests).toBe(1);
     const served = await Promise.all(answers);
     // The stale callers were served the held token at once; the forced ones the new one, as every tab now holds.
     const newToken = world.peekAll()[0];
@@ -69,7 +70,7 @@ describe.each([2, 3, 4])('%i tabs of one origin', (count) => {
     expect(await Promise.all(tabs.map((tab) => world.getToken(tab)))).toEqual(every(null));
     await world.advance(3 * LIFE_MS);
     expect(statuses()).toEqual(every('signedOut'));
-    expect(world.server.requests).toBe(0);
+    expect(world.server.counters.requests).toBe(0);
   });
 
   it('give a tab opened late the session of the others with no request', async () => {
@@ -81,10 +82,10 @@ describe.each([2, 3, 4])('%i tabs of one origin', (count) => {
     await world.advance(1_000);
     expect(world.status(late)).toBe('fresh');
     expect(await world.getToken(late)).toBe(held);
-    expect(world.server.requests).toBe(0);
+    expect(world.server.counters.requests).toBe(0);
     // From then on it is one of them: still one request per life.
     await world.advance(REFRESH_PERIOD_MS);
-    expect(world.server.requests).toBe(1);
+    expect(world.server.counters.requests).toBe(1);
     expect(new Set(world.peekAll()).size).toBe(1);
   });
 
@@ -97,52 +98,52 @@ describe.each([2, 3, 4])('%i tabs of one origin', (count) => {
     expect(statuses()).toEqual(every('fresh'));
     const after = world.peekAll();
     expect(after).toEqual(every(after[0]));
-    const rotatedKey = world.server.sidOf(after[0]!);
+    const rotatedKey = world.sidOf(after[0]!);
     expect(rotatedKey).not.toBe(before);
     expect(world.live().map((tab) => tab.engine.getSnapshot().sessionKey)).toEqual(every(rotatedKey));
-    expect(world.server.requests).toBe(1);
+    expect(world.server.counters.requests).toBe(1);
   });
 
   it('rotate while a refresh is out: the fetch sends the refresh token its answer brought, never a spent one', async () => {
     const tabs = await signedIn(count);
-    world.server.autoRelease = false;
+    world.server.holdRequests();
     await world.advance(REFRESH_PERIOD_MS);
     expect(world.server.inFlight()).toHaveLength(1);
     await world.rotate(tabs[0]!);
-    world.server.autoRelease = true;
-    world.server.release(world.server.inFlight()[0]!);
+    world.server.holdRequests(false);
+    world.release(world.server.inFlight()[0]!);
     await world.advance(1);
     expect(statuses()).toEqual(every('fresh'));
     const [token] = world.peekAll();
     expect(world.peekAll()).toEqual(every(token));
-    expect(world.live().map((tab) => tab.engine.getSnapshot().sessionKey)).toEqual(every(world.server.sidOf(token!)));
+    expect(world.live().map((tab) => tab.engine.getSnapshot().sessionKey)).toEqual(every(world.sidOf(token!)));
   });
 
-  it.each([
-    ['a 503', { status: 503 as const }],
-    ['a 429 with Retry-After', { status: 429 as const, retryAfterMs: 20_000 }],
+  it.each<[string, Fault]>([
+    ['a 503', { kind: '5xx', status: 503 }],
+    ['a 429 with Retry-After', { kind: '429', retryAfterSeconds: 20 }],
   ])('spend one request on %s for every tab queued behind it, then one retry', async (_, failure) => {
     const tabs = await signedIn(count);
-    world.server.autoRelease = false;
-    world.server.failNext(1, failure);
+    world.server.holdRequests();
+    world.server.failNext(failure);
     await world.advance(REFRESH_PERIOD_MS);
     expect(world.server.inFlight()).toHaveLength(1);
-    world.server.release(world.server.inFlight()[0]!);
+    world.release(world.server.inFlight()[0]!);
     await world.advance(1);
     expect(statuses()).toEqual(every('offline'));
-    expect(world.server.requests).toBe(1);
+    expect(world.server.counters.requests).toBe(1);
     // The held token is still valid: every tab serves it.
     const held = world.peekAll()[0];
     expect(await Promise.all(tabs.map((tab) => world.getToken(tab)))).toEqual(every(held));
 
-    world.server.autoRelease = true;
-    if (failure.status === 429) {
-      await world.advance(failure.retryAfterMs - 2);
-      expect(world.server.requests).toBe(1);
+    world.server.holdRequests(false);
+    if (failure.kind === '429') {
+      await world.advance(failure.retryAfterSeconds * 1000 - 2);
+      expect(world.server.counters.requests).toBe(1);
     }
     await world.advance(10_000);
     expect(statuses()).toEqual(every('fresh'));
-    expect(world.server.requests).toBe(2);
+    expect(world.server.counters.requests).toBe(2);
     expect(world.peekAll()).not.toContain(held);
   });
 });

@@ -1,4 +1,4 @@
-import { beforeEach, describe, expect, it, vi } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { TabOrigin, useTabOrigin, type Tab } from '../support/tabOrigin.js';
 
 /**
@@ -21,9 +21,7 @@ beforeEach(() => (world = origin()));
  */
 async function tabsOnTwoClocks(signsIn: 'before' | 'after'): Promise<{ before: Tab; after: Tab }> {
   const [before] = await world.openTabs(1);
-  vi.setSystemTime(Date.now() - SET_BACK_MS);
-  // The server's clock is not set back with the tabs'.
-  world.server.aheadMs = SET_BACK_MS;
+  world.setClockBack(SET_BACK_MS);
   expect(before!.engine.peekToken()).toBeNull();
   const [after] = await world.openTabs(1);
   const tabs = { before: before!, after: after! };
@@ -52,32 +50,32 @@ describe.each<[string, string, 'before' | 'after']>([
   /** `tells` refreshes at 40 s with its answer held, `hears` comes due at 45 s and queues behind it. */
   async function queuedBehind(tells: Tab): Promise<void> {
     await world.advance(40_000);
-    world.server.autoRelease = false;
+    world.server.holdRequests();
     void world.getToken(tells, true);
     await world.advance(6_000);
     expect(world.server.inFlight()).toHaveLength(1);
-    world.server.autoRelease = true;
-    world.server.release(world.server.inFlight()[0]!);
+    world.server.holdRequests(false);
+    world.release(world.server.inFlight()[0]!);
     await world.advance(1);
   }
 
   it('the token it stored answers the other with no request', async () => {
     const { tells, hears } = await roles();
     await queuedBehind(tells);
-    expect(world.server.requests).toBe(1);
+    expect(world.server.counters.requests).toBe(1);
     expect(hears.engine.peekToken()).toBe(tells.engine.peekToken());
     expect(hears.engine.getSnapshot().expiresAt).toBe(tells.engine.getSnapshot().expiresAt);
   });
 
   it("a failure it recorded is shared by the other queued behind it, Retry-After and all", async () => {
     const { tells, hears } = await roles();
-    world.server.failNext(1, { status: 429, retryAfterMs: 20_000 });
+    world.server.failNext({ kind: '429', retryAfterSeconds: 20 });
     await queuedBehind(tells);
     expect(world.status(hears)).toBe('offline');
-    expect(world.server.requests).toBe(1);
+    expect(world.server.counters.requests).toBe(1);
     await world.advance(25_000);
     expect(world.live().map((tab) => world.status(tab))).toEqual(['fresh', 'fresh']);
-    expect(world.server.requests).toBe(2);
+    expect(world.server.counters.requests).toBe(2);
   });
 
   it('its sign-out ends the session in the other, which then takes its new sign-in', async () => {

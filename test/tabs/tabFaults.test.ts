@@ -5,8 +5,8 @@ import { TabOrigin, useTabOrigin, type Fault, type Faults, type Tab } from '../s
 /**
  * A tab whose store, lock or channel throws or rejects degrades, never wedges: it keeps serving tokens, every
  * failure reaches its `onError` as a SessionError, and no rejection is left unhandled (vitest fails the run on
- * one). After each test the server saw no overlapping requests and no replayed refresh token, and nothing served
- * anywhere was expired or of an ended session.
+ * one). After each test the invariant checker saw no violation: no overlapping requests, no replayed refresh
+ * token, nothing served anywhere expired or of an ended session, and the rest of the contract's invariants.
  */
 
 const REFRESH_PERIOD_MS = 45_000;
@@ -53,10 +53,10 @@ describe.each(PARTS.flatMap((part) => FAULTS.map((fault) => [part, fault] as con
       await world.signIn(alone);
       expect(sessionKey(healthy[1]!)).toBe(sessionKey(healthy[0]!));
       expect(sessionKey(alone)).not.toBe(sessionKey(healthy[0]!));
-      const before = world.server.requests;
+      const before = world.server.counters.requests;
       await livesServed(5);
       // One request per life for the shared session, one for the single tab's.
-      expect(world.server.requests - before).toBe(10);
+      expect(world.server.counters.requests - before).toBe(10);
 
       // Sign-outs do not cross: it is another session.
       await world.signOut(alone);
@@ -70,7 +70,7 @@ describe.each(PARTS.flatMap((part) => FAULTS.map((fault) => [part, fault] as con
       const tabs = await world.openTabs(3, { [part]: fault });
       for (const tab of tabs) await world.signIn(tab);
       await livesServed(3);
-      expect(world.server.requests).toBe(9);
+      expect(world.server.counters.requests).toBe(9);
       for (const tab of tabs) expectReported(tab, part);
     });
   },
@@ -86,13 +86,13 @@ describe.each(FAULTS)('mid-session, a store that fails (%s)', (fault) => {
     await world.signIn(tabs[0]!);
     await world.advance(40_000);
     for (const tab of broken(tabs)) tab.faults.store = fault;
-    world.server.autoRelease = false;
+    world.server.holdRequests();
     const forced = world.getToken(tabs[2]!, true);
     await world.advance(REFRESH_PERIOD_MS - 40_000 + 1);
     expect(world.server.inFlight()).toHaveLength(1);
     expect(world.live().map((tab) => world.status(tab))).toEqual(['refreshing', 'refreshing', 'refreshing']);
-    world.server.autoRelease = true;
-    world.server.release(world.server.inFlight()[0]!);
+    world.server.holdRequests(false);
+    world.release(world.server.inFlight()[0]!);
     await world.advance(1);
     expect(typeof (await forced)).toBe('string');
     return tabs;
@@ -100,29 +100,29 @@ describe.each(FAULTS)('mid-session, a store that fails (%s)', (fault) => {
 
   it('in the lock holder: its write fails, the tabs queued behind it take the answer it told them', async () => {
     const tabs = await queuedBehindHolder((all) => [all[2]!]);
-    expect(world.server.requests).toBe(1);
+    expect(world.server.counters.requests).toBe(1);
     const [token] = world.peekAll();
     expect(world.peekAll()).toEqual([token, token, token]);
     expectReported(tabs[2]!, 'store');
     // Next lives: whoever refreshes sends the newest refresh token.
     await livesServed(3);
-    expect(world.server.requests).toBe(4);
+    expect(world.server.counters.requests).toBe(4);
   });
 
   it('in a queued tab: its read fails, it takes what it heard from the holder', async () => {
     const tabs = await queuedBehindHolder((all) => [all[0]!]);
-    expect(world.server.requests).toBe(1);
+    expect(world.server.counters.requests).toBe(1);
     expect(new Set(world.peekAll()).size).toBe(1);
     expectReported(tabs[0]!, 'store');
     await livesServed(3);
-    expect(world.server.requests).toBe(4);
+    expect(world.server.counters.requests).toBe(4);
   });
 
   it('in every tab: the tabs still share one session, one request per life', async () => {
     await queuedBehindHolder((all) => all);
-    expect(world.server.requests).toBe(1);
+    expect(world.server.counters.requests).toBe(1);
     await livesServed(4);
-    expect(world.server.requests).toBe(5);
+    expect(world.server.counters.requests).toBe(5);
   });
 
   it('keeps the token in memory: the tab serves it and refreshes on', async () => {
@@ -132,7 +132,7 @@ describe.each(FAULTS)('mid-session, a store that fails (%s)', (fault) => {
     tabs[0]!.faults.store = fault;
     expect(await world.getToken(tabs[0]!)).toBe(signedIn);
     await livesServed(3);
-    expect(world.server.requests).toBe(3);
+    expect(world.server.counters.requests).toBe(3);
     expect(world.status(tabs[0]!)).toBe('fresh');
     expectReported(tabs[0]!, 'store');
   });
@@ -144,20 +144,20 @@ describe.each(FAULTS)('mid-session, a lock that fails (%s)', (fault) => {
     await world.signIn(tabs[0]!);
     await world.advance(REFRESH_PERIOD_MS - 1_000);
     tabs[2]!.faults.lock = fault;
-    world.server.autoRelease = false;
+    world.server.holdRequests();
     // All three come due: the first holds the lock, the second queues, the third's lock fails.
     await world.advance(1_000);
     expect(world.server.inFlight()).toHaveLength(1);
-    world.server.autoRelease = true;
-    world.server.release(world.server.inFlight()[0]!);
+    world.server.holdRequests(false);
+    world.release(world.server.inFlight()[0]!);
     await world.advance(1);
-    expect(world.server.requests).toBe(1);
+    expect(world.server.counters.requests).toBe(1);
     const [token] = world.peekAll();
     expect(world.peekAll()).toEqual([token, token, token]);
     expectReported(tabs[2]!, 'lock');
     // The others refresh; the tab without a lock lives on their tokens.
     await livesServed(3);
-    expect(world.server.requests).toBe(4);
+    expect(world.server.counters.requests).toBe(4);
   });
 });
 
@@ -168,7 +168,7 @@ describe.each(FAULTS)('mid-session, a channel that fails (%s)', (fault) => {
     tabs[0]!.faults.channel = fault;
     // The first tab asks first each life: it holds the lock, its announcements are lost, its writes are not.
     await livesServed(4);
-    expect(world.server.requests).toBe(4);
+    expect(world.server.counters.requests).toBe(4);
     expectReported(tabs[0]!, 'channel');
   });
 });
@@ -184,12 +184,12 @@ describe('a store that throws as it is made', () => {
     await world.advance(1_000);
     expectReported(tab, 'store');
     await world.signIn(tab);
-    world.server.failNext(1, { status: 503 });
+    world.server.failNext({ kind: '5xx', status: 503 });
     await world.advance(REFRESH_PERIOD_MS);
     expect(world.status(tab)).toBe('offline');
     expect(typeof (await world.getToken(tab))).toBe('string');
     await world.advance(10_000);
     expect(world.status(tab)).toBe('fresh');
-    expect(world.server.requests).toBe(2);
+    expect(world.server.counters.requests).toBe(2);
   });
 });

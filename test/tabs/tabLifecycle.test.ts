@@ -29,7 +29,7 @@ it('a tab opened after every other one closed has the session back from the stor
   const [reopened] = await world.openTabs(1);
   expect(world.status(reopened!)).toBe('fresh');
   expect(reopened!.engine.peekToken()).toBe(held);
-  expect(world.server.requests).toBe(0);
+  expect(world.server.counters.requests).toBe(0);
 });
 
 it('a tab that keeps to itself leaves nothing in the store and takes nothing from it', async () => {
