@@ -11,7 +11,7 @@ export type FailureMode = 'none' | 'unavailable' | 'rateLimited' | 'hang';
 
 export interface TokenServerSettings {
   lifeSeconds: number;
-  /** How long each refresh waits before the server processes it, ms. */
+  /** How long each request (refresh or sign-in) waits before the server processes it, ms. */
   latencyMs: number;
   failure: FailureMode;
   /** The server's clock minus ours, ms (set by the demo, as a badly set server clock). */
@@ -54,7 +54,12 @@ export async function startDemoTokenServer(lifeSeconds: number): Promise<DemoTok
   server.subscribe((event) => {
     if (event.type === 'request' && event.request.state === 'held') setTimeout(() => event.request.release(), latencyMs);
   });
-  const listening = await listen(createTokenHandler(server));
+  const handler = createTokenHandler(server);
+  // A sign-in takes as long.
+  const listening = await listen((request, response) => {
+    if (request.url === '/signin' && latencyMs > 0) setTimeout(() => handler(request, response), latencyMs);
+    else handler(request, response);
+  });
 
   return {
     server,

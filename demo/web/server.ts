@@ -96,15 +96,15 @@ async function handleDemoApi(tokens: DemoTokenServer, api: ResourceApi, request:
 }
 
 function demoServers(tokens: DemoTokenServer, api: ResourceApi): Plugin {
-  const failed = (response: ServerResponse, status: number) => () => {
-    if (!response.headersSent) response.writeHead(status);
+  const refused = (response: ServerResponse) => () => {
+    if (!response.headersSent) response.writeHead(400);
     response.end();
   };
   return {
     name: 'sessionchart-demo-api',
     configureServer(server) {
       server.middlewares.use('/demo-api', (request, response) => {
-        handleDemoApi(tokens, api, request, response).catch(failed(response, 400));
+        handleDemoApi(tokens, api, request, response).catch(refused(response));
       });
       server.middlewares.use('/api', (request, response) => api.handle(request, response));
     },
