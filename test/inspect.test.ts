@@ -15,7 +15,7 @@ import { createHarness, flush, useEngineClock, type Harness } from './support/en
 import { descriptionsIn, eventTypesIn, leaksIn, safeJson, statesIn } from './support/inspection.js';
 import { createMemoryOrigin } from '../src/tabs/memoryOrigin.js';
 import { RESTORE_WAIT_MS } from '../src/tabs/tabActors.js';
-import { signJwt } from './support/tokens.js';
+import { signJwt } from '../src/testing/index.js';
 
 useEngineClock();
 

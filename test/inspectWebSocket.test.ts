@@ -6,7 +6,9 @@ import { createSessionEngine, type SessionEngine } from 'sessionchart';
 import { createSessionInspector, tokenFingerprint, type SessionInspector } from 'sessionchart/inspect';
 import type { TokenSet } from 'sessionchart';
 import { descriptionsIn } from './support/inspection.js';
-import { mint } from './support/tokens.js';
+import { createTokenServer } from 'sessionchart/testing';
+
+const tokens = createTokenServer();
 
 /** The slice of `ws` (the inspector server's own WebSocket library, untyped here) that the receiver uses. */
 interface Socket {
@@ -74,11 +76,11 @@ async function inspectSessionOverWebSocket(redact: boolean): Promise<InspectedSe
 
   const inspector: SessionInspector = createSessionInspector({ kind: 'websocket', url, redact });
   cleanups.push(() => inspector.stop());
-  const refreshed = mint({ refreshToken: `rt-second-${crypto.randomUUID()}` });
+  const refreshed = tokens.signIn({ sid: 's1', refreshToken: `rt-second-${crypto.randomUUID()}` });
   const engine: SessionEngine = createSessionEngine({ refresh: async () => refreshed, inspect: inspector.inspect });
   cleanups.push(() => engine.stop());
 
-  const first = mint({ refreshToken: `rt-first-${crypto.randomUUID()}` });
+  const first = tokens.signIn({ sid: 's1', refreshToken: `rt-first-${crypto.randomUUID()}` });
   engine.signIn(first);
   expect(await engine.getToken({ forceRefresh: true })).toBe(refreshed.accessToken);
   await vi.waitFor(() => expect(receiver.messages.join('\n')).toContain('request.done'));

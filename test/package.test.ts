@@ -9,7 +9,9 @@ import * as oauth from 'sessionchart/oauth';
 import * as viewer from 'sessionchart/viewer';
 import * as authFetch from 'sessionchart/fetch';
 import * as testing from 'sessionchart/testing';
-import { mint } from './support/tokens.js';
+
+/** The package's own token server signs the tokens these checks hand the engines. */
+const tokens = testing.createTokenServer();
 
 const require = createRequire(import.meta.url);
 
@@ -28,8 +30,8 @@ describe('the built package, imported by its name', () => {
   });
 
   it('runs an engine from the ESM build', async () => {
-    const engine = core.createSessionEngine({ refresh: async () => mint() });
-    engine.signIn(mint({ sid: 'pkg' }));
+    const engine = core.createSessionEngine({ refresh: async () => tokens.signIn() });
+    engine.signIn(tokens.signIn({ sid: 'pkg' }));
     expect(engine.getSnapshot()).toMatchObject({ status: 'fresh', sessionKey: 'pkg' });
     expect(await engine.getToken()).toBe(engine.peekToken());
     engine.stop();
@@ -41,7 +43,7 @@ describe('the built package, imported by its name', () => {
   });
 
   it('exposes createAuthFetch from the fetch subpath, typed as fetch, in both builds', () => {
-    const engine = core.createSessionEngine({ refresh: async () => mint() });
+    const engine = core.createSessionEngine({ refresh: async () => tokens.signIn() });
     const typed: typeof fetch = authFetch.createAuthFetch(engine);
     expect(typeof typed).toBe('function');
     expect(typeof (require('sessionchart/fetch') as typeof authFetch).createAuthFetch).toBe('function');
@@ -105,7 +107,7 @@ describe('the built package, imported by its name', () => {
         throw new cjs.AuthError();
       },
     });
-    engine.signIn(mint());
+    engine.signIn(tokens.signIn());
     expect(await engine.getToken({ forceRefresh: true })).toBeNull();
     expect(engine.getSnapshot()).toMatchObject({ status: 'signedOut', error: { code: 'auth' } });
     engine.stop();

@@ -5,7 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { assign, createActor, createMachine, fromPromise, type AnyStateMachine, type AnyStateNode } from 'xstate';
 import { READABLE_LABEL_PX, StatechartViewer, createActivityRecorder, frameChart, layoutMachine, type DescribeEvent } from '../src/viewer/index.js';
 import { createSessionEngine, sessionMachine, type SessionEngine, type TokenSet } from '../src/index.js';
-import { mint } from './support/tokens.js';
+import { createTokenServer } from '../src/testing/index.js';
 
 afterEach(cleanup);
 
@@ -76,7 +76,8 @@ describe('StatechartViewer with the session machine', () => {
     expect(activeStates(container)).toEqual(['#session', 'signedOut']);
     expect(container.querySelector('[data-testid="token-life"]')?.textContent).toContain('no token held');
 
-    const first = mint({ life: 60, sid: 'sid-first', refreshToken: 'refresh-token-never-shown-1234567890' });
+    const tokens = createTokenServer();
+    const first = tokens.signIn({ lifeSeconds: 60, sid: 'sid-first', refreshToken: 'refresh-token-never-shown-1234567890' });
     const signedInAt = Date.now();
     act(() => engine.signIn(first));
     await waitFor(() => expect(activeStates(container)).toEqual(['#session', 'fresh']));
@@ -95,7 +96,7 @@ describe('StatechartViewer with the session machine', () => {
     await waitFor(() => expect(activeStates(container)).toEqual(['#session', 'refreshing']));
     expect(lastEdges(container)).toEqual(['fresh -> refreshing']);
 
-    const second = mint({ life: 60, sid: 'sid-first' });
+    const second = tokens.signIn({ lifeSeconds: 60, sid: 'sid-first' });
     await act(async () => {
       server.answer(second);
       await forced;
