@@ -95,9 +95,10 @@ and \`Math.random\` (seeded, for the engines' jitter).
 - **Callers.** N callers, caller i in tab i mod K. Background asks are a Poisson process (each caller
   about once a minute, all of them together at most every 2 s); every ~15 min up to 200 callers ask in the
   same millisecond (a page render); when the lid opens after a sleep, every caller asks at once.
-- **Server.** One fake auth server for all engines: HS256 access tokens with \`iat\`/\`exp\` on the
-  server's clock (local clock + skew) and \`session_id\`; rotating refresh tokens with Supabase's reuse
-  rule (a used refresh token replayed within 10 s is answered, later it revokes the session). A token is
+- **Server.** One fake auth server for all engines, sessionchart/testing's \`createTokenServer\`
+  (bench/authServer.ts sets it up): HS256 access tokens with \`iat\`/\`exp\` on the server's clock (local
+  clock + skew) and \`sid\`; rotating refresh tokens with Supabase's reuse rule (a used refresh token
+  replayed within 10 s is answered, later it revokes the session). A token is
   minted when its request arrives; the response takes 80 to 250 ms.
 - **Faults** (the "hostile" scenarios): 3 outages (2 to 20 min, fetch fails), 2 device-offline periods
   (fetch fails and \`online$\` says false), 4 bursts of 503 (1 to 10 min), 3 windows of 429 with a

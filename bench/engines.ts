@@ -1,14 +1,13 @@
 /**
  * The engines the simulator drives side by side, behind one small interface. Each talks to the same fake
- * server (server.ts) over the same fake clock; K tabs are K instances that share one origin.
+ * server (authServer.ts) over the same fake clock; K tabs are K instances that share one origin.
  */
 import { BehaviorSubject, Subject } from 'rxjs';
 import { AuthError, NetworkError, createSessionEngine, type RefreshFunction, type RetryOptions } from '../src/index.js';
-import { createMemoryOrigin } from '../src/tabs/memoryOrigin.js';
+import { createMemoryOrigin, type TokenResponseBody, type TokenServer } from '../src/testing/index.js';
 import { firebaseEngine } from './firebase.js';
 import { supabaseEngine } from './supabase.js';
 import type { Scenario } from './schedule.js';
-import type { TokenBody, TokenServer } from './server.js';
 
 export type EngineName = 'sessionchart' | 'sessionchart-callers-cut' | 'naive' | 'supabase' | 'firebase';
 /**
@@ -30,8 +29,8 @@ export interface SimEngine {
   /** What a caller in `tab` does to get a token: resolves the token, null when signed out, or rejects. */
   getToken(tab: number): Promise<string | null>;
   isSignedOut(tab: number): boolean;
-  /** A sign-in (the first one, or again after a sign-out). */
-  signIn(body: TokenBody): void;
+  /** A sign-in (the first one, or again after a sign-out), with the token response it handed out. */
+  signIn(body: TokenResponseBody): void;
   /** The device's online/offline events. */
   setOnline(up: boolean): void;
   /** The device woke up (visibilitychange/focus in a browser). */
@@ -68,12 +67,12 @@ function refreshOver(server: TokenServer, counts: RefreshCounts): RefreshFunctio
     signal.addEventListener('abort', () => (counts.aborted += 1), { once: true });
     const reply = await server.exchange(refreshToken);
     if (reply.status === 200) {
-      const { access_token, refresh_token, expires_in } = reply.body;
+      const { access_token, refresh_token, expires_in } = reply.body as TokenResponseBody;
       return { accessToken: access_token, refreshToken: refresh_token, expiresIn: expires_in };
     }
-    if (reply.status === 400) throw new AuthError(reply.body.code);
-    const retryAfterMs = reply.retryAfterS === undefined ? undefined : reply.retryAfterS * 1000;
-    throw new NetworkError(reply.body.code, { retryAfterMs });
+    if (reply.status === 400) throw new AuthError('The server refused the refresh token');
+    const retryAfterMs = reply.retryAfterSeconds === undefined ? undefined : reply.retryAfterSeconds * 1000;
+    throw new NetworkError(`The server answered ${reply.status}`, { retryAfterMs });
   };
 }
 
@@ -118,10 +117,10 @@ function sessionchart({ server, tabs }: EngineSetup, retry?: RetryOptions): SimE
  * served until its expiry; then callers block on one refresh per tab. A 400 signs out.
  */
 function naive({ server, tabs }: EngineSetup): SimEngine {
-  type Held = { accessToken: string; refreshToken: string; expiresAt: number };
+  type Held = { accessToken: string; refreshToken: string | undefined; expiresAt: number };
   let held: Held | null = null;
   const inFlight: Array<Promise<string | null> | null> = range(tabs).map(() => null);
-  const fromBody = (body: TokenBody): Held => ({
+  const fromBody = (body: TokenResponseBody): Held => ({
     accessToken: body.access_token,
     refreshToken: body.refresh_token,
     expiresAt: Date.now() + body.expires_in * 1000,
@@ -130,7 +129,7 @@ function naive({ server, tabs }: EngineSetup): SimEngine {
   const refresh = async (used: Held): Promise<string | null> => {
     const reply = await server.exchange(used.refreshToken);
     if (reply.status === 200) {
-      held = fromBody(reply.body);
+      held = fromBody(reply.body as TokenResponseBody);
       return held.accessToken;
     }
     if (reply.status === 400) {

@@ -6,16 +6,29 @@
 import { deleteApp, initializeApp } from '@firebase/app';
 import { getAuth, initializeAuth, signInWithCustomToken, type Persistence, type User } from '@firebase/auth';
 import { FetchProvider } from '@firebase/auth/internal';
+import type { TokenReply, TokenResponseBody } from '../src/testing/index.js';
 import type { EngineSetup, SimEngine } from './engines.js';
-import type { Reply, TokenBody } from './server.js';
 
-type Exchange = (refreshToken: string | undefined) => Promise<Reply>;
+type Exchange = (refreshToken: string | undefined) => Promise<TokenReply>;
 
 const json = (status: number, body: unknown, headers: Record<string, string> = {}) =>
   new Response(JSON.stringify(body), { status, headers: { 'content-type': 'application/json', ...headers } });
 
+/** The token server's reply as securetoken's `/v1/token` answers. */
+function secureTokenResponse(reply: TokenReply): Response {
+  if (reply.status === 200) {
+    const { access_token, refresh_token, expires_in } = reply.body as TokenResponseBody;
+    const idToken = { access_token, id_token: access_token, refresh_token, token_type: 'Bearer', user_id: 'user-1' };
+    return json(200, { ...idToken, expires_in: String(expires_in) });
+  }
+  // securetoken's words: a revoked refresh token is TOKEN_EXPIRED, which Firebase answers with a sign-out.
+  const message = reply.status === 400 ? 'TOKEN_EXPIRED' : reply.status === 429 ? 'TOO_MANY_ATTEMPTS_TRY_LATER' : 'UNAVAILABLE';
+  const headers: Record<string, string> = reply.retryAfterSeconds === undefined ? {} : { 'retry-after': String(reply.retryAfterSeconds) };
+  return json(reply.status, { error: { code: reply.status, message } }, headers);
+}
+
 /** Firebase's fetch in the bench. `signInBody`: the tokens the next sign-in hands out. */
-function firebaseFetch(signInBody: () => TokenBody, exchange: Exchange) {
+function firebaseFetch(signInBody: () => TokenResponseBody, exchange: Exchange) {
   return async (url: RequestInfo | URL, init?: RequestInit): Promise<Response> => {
     const path = String(url);
     if (path.includes('accounts:signInWithCustomToken')) {
@@ -24,17 +37,12 @@ function firebaseFetch(signInBody: () => TokenBody, exchange: Exchange) {
     }
     if (path.includes('accounts:lookup')) return json(200, { users: [{ localId: 'user-1' }] });
     if (!path.includes('/v1/token')) throw new Error(`unexpected request ${path}`);
-    const reply = await exchange(new URLSearchParams(String(init?.body)).get('refresh_token') ?? undefined);
-    if (reply.status === 200) return json(200, reply.body);
-    // securetoken's words: a revoked refresh token is TOKEN_EXPIRED, which Firebase answers with a sign-out.
-    const message = reply.status === 400 ? 'TOKEN_EXPIRED' : reply.status === 429 ? 'TOO_MANY_ATTEMPTS_TRY_LATER' : 'UNAVAILABLE';
-    const headers: Record<string, string> = reply.retryAfterS === undefined ? {} : { 'retry-after': String(reply.retryAfterS) };
-    return json(reply.status, { error: { code: reply.status, message } }, headers);
+    return secureTokenResponse(await exchange(new URLSearchParams(String(init?.body)).get('refresh_token') ?? undefined));
   };
 }
 
 /** Hot path: a user signed in with `body`'s tokens; any refresh request fails the bench. */
-export async function firebaseWithUser(body: TokenBody): Promise<{ user: User; close(): Promise<void> }> {
+export async function firebaseWithUser(body: TokenResponseBody): Promise<{ user: User; close(): Promise<void> }> {
   FetchProvider.initialize(
     firebaseFetch(
       () => body,
@@ -94,7 +102,7 @@ class OriginStorage {
  * Auth alone: a token is refreshed when a call finds it within 5 minutes of expiry.
  */
 export async function firebaseEngine({ server, tabs }: EngineSetup): Promise<SimEngine> {
-  let pendingSignIn: TokenBody | null = null;
+  let pendingSignIn: TokenResponseBody | null = null;
   FetchProvider.initialize(firebaseFetch(() => pendingSignIn!, (refreshToken) => server.exchange(refreshToken)));
   const apps = Array.from({ length: tabs }, (_, tab) => initializeApp({ apiKey: 'bench', projectId: 'bench' }, `tab-${tab}`));
   const auths = apps.map((app) => initializeAuth(app, { persistence: OriginStorage as unknown as Persistence }));

@@ -5,8 +5,8 @@
  */
 import { Bench } from 'tinybench';
 import { createSessionEngine } from '../src/index.js';
+import { signJwt, type TokenResponseBody } from '../src/testing/index.js';
 import { firebaseWithUser } from './firebase.js';
-import { sign, type TokenBody } from './server.js';
 import { supabaseWithSession } from './supabase.js';
 
 export interface HotPathRow {
@@ -37,17 +37,15 @@ let minted = 0;
 function heldToken(lifeS = 3_600) {
   const iat = Math.floor(Date.now() / 1000);
   const jti = (minted += 1);
-  return { accessToken: sign({ sub: 'user-1', session_id: 's1', iat, exp: iat + lifeS, jti }), iat, exp: iat + lifeS };
+  return { accessToken: signJwt({ sub: 'user-1', session_id: 's1', iat, exp: iat + lifeS, jti }), iat, exp: iat + lifeS };
 }
 
 /** The held token as the peers' token endpoints would have handed it out. */
-const bodyOf = (token: ReturnType<typeof heldToken>): TokenBody => ({
+const bodyOf = (token: ReturnType<typeof heldToken>): TokenResponseBody => ({
   access_token: token.accessToken,
-  refresh_token: 's1.0',
-  token_type: 'bearer',
+  token_type: 'Bearer',
   expires_in: token.exp - token.iat,
-  expires_at: token.exp,
-  user: { id: 'user-1', aud: 'authenticated', role: 'authenticated', email: 'bench@example.com' },
+  refresh_token: 's1.0',
 });
 
 export async function runHotPath(timeMs = 400): Promise<HotPathRow[]> {

@@ -4,10 +4,11 @@
  */
 import { getHeapSpaceStatistics } from 'node:v8';
 import FakeTimers from '@sinonjs/fake-timers';
+import { decodeClaims } from '../src/testing/index.js';
+import { createAuthServer } from './authServer.js';
 import { createSimEngine, flushMicrotasks, type EngineName } from './engines.js';
 import { Histogram, Timeline, type TimelineData } from './metrics.js';
 import { buildSchedule, HOUR, seededRandom, T0, type FaultKind, type Scenario } from './schedule.js';
-import { claimsOf, TokenServer } from './server.js';
 
 export interface RunResult {
   engine: EngineName;
@@ -86,7 +87,7 @@ export async function simulate(scenario: Scenario, engineName: EngineName, optio
   Math.random = seededRandom(scenario.seed ^ 0x5eed);
   // Supabase logs every failed fetch; the failures are counted here instead.
   console.error = console.warn = () => {};
-  const server = new TokenServer({
+  const auth = createAuthServer({
     lifeS: scenario.lifeS,
     skewMs: scenario.skewMs,
     faults: schedule.faults,
@@ -98,6 +99,7 @@ export async function simulate(scenario: Scenario, engineName: EngineName, optio
     Math.random = realRandom;
     Object.assign(console, realConsole);
   };
+  const { server } = auth;
   const engine = await createSimEngine(engineName, { server, tabs: scenario.tabs }).catch((error: unknown) => {
     restore();
     throw error;
@@ -106,17 +108,17 @@ export async function simulate(scenario: Scenario, engineName: EngineName, optio
   const heapSamples: number[] = [];
   let aborted: number | null = null;
   try {
-    let session = server.login();
+    let session = auth.signIn();
     engine.signIn(session.body);
     let lastToken = '';
     let lastClaims = { iat: 0, exp: 0 };
 
     const judge = (token: string) => {
-      if (token !== lastToken) [lastToken, lastClaims] = [token, claimsOf(token)];
+      if (token !== lastToken) [lastToken, lastClaims] = [token, decodeClaims(token) as typeof lastClaims];
       const now = Date.now();
-      const sentAt = server.sentAt.get(token) ?? -Infinity;
+      const sentAt = auth.sentAt(token);
       if (sentAt + (lastClaims.exp - lastClaims.iat) * 1000 <= now) counts.expiredServed += 1;
-      if (lastClaims.exp * 1000 <= server.serverNow()) counts.expiredByServerClock += 1;
+      if (lastClaims.exp * 1000 <= server.now()) counts.expiredByServerClock += 1;
     };
 
     const noToken = (call: Call) => {
@@ -126,9 +128,9 @@ export async function simulate(scenario: Scenario, engineName: EngineName, optio
         return;
       }
       // A sign-out nobody asked for: count it, then the user signs in again.
-      if (server.isRevoked(session.sessionId)) counts.replaySignOuts += 1;
+      if (server.session(session.sessionId)?.revoked) counts.replaySignOuts += 1;
       else counts.faultSignOuts += 1;
-      session = server.login();
+      session = auth.signIn();
       engine.signIn(session.body);
     };
 
@@ -190,13 +192,13 @@ export async function simulate(scenario: Scenario, engineName: EngineName, optio
     engine: engineName,
     scenario,
     calls: counts.calls,
-    requests: server.requests,
-    requestsDuring: { ...server.requestsDuring },
-    retryAfterIgnored: server.retryAfterIgnored,
-    retryAfterMaxEarlyMs: server.retryAfterMaxEarlyMs,
+    requests: server.counters.requests,
+    requestsDuring: { ...auth.requestsDuring },
+    retryAfterIgnored: server.counters.earlyRetries,
+    retryAfterMaxEarlyMs: server.counters.earlyRetryMaxMs,
     reasons: engine.reasons ? { ...engine.reasons } : null,
     aborted,
-    perLife: server.requests / ideal,
+    perLife: server.counters.requests / ideal,
     waited: counts.waited,
     waitP50: waits.quantile(0.5),
     waitP99: waits.quantile(0.99),
@@ -206,7 +208,7 @@ export async function simulate(scenario: Scenario, engineName: EngineName, optio
     expiredByServerClock: counts.expiredByServerClock,
     faultSignOuts: counts.faultSignOuts,
     replaySignOuts: counts.replaySignOuts,
-    replays: server.replays,
+    replays: server.counters.replays,
     heap: heapSamples.length === 3 ? { start: heapSamples[0]!, middle: heapSamples[1]!, end: heapSamples[2]! } : null,
     wallMs: performance.now() - started,
     timeline: timeline.data(),
