@@ -103,8 +103,8 @@ export function createTokenServer(options: TokenServerOptions = {}): TokenServer
     };
   }
 
-  /** The session a token set of `sid` belongs to: its own, the request's (rotated to `sid`), or a new one. */
-  function sessionFor(sid: string | null | undefined, requestSession?: Session): Session {
+  /** The session a token set of `sid` belongs to: its own, the request's (rotated to `sid`), or a new one of `sub`. */
+  function sessionFor(sid: string | null | undefined, requestSession?: Session, sub = subject): Session {
     if (typeof sid === 'string') {
       const known = book.find(sid);
       if (known) return known;
@@ -112,9 +112,9 @@ export function createTokenServer(options: TokenServerOptions = {}): TokenServer
         book.rekey(requestSession, sid);
         return requestSession;
       }
-      return book.start(sid, subject);
+      return book.start(sid, sub);
     }
-    return requestSession ?? book.start(newSid(), subject);
+    return requestSession ?? book.start(newSid(), sub);
   }
 
   /** The server's rules: the reuse rule judges the refresh token; a granted one is answered with a new token set. */
@@ -228,7 +228,7 @@ export function createTokenServer(options: TokenServerOptions = {}): TokenServer
       }),
     signIn(issue = {}) {
       counters.signIns += 1;
-      return mint(sessionFor(issue.sid === null ? undefined : issue.sid), issue);
+      return mint(sessionFor(issue.sid === null ? undefined : issue.sid, undefined, issue.sub), issue);
     },
     now: () => clock() + server.skewMs,
     lifeSeconds: options.lifeSeconds ?? 60,

@@ -46,6 +46,13 @@ describe('tokens', () => {
     expect(server.verify(accessToken)).toEqual({ ok: false, reason: 'revoked' });
   });
 
+  it('keeps the user a session was signed in for: its refreshed tokens name the same sub', async () => {
+    const server = createTokenServer({ subject: 'default-user' });
+    const signedIn = server.signIn({ sub: 'ada' });
+    const refreshed = await server.refresh(context(signedIn.refreshToken));
+    expect(decodeJwt(refreshed.accessToken)).toMatchObject({ sub: 'ada', sid: decodeJwt(signedIn.accessToken).sid });
+  });
+
   it('mints what a test asks for: a past iat, a skewed clock, no sid, an opaque token, a named refresh token or none', () => {
     const server = createTokenServer();
     expect(decodeJwt(server.signIn({ ageSeconds: 3_600 }).accessToken).iat).toBe(T0 / 1000 - 3_600);
