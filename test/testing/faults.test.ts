@@ -2,22 +2,12 @@
  * sessionchart/testing's token server faults, on demand: down, 5xx, 429 with Retry-After, slow, hang and garbage,
  * for the next requests, standing, or by time; in process (the engine's errors) and as HTTP would answer them.
  */
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import type { RefreshContext } from 'sessionchart';
+import { describe, expect, it, vi } from 'vitest';
+import { refreshContext, useServerClock } from './serverClock.js';
 import { T0, createTokenServer, flushPromises, type Fault } from 'sessionchart/testing';
 
-beforeEach(() => {
-  vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'Date'] });
-  vi.setSystemTime(T0);
-});
-afterEach(() => vi.useRealTimers());
-
-const context = (refreshToken?: string, signal = new AbortController().signal): RefreshContext => ({
-  session: null,
-  refreshToken,
-  reason: 'stale',
-  signal,
-});
+useServerClock();
+const context = refreshContext;
 const outcomeOf = (promise: Promise<unknown>) => promise.then((value) => ({ value }), (error: unknown) => ({ error }));
 
 describe.each<[string, Fault, Record<string, unknown>, Record<string, unknown>]>([

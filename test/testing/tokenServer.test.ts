@@ -2,23 +2,13 @@
  * sessionchart/testing's token server in process: the tokens it mints on its own clock, its refresh-token rotation
  * and reuse rule, revocation, holding requests, answers a test chooses, and its counters. Faults are in faults.test.ts.
  */
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
+import { refreshContext, useServerClock } from './serverClock.js';
 import { decodeJwt } from 'jose';
-import type { RefreshContext } from 'sessionchart';
 import { T0, createTokenServer, flushPromises, type RefreshCall } from 'sessionchart/testing';
 
-beforeEach(() => {
-  vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'Date'] });
-  vi.setSystemTime(T0);
-});
-afterEach(() => vi.useRealTimers());
-
-const context = (refreshToken?: string, signal = new AbortController().signal): RefreshContext => ({
-  session: null,
-  refreshToken,
-  reason: 'stale',
-  signal,
-});
+useServerClock();
+const context = refreshContext;
 const codeOf = (error: unknown) => (error as { code?: unknown }).code;
 
 describe('tokens', () => {
