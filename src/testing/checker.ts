@@ -90,8 +90,11 @@ export function checkInvariants(
       if (!w.identityChangeAllowed && !ledger.started.has(next.sessionKey)) {
         violate(6, 'session$', `${w.name} changed session (${previous.sessionKey} -> ${next.sessionKey}) with no sign-in, rotation or restore`);
       }
-      if (sessionOfKey(next.sessionKey) !== before) ledger.kill(before);
-      w.held = sessionOfKey(next.sessionKey);
+      // A key the server never gave (an engine's own, for a token naming none) is the session of the token it holds.
+      const heldToken = w.engine.actor?.getSnapshot().context.token?.accessToken;
+      const after = sessionOfKey(next.sessionKey) ?? (heldToken === undefined ? undefined : server.issued(heldToken)?.session);
+      if (after !== before) ledger.kill(before);
+      w.held = after;
     }
     w.identityChangeAllowed = false;
     w.endAllowed = false;

@@ -301,6 +301,23 @@ describe('the checker on what the old invariant harness checked (held tokens, pr
     expect(seen(checker.violations)).toEqual(['6 held', '2 held', '2 token$', '2 held']);
   });
 
+  it('a rotation answered with an opaque token that names no session: the engine names it, and its token is live', async () => {
+    const server = createTokenServer();
+    server.holdRequests();
+    const engine = createSessionEngine({ refresh: server.refresh, online$: new BehaviorSubject(true), resume$: new Subject() });
+    const checker = checkInvariants(engine, server);
+    engine.signIn(server.signIn({ sid: 's1' }));
+    engine.rotate();
+    await flushPromises();
+    server.inFlight()[0]!.respond({ opaque: true });
+    await flushPromises();
+    expect(engine.getSnapshot().sessionKey).not.toBe('s1');
+    expect(typeof engine.peekToken()).toBe('string');
+    checker.checkHeld();
+    expect(checker.violations).toEqual([]);
+    engine.stop();
+  });
+
   it('a tab queued for the lock its group shares: an abort at its timeout, counted from when it began refreshing, is explained', async () => {
     const server = createTokenServer();
     server.holdRequests();
