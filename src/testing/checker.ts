@@ -151,7 +151,9 @@ export function checkInvariants(
       if (incoming?.sessionKey) ledger.started.add(incoming.sessionKey);
       original.signIn(tokens);
       // Only once the engine took the token: a refused sign-in leaves the session as it was.
-      if (incoming && before && incoming.session !== before) ledger.kill(before);
+      // A token under the key held is the same session to the engine, whatever the server's books say.
+      const sameKey = incoming?.sessionKey != null && incoming.sessionKey === w.session?.sessionKey;
+      if (incoming && before && incoming.session !== before && !sameKey) ledger.kill(before);
       if (incoming) w.held = incoming.session;
     };
     engine.signOut = () => {

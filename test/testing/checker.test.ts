@@ -318,6 +318,19 @@ describe('the checker on what the old invariant harness checked (held tokens, pr
     engine.stop();
   });
 
+  it('a sign-in under the key the engine gave a keyless session keeps that session: its earlier token is live', async () => {
+    const server = createTokenServer();
+    const engine = createSessionEngine({ refresh: server.refresh, online$: new BehaviorSubject(true), resume$: new Subject() });
+    const checker = checkInvariants(engine, server);
+    const first = server.signIn({ opaque: true, sid: null });
+    engine.signIn(first);
+    const ownKey = engine.getSnapshot().sessionKey!;
+    engine.signIn(server.signIn({ sid: ownKey }));
+    expect(checker.judge(first.accessToken)).toMatchObject({ issued: true, dead: false });
+    expect(checker.violations).toEqual([]);
+    engine.stop();
+  });
+
   it('a tab queued for the lock its group shares: an abort at its timeout, counted from when it began refreshing, is explained', async () => {
     const server = createTokenServer();
     server.holdRequests();
