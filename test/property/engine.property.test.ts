@@ -1,16 +1,16 @@
 import fc from 'fast-check';
 import { describe, it, vi } from 'vitest';
 import { AuthError, NetworkError } from '../../src/errors.js';
-import type { TokenSet } from '../../src/types.js';
 import { DEFAULT_SESSION_KEY_CLAIMS, parseRefreshAnswer } from '../../src/engine/claims.js';
 import type { SessionInfo, SessionToken } from '../../machines/types.js';
-import { InvariantHarness, flushMicrotasks, type RefreshAnswer, type RefreshCall } from '../support/invariantHarness.js';
+import { T0, createMemoryStorage, flushPromises, type TokenRequest } from '../../src/testing/index.js';
+import { EngineWorld } from '../support/invariantHarness.js';
 import { afterStop, listenerThatThrows, type ListenerKind } from '../support/engineUse.js';
 
 /**
- * Random command sequences on a real engine, with the refresh answers released in an order fast-check's
- * scheduler picks (late answers of aborted requests included, some never answered), checking the contract's
- * eight invariants after every command. The commands include network drops and rotations during a request,
+ * Random command sequences on a real engine refreshing against sessionchart/testing's token server, with the
+ * refresh answers released in an order fast-check's scheduler picks (late answers of aborted requests included,
+ * some never answered), and its invariant checker judging the contract's eight invariants after every command. The commands include network drops and rotations during a request,
  * hung requests, sane and senseless Retry-After values, clock jumps both ways, storms of online and wake
  * signals, listeners that throw, and use after stop. 1,000 runs; SESSIONCHART_PROPERTY_RUNS=<n> runs n (mutation testing uses a few), set to
  * anything else 10,000.
@@ -18,7 +18,6 @@ import { afterStop, listenerThatThrows, type ListenerKind } from '../support/eng
 
 const RUNS_SET = process.env.SESSIONCHART_PROPERTY_RUNS;
 const RUNS = RUNS_SET ? Number.parseInt(RUNS_SET, 10) || 10_000 : 1_000;
-const T0 = Date.UTC(2025, 0, 1, 12, 0, 0);
 const FAKED = ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'Date'] as const;
 
 const token = fc.record({
@@ -97,56 +96,41 @@ const command = fc.oneof(
 
 type Command = typeof command extends fc.Arbitrary<infer T> ? T : never;
 
-/** A Map-backed storage, synchronous as localStorage is. */
-function mapStorage() {
-  const items = new Map<string, string>();
-  return {
-    getItem: (key: string) => items.get(key) ?? null,
-    setItem: (key: string, value: string) => void items.set(key, value),
-    removeItem: (key: string) => void items.delete(key),
-  };
-}
-
 const describeCommand = (c: Command) => {
   const { type, ...args } = c;
   return Object.keys(args).length ? `${type}(${JSON.stringify(args)})` : type;
 };
 
 let keys = 0;
-const sessionKeyFor = (choice: Pick<TokenChoice, 'session' | 'opaque'>, current: string | null | undefined) =>
-  choice.session === 'same' && current
-    ? current
-    : choice.opaque && choice.session === 'same'
-      ? null
-      : `p${(keys += 1)}`;
+/** The session key a token of `choice` names: the one held for `same` (none for an opaque one, which keeps it), else a new one. */
+const sidFor = (choice: Pick<TokenChoice, 'session' | 'opaque'>, current: string | null | undefined) =>
+  choice.session === 'same' && current ? current : choice.opaque && choice.session === 'same' ? null : `p${(keys += 1)}`;
 
-function answerOf(choice: Outcome, call: RefreshCall, harness: InvariantHarness): RefreshAnswer {
+const GARBAGE = {
+  notAnObject: 'a string',
+  noExpiry: { accessToken: 'opaque-without-expiry' },
+  emptyToken: { accessToken: '' },
+  badJwt: { accessToken: 'eyJ.eyJ.x' },
+};
+
+/** Answers a request the server held as `choice` says. */
+function answer(choice: Exclude<Outcome, { kind: 'hang' }>, request: TokenRequest, world: EngineWorld): void {
   switch (choice.kind) {
     case 'token': {
-      // An opaque answer of the same session names none: the engine keeps the session it asked for.
-      const sessionKey =
-        choice.session === 'same' && choice.opaque ? null : sessionKeyFor(choice, call.ctx.session?.sessionKey);
-      return { kind: 'token', ...harness.mint({ ...choice, sessionKey }) };
+      // An answer of the same session comes in the request's session; an opaque one names none.
+      const sid = choice.session === 'same' ? (choice.opaque ? undefined : request.ctx?.session?.sessionKey) : sidFor(choice, null);
+      return world.respond(request, { lifeSeconds: choice.lifeS, opaque: choice.opaque, ...(sid ? { sid } : {}) });
     }
-    case 'garbage': {
-      const values = {
-        notAnObject: 'a string',
-        noExpiry: { accessToken: 'opaque-without-expiry' },
-        emptyToken: { accessToken: '' },
-        badJwt: { accessToken: 'eyJ.eyJ.x' },
-        // A malformed access token beside a rotated refresh token: the refresh token still replaces the one sent.
-        badJwtNewRefreshToken: { accessToken: 'eyJ.eyJ.x', refreshToken: `rt-garbage-${(keys += 1)}` },
-      };
-      return { kind: 'garbage', value: values[choice.v as keyof typeof values] };
-    }
+    case 'garbage':
+      // A malformed access token beside a rotated refresh token: the refresh token still replaces the one sent.
+      if (choice.v === 'badJwtNewRefreshToken') return request.resolve({ accessToken: 'eyJ.eyJ.x', refreshToken: `rt-garbage-${(keys += 1)}` });
+      return request.resolve(GARBAGE[choice.v as keyof typeof GARBAGE]);
     case 'network':
-      return { kind: 'error', error: new NetworkError(undefined, { retryAfterMs: choice.retryAfterMs }), auth: false };
-    case 'hang':
-      throw new Error('a hung request is never answered');
+      return request.fail(new NetworkError(undefined, { retryAfterMs: choice.retryAfterMs }));
     case 'thrown':
-      return { kind: 'error', error: new TypeError('fetch failed'), auth: false };
+      return request.fail(new TypeError('fetch failed'));
     case 'auth':
-      return { kind: 'error', error: new AuthError(), auth: true };
+      return request.fail(new AuthError());
   }
 }
 
@@ -163,138 +147,133 @@ const SESSION_BOUNDARIES = new Set([
 
 type HeldMessage = { token: SessionToken; session: SessionInfo };
 
-/** Another tab's token message: the token as that tab would hold it (just refreshed), registered as issued now. */
-function tabMessage(harness: InvariantHarness, choice: TokenChoice, session: SessionInfo): HeldMessage {
-  const { set, lifeMs } = harness.mint({ ...choice, sessionKey: session.sessionKey });
-  harness.register(set.accessToken, { expiresAt: harness.realNow() + lifeMs, sessionKey: session.sessionKey });
-  const held = parseRefreshAnswer(set, { at: harness.engineNow(), fromWall: (t) => t, keyClaims: DEFAULT_SESSION_KEY_CLAIMS });
+/** Another tab's token message: the token as that tab would hold it (just refreshed), minted by the server now. */
+function tabMessage(world: EngineWorld, choice: TokenChoice, session: SessionInfo): HeldMessage {
+  const set = world.signIn({ sid: session.sessionKey, lifeSeconds: choice.lifeS, opaque: choice.opaque });
+  const held = parseRefreshAnswer(set, { at: world.engineNow(), fromWall: (t) => t, keyClaims: DEFAULT_SESSION_KEY_CLAIMS });
   return { token: { ...held, sessionKey: session.sessionKey }, session };
 }
 
 /** Returns false when the engine is gone (stopped) and the run is over. */
 async function perform(
   c: Command,
-  harness: InvariantHarness,
+  world: EngineWorld,
   scheduler: fc.Scheduler,
   history: HeldMessage[],
   watch: () => void,
   keepsSession: boolean,
 ): Promise<boolean | void> {
-  const { engine } = harness;
+  const { engine, checker } = world;
   // Tabs order sessions and tokens by their shared clock, to the millisecond: a session boundary (sign-in,
   // sign-out, rotation) and the tokens before it are never in the same millisecond in a browser.
-  if (SESSION_BOUNDARIES.has(c.type)) harness.sleep(1);
+  if (SESSION_BOUNDARIES.has(c.type)) world.sleep(1);
   // Messages of other tabs carry times on this engine's clock, as the tab layer turns them.
-  const now = harness.engineNow();
+  const now = world.engineNow();
   const session = engine.actor.getSnapshot().context.session;
   switch (c.type) {
     case 'tabToken':
       // Another tab's message is a copy, never the very object this engine holds; in `rotated` it is the new
       // session's first token (the rotation's identity change).
-      if (engine.actor.getSnapshot().matches('rotated')) harness.allow({ identity: true });
-      if (session) engine.actor.send({ type: 'tab.token', ...tabMessage(harness, c, { ...session }), now });
+      if (engine.actor.getSnapshot().matches('rotated')) checker.sessionEndedElsewhere('rotate');
+      if (session) engine.actor.send({ type: 'tab.token', ...tabMessage(world, c, { ...session }), now });
       return;
     case 'tabReplay': {
       const past = history[c.pick % Math.max(history.length, 1)];
-      if (engine.actor.getSnapshot().matches('rotated')) harness.allow({ identity: true });
+      if (engine.actor.getSnapshot().matches('rotated')) checker.sessionEndedElsewhere('rotate');
       if (past) engine.actor.send({ type: 'tab.token', token: past.token, session: { ...past.session }, now });
       return;
     }
     case 'tabSignOut':
       if (!session) return;
-      harness.allow({ signOut: true });
-      harness.kill();
+      checker.sessionEndedElsewhere('signOut');
       return engine.actor.send({ type: 'tab.signOut', sessionKey: session.sessionKey, at: now });
     case 'tabRotate':
       if (!session) return;
-      harness.kill();
+      checker.sessionEndedElsewhere('rotate');
       return engine.actor.send({ type: 'tab.rotate', sessionKey: session.sessionKey, at: now });
     case 'tabNewSession': {
-      harness.allow({ identity: true });
-      harness.kill();
       // Started after this tab's session (or sign-out): tabs share one clock, so a later start is a newer session.
       // Within the same millisecond the engine cannot tell, so the clock moves on by one.
       const { endedAt } = engine.actor.getSnapshot().context;
       const latest = Math.max(session?.startedAt ?? 0, endedAt ?? 0);
-      if (now <= latest) harness.sleep(latest + 1 - now);
-      const startedAt = harness.engineNow();
+      if (now <= latest) world.sleep(latest + 1 - now);
+      const startedAt = world.engineNow();
       const started: SessionInfo = { sessionKey: `tab${(keys += 1)}`, userId: 'user-1', startedAt };
-      return engine.actor.send({ type: 'tab.token', ...tabMessage(harness, c, started), now: startedAt });
+      // The other tab's sign-in replaced the session held here.
+      checker.sessionEndedElsewhere('rotate');
+      checker.sessionStartedElsewhere(started.sessionKey);
+      return engine.actor.send({ type: 'tab.token', ...tabMessage(world, c, started), now: startedAt });
     }
     case 'getToken':
-      return void harness.getToken();
+      return world.getToken();
     case 'forceRefresh':
-      return void harness.getToken(true);
+      return world.getToken(true);
     case 'peek':
       return void engine.peekToken();
     case 'read':
-      return harness.checkSnapshot();
-    case 'signIn':
-      harness.allow({ identity: true });
-      return void harness.signIn({
-        ...c,
-        sessionKey: sessionKeyFor(c, engine.actor.getSnapshot().context.session?.sessionKey),
-      });
+      return world.checkSnapshot();
+    case 'signIn': {
+      const sid = sidFor(c, session?.sessionKey);
+      return void engine.signIn(world.signIn({ lifeSeconds: c.lifeS, opaque: c.opaque, sid }));
+    }
     case 'signInGarbage': {
       const before = engine.actor.getSnapshot();
       try {
         engine.signIn({ accessToken: 'not-a-jwt' });
-        harness.violations.push('signIn accepted a token with no expiry');
+        world.problems.push('signIn accepted a token with no expiry');
       } catch (error) {
-        if ((error as { code?: string }).code !== 'invalid_token')
-          harness.violations.push(`signIn threw ${String(error)}`);
+        if ((error as { code?: string }).code !== 'invalid_token') world.problems.push(`signIn threw ${String(error)}`);
       }
-      if (engine.actor.getSnapshot() !== before) harness.violations.push('a refused signIn changed the state');
+      if (engine.actor.getSnapshot() !== before) world.problems.push('a refused signIn changed the state');
       return;
     }
     case 'signOut':
-      harness.allow({ signOut: true });
-      return harness.signOut();
+      return engine.signOut();
     case 'rotate':
-      return harness.rotate();
+      return engine.rotate();
     case 'network':
-      return harness.online$.next(c.up);
+      return world.online$.next(c.up);
     case 'resume':
-      return harness.resume$.next();
+      return world.resume$.next();
     case 'sleep':
-      return harness.sleep(c.ms);
+      return world.sleep(c.ms);
     case 'clockBack':
       // A clock set back while a session sits in storage cannot be seen by the engine that reads it back (the
       // wall-clock times it stored moved with the clock): runs with a storage keep the clock as it is.
       if (keepsSession) return;
-      return harness.setClockBack(c.ms);
+      return world.setClockBack(c.ms);
     case 'networkStorm':
     case 'wakeStorm': {
       // However many signals arrive at once, at most one attempt starts (one per backoff step).
-      const before = harness.calls.length;
+      const before = world.server.counters.requests;
       for (let i = 0; i < c.n; i += 1) {
-        if (c.type === 'wakeStorm') harness.resume$.next();
-        else harness.online$.next(!harness.online$.value);
+        if (c.type === 'wakeStorm') world.resume$.next();
+        else world.online$.next(!world.online$.value);
       }
-      const started = harness.calls.length - before;
-      if (started > 1) harness.violations.push(`${describeCommand(c)} started ${started} requests`);
+      const started = world.server.counters.requests - before;
+      if (started > 1) world.problems.push(`${describeCommand(c)} started ${started} requests`);
       return;
     }
     case 'throwingListener':
       return listenerThatThrows(engine, c.kind);
     case 'reload':
-      harness.allow({ identity: true });
-      harness.reload();
+      world.reload();
       // A new page hears no late message sent to the old one.
       history.length = 0;
       return watch();
     case 'restore':
-      harness.allow({ identity: true });
-      return void harness.getToken(false, true);
+      return world.getToken(false, true);
     case 'signInRefreshToken':
-      harness.allow({ identity: true });
-      return harness.signInRefreshToken();
-    case 'stop':
-      harness.stop();
-      harness.violations.push(...(await afterStop(engine, harness.calls.length, () => harness.calls.length)));
+      // A new session's refresh token alone: the engine restores the session from it.
+      return engine.signIn({ refreshToken: world.signIn({}).refreshToken! });
+    case 'stop': {
+      const requests = () => world.server.counters.requests;
+      world.stop();
+      world.problems.push(...(await afterStop(engine, requests(), requests)));
       return false;
+    }
     case 'advance':
-      await harness.advance(c.ms);
+      await world.advance(c.ms);
       return;
     case 'settle':
       if (scheduler.count() > 0) await scheduler.waitOne();
@@ -318,60 +297,57 @@ describe('the engine under random commands and refresh answers in random order',
         async (scheduler, first, commands, outcomes, callersCutBackoff, keepsSession) => {
           vi.useFakeTimers({ toFake: [...FAKED] });
           vi.setSystemTime(T0);
-          let answered = 0;
           const listenerErrors: unknown[] = [];
-          const harness: InvariantHarness = new InvariantHarness({
+          const world = new EngineWorld({
             // One token server, one clock: its skew is the first token's, for every token of the run.
             serverSkewMs: first.skewMs,
             engine: {
               retry: { callersCutBackoff },
               onError: (error) => listenerErrors.push(error),
-              ...(keepsSession ? { storage: mapStorage() } : {}),
+              ...(keepsSession ? { storage: createMemoryStorage() } : {}),
             },
-            answer: (call): Promise<TokenSet> => {
-              const choice = outcomes[answered++ % outcomes.length]!;
-              if (choice.kind === 'hang') return new Promise<never>(() => {});
-              const label = `refresh #${answered} (${call.ctx.reason}) -> ${choice.kind}`;
-              return scheduler
-                .schedule(Promise.resolve(label), label)
-                .then(() => harness.release(call, answerOf(choice, call, harness)));
-            },
+          });
+          let answered = 0;
+          world.server.subscribe((event) => {
+            if (event.type !== 'request') return;
+            const choice = outcomes[answered++ % outcomes.length]!;
+            // A request that never answers: only refreshTimeoutMs ends it.
+            if (choice.kind === 'hang') return;
+            const label = `refresh #${answered} (${event.request.ctx?.reason}) -> ${choice.kind}`;
+            void scheduler.schedule(Promise.resolve(label), label).then(() => answer(choice, event.request, world));
           });
           // Every token the engine held, with its session: what a late or replayed tab message could carry.
           const history: HeldMessage[] = [];
           const watch = () =>
-            void harness.engine.actor.subscribe(({ context: { token, session } }) => {
+            void world.engine.actor.subscribe(({ context: { token, session } }) => {
               if (token && session && token !== history.at(-1)?.token) {
                 history.push({ token: { ...token, sessionKey: session.sessionKey }, session });
               }
             });
           watch();
           // An engine that keeps its session reads its storage as it starts.
-          await flushMicrotasks();
+          await flushPromises();
+          let found: string[] = [];
           try {
             for (const c of [{ type: 'signIn' as const, ...first }, ...commands]) {
-              harness.begin(describeCommand(c));
-              const goesOn = await perform(c, harness, scheduler, history, watch, keepsSession);
+              const goesOn = await perform(c, world, scheduler, history, watch, keepsSession);
+              if (goesOn !== false) await flushPromises();
+              found = world.endStep().map((line) => `${line} [after ${describeCommand(c)}]`);
               if (goesOn === false) break;
-              await flushMicrotasks();
-              harness.checkSettledWithoutWaiting();
-              harness.end();
-              if (harness.violations.length > 0) break;
+              if (found.length > 0) break;
             }
             // Only the listeners this run made throw reach onError, and nothing else does.
             for (const error of listenerErrors) {
-              if (!(error instanceof Error && error.message === 'a listener that throws')) {
-                harness.violations.push(`onError got ${String(error)}`);
-              }
+              if (!(error instanceof Error && error.message === 'a listener that throws')) found.push(`onError got ${String(error)}`);
             }
           } finally {
             seen.commands += commands.length + 1;
-            seen.refreshes += harness.calls.length;
-            seen.aborted += harness.calls.filter((call) => call.ctx.signal.aborted).length;
-            harness.stop();
+            seen.refreshes += world.server.counters.requests;
+            seen.aborted += world.server.counters.aborted;
+            world.stop();
             vi.useRealTimers();
           }
-          if (harness.violations.length > 0) throw new Error(harness.violations.join('\n'));
+          if (found.length > 0) throw new Error(found.join('\n'));
         },
       ),
       { numRuns: RUNS },
