@@ -1,10 +1,9 @@
 import type { Observable } from 'rxjs';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { MAX_TIMER_DELAY_MS, afterDelay } from '../../src/engine/timers.js';
+import { T0 } from '../../src/testing/index.js';
 
 /** The engine's timers are durations: never early, and not moved by a clock set back or forward. */
-
-const T0 = Date.UTC(2025, 0, 1);
 
 beforeEach(() => {
   vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'Date'] });

@@ -4,7 +4,7 @@ import { NetworkError } from '../../machines/errors.js';
 import { requestMachine } from '../../machines/requestMachine.js';
 import { sessionMachine } from '../../machines/sessionMachine.js';
 import type { RefreshAnswer, RefreshInput } from '../../machines/types.js';
-import { CONFIG, requestStateOf, settle, token } from './machineHarness.js';
+import { CONFIG, requestStateOf, nextTurn, token } from './machineHarness.js';
 
 /**
  * The machine as exported, before the runtime provides its effects (as drawn, inspected and walked by the model
@@ -25,7 +25,7 @@ describe('the bare sessionMachine', () => {
   it('restoring ends at once: nothing is kept and no other tab answers', async () => {
     start(true);
     expect(actor.getSnapshot().value).toEqual({ restoring: 'reading' });
-    await settle();
+    await nextTurn();
     expect(actor.getSnapshot().value).toBe('signedOut');
   });
 
@@ -33,9 +33,9 @@ describe('the bare sessionMachine', () => {
     start();
     actor.send({ type: 'user.signIn', token: token(T), now: T + 45_000 });
     expect(actor.getSnapshot().value).toBe('stale');
-    await settle();
+    await nextTurn();
     expect(actor.getSnapshot().value).toBe('refreshing');
-    await settle();
+    await nextTurn();
     expect(actor.getSnapshot().value).toBe('refreshing');
     expect(requestStateOf(actor.getSnapshot())).toEqual({ alone: 'awaitingAnswer' });
     expect(actor.getSnapshot().status).toBe('active');
@@ -44,7 +44,7 @@ describe('the bare sessionMachine', () => {
   it('fresh has no timer and watches nothing: it stays until an event comes', async () => {
     start();
     actor.send({ type: 'user.signIn', token: token(T), now: T });
-    await settle();
+    await nextTurn();
     expect(actor.getSnapshot().value).toBe('fresh');
     expect(actor.getSnapshot().status).toBe('active');
   });
@@ -53,7 +53,7 @@ describe('the bare sessionMachine', () => {
     start();
     actor.send({ type: 'user.signIn', token: token(T), now: T });
     actor.send({ type: 'user.rotate', now: T + 1 });
-    await settle();
+    await nextTurn();
     expect(actor.getSnapshot().value).toEqual({ rotated: 'fetching' });
     expect(actor.getSnapshot().status).toBe('active');
   });
@@ -68,9 +68,9 @@ describe('the bare sessionMachine', () => {
     });
     actor = createActor(failing, { input: { config: CONFIG } }).start();
     actor.send({ type: 'user.signIn', token: token(T), now: T + 60_000 });
-    await settle();
+    await nextTurn();
     expect(actor.getSnapshot().value).toEqual({ offline: { backingOff: 'open' } });
-    await settle();
+    await nextTurn();
     expect(actor.getSnapshot().value).toEqual({ offline: { backingOff: 'open' } });
     expect(actor.getSnapshot().status).toBe('active');
   });

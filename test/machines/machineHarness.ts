@@ -3,7 +3,7 @@ import { createActor, fromCallback, fromEventObservable, fromPromise, type Actor
 import { AuthError, NetworkError } from '../../machines/errors.js';
 import { requestMachine } from '../../machines/requestMachine.js';
 import { sessionMachine } from '../../machines/sessionMachine.js';
-import { recordingRequestMachine, settle, type RefreshCall } from './requestHarness.js';
+import { recordingRequestMachine, nextTurn, type RecordedRefresh } from './requestHarness.js';
 import type {
   RefreshTimerInput,
   RetryTimerInput,
@@ -44,7 +44,7 @@ export function token(issuedAt: number, overrides: Partial<SessionToken> = {}): 
   };
 }
 
-export { settle };
+export { nextTurn };
 
 export const sessionOf = (sessionKey: string, startedAt: number): SessionInfo => ({ sessionKey, userId: 'u1', startedAt });
 
@@ -92,12 +92,12 @@ export function startMachine({
    * Settles the last refresh and lets the child's report reach the machine. The child keeps an answer (and,
    * under the lock, records a failure) before it reports it: those writes go through.
    */
-  const settleLast = async (outcome: (call: RefreshCall) => void) => {
+  const settleLast = async (outcome: (call: RecordedRefresh) => void) => {
     const written = tokenWrites.length + failureWrites.length;
     outcome(lastRefresh());
-    await settle();
+    await nextTurn();
     for (const write of [...tokenWrites, ...failureWrites].slice(written)) write.resolve();
-    await settle();
+    await nextTurn();
   };
 
   /**
@@ -128,12 +128,12 @@ export function startMachine({
     /** Lets `stale` start its refresh, at `now` (by default the time `stale` was entered at). */
     grantTurn: async (now?: number) => {
       turns.shift()?.(now);
-      await settle();
+      await nextTurn();
     },
     /** Ends `restoring` as if no tab answered. */
     endRestore: async () => {
       restores.shift()?.();
-      await settle();
+      await nextTurn();
     },
     signIn(now: number, overrides: Partial<SessionToken> = {}) {
       actor.send({ type: 'user.signIn', token: token(now, overrides), now });
@@ -152,7 +152,7 @@ export function startMachine({
     /** Fires the timeout of the request in flight. */
     async timeOut(now: number) {
       requestTimeouts.at(-1)?.fire(now);
-      await settle();
+      await nextTurn();
     },
     stop: () => actor.stop(),
   };

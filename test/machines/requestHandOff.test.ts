@@ -3,7 +3,7 @@ import { AuthError, InvalidTokenError, NetworkError } from '../../machines/error
 import type { SessionEvent } from '../../machines/types.js';
 import { ASKED, READ, REQUEST, ROTATED, ROTATION, SESSION, T, sent, storedToken } from './lockFixtures.js';
 import { sessionOf, token } from './machineHarness.js';
-import { settle, underLock, type RequestChild } from './requestHarness.js';
+import { nextTurn, underLock, type RequestChild } from './requestHarness.js';
 
 /**
  * What a lock holder leaves for the next one before it lets the lock go: its answer, written once and only then
@@ -130,7 +130,7 @@ describe('a failed attempt is recorded for the tabs queued behind it, then repor
   it('a refresh actor that rejects fails as of the ask, unrecorded, and the lock goes', async () => {
     h = await sent();
     h.lastRefresh().reject(new TypeError('boom'));
-    await settle();
+    await nextTurn();
     expect(h.failureWrites).toEqual([]);
     expect(h.reports).toMatchObject([{ type: 'request.failed', request: REQUEST, now: ASKED }]);
     expect(failureReported().error.code).toBe('network');

@@ -21,7 +21,7 @@ import type {
  */
 
 /** One call of the child's `refreshToken`: what it was sent with, its signal, and its outcome to pick. */
-export interface RefreshCall {
+export interface RecordedRefresh {
   readonly input: RefreshInput;
   readonly signal: AbortSignal;
   resolve(answer: RefreshAnswer): void;
@@ -58,7 +58,7 @@ export interface StoreWrite<T> {
 }
 
 /** A settled promise's callbacks, XState's done/error events, the child's report and the assigns after them. */
-export const settle = () => new Promise<void>((resolve) => setTimeout(resolve, 0));
+export const nextTurn = () => new Promise<void>((resolve) => setTimeout(resolve, 0));
 
 const lastOf = <T>(calls: readonly T[], what: string): T => {
   const call = calls.at(-1);
@@ -74,7 +74,7 @@ function recordingWrite<T>(writes: StoreWrite<T>[]) {
 
 /** The request child with its effects recorded: every refresh, timeout, lock, read and write it starts. */
 export function recordingRequestMachine() {
-  const refreshes: RefreshCall[] = [];
+  const refreshes: RecordedRefresh[] = [];
   const timeouts: RequestTimeout[] = [];
   const locks: LockRequest[] = [];
   const reads: StoreRead[] = [];
@@ -141,7 +141,7 @@ export function startRequestChild(config: SessionConfig) {
   /** Settles the last call of an effect and lets the child's next step (and report) happen. */
   const settleLast = async (outcome: () => void) => {
     outcome();
-    await settle();
+    await nextTurn();
   };
   return {
     ...recorders,

@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { AbortError, AuthError, InvalidTokenError, NetworkError } from '../../machines/errors.js';
 import type { RefreshInput, SessionEvent } from '../../machines/types.js';
 import { CONFIG, sessionOf, token } from './machineHarness.js';
-import { settle, startRequestChild, type RequestChild } from './requestHarness.js';
+import { nextTurn, startRequestChild, type RequestChild } from './requestHarness.js';
 
 /**
  * The request child of a single tab (`alone`), under a parent that only records what the child reports: the one
@@ -50,7 +50,7 @@ describe('idle', () => {
   it('ignores an abort: there is nothing to abort', async () => {
     startChild();
     h.send({ type: 'request.abort' });
-    await settle();
+    await nextTurn();
     expect(h.state()).toBe('idle');
     expect(h.reports).toEqual([]);
   });
@@ -120,7 +120,7 @@ describe('a failed refresh is reported typed', () => {
   ])('a %s error as it is, at the time the request was sent (a rejection carries none)', async (_, error) => {
     sending();
     h.lastRefresh().reject(error);
-    await settle();
+    await nextTurn();
     expect(h.reports).toEqual([{ type: 'request.failed', error, request: REQUEST, now: SENT }]);
     expect(h.state()).toBe('idle');
   });
@@ -148,7 +148,7 @@ describe('a failed refresh is reported typed', () => {
     sending();
     const foreign = Object.assign(new Error('refused'), { code: 'auth' });
     h.lastRefresh().reject(foreign);
-    await settle();
+    await nextTurn();
     expect(h.reports).toMatchObject([{ type: 'request.failed', error: foreign }]);
   });
 
@@ -159,7 +159,7 @@ describe('a failed refresh is reported typed', () => {
   ])('%s as a NetworkError with it as the cause', async (_, thrown) => {
     sending();
     h.lastRefresh().reject(thrown);
-    await settle();
+    await nextTurn();
     const report = firstFailure(h.reports);
     expect(report.error).toBeInstanceOf(NetworkError);
     expect(report.error.code).toBe('network');
@@ -173,7 +173,7 @@ describe('the timeout', () => {
     sending();
     const { signal } = h.lastRefresh();
     h.timeouts[0]!.fire(SENT + 30_000);
-    await settle();
+    await nextTurn();
     expect(signal.aborted).toBe(true);
     expect(h.state()).toBe('idle');
     expect(h.reports).toHaveLength(1);
@@ -184,9 +184,9 @@ describe('the timeout', () => {
   it("drops the timed-out refresh's late answer", async () => {
     sending();
     h.timeouts[0]!.fire(SENT + 30_000);
-    await settle();
+    await nextTurn();
     h.lastRefresh().resolve({ token: token(T), receivedAt: T + 31_000 });
-    await settle();
+    await nextTurn();
     expect(h.reports.map((report) => report.type)).toEqual(['request.failed']);
   });
 });
@@ -200,7 +200,7 @@ describe('request.abort (a sign-out)', () => {
     expect(h.state()).toBe('idle');
     expect(h.timeouts[0]!.armed()).toBe(false);
     h.lastRefresh().resolve({ token: token(T), receivedAt: T + 1 });
-    await settle();
+    await nextTurn();
     expect(h.reports).toEqual([]);
   });
 

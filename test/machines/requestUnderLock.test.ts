@@ -3,7 +3,7 @@ import { NetworkError } from '../../machines/errors.js';
 import type { SessionEvent } from '../../machines/types.js';
 import { ASKED, READ, REQUEST, ROTATED, ROTATION, SESSION, T, asked, granted, reading, sent, storedToken } from './lockFixtures.js';
 import { CONFIG, sessionOf } from './machineHarness.js';
-import { settle, underLock, type RequestChild } from './requestHarness.js';
+import { nextTurn, underLock, type RequestChild } from './requestHarness.js';
 
 /**
  * The request child of tabs that share a session: the origin's lock asked and held, the store read once it is
@@ -44,7 +44,7 @@ describe('the lock', () => {
     h = await sent();
     h.send({ type: 'request.send', request: { ...REQUEST, refreshToken: 'other' }, now: READ + 1 });
     h.lastLock().grant(READ + 2, true);
-    await settle();
+    await nextTurn();
     expect(h.state()).toEqual(underLock('sending'));
     expect([h.locks.length, h.reads.length, h.refreshes.length]).toEqual([1, 1, 1]);
   });
@@ -54,7 +54,7 @@ describe('the lock', () => {
     const lock = h.lastLock();
     h.send({ type: 'request.abort' });
     lock.grant(ASKED + 100, true);
-    await settle();
+    await nextTurn();
     expect(h.state()).toBe('idle');
     expect(h.reads).toEqual([]);
     expect(lock.released()).toBe(true);
@@ -72,7 +72,7 @@ describe('the timeout covers the wait for the lock, the read and the send', () =
   it.each(beforeTheAnswer)('%s: a NetworkError at the time it fired, and the lock let go', async (_, reach) => {
     h = await reach();
     h.timeouts[0]!.fire(ASKED + 30_000);
-    await settle();
+    await nextTurn();
     expect(h.state()).toBe('idle');
     expect(h.lastLock().released()).toBe(true);
     expect(h.reports).toMatchObject([{ type: 'request.failed', request: REQUEST, now: ASKED + 30_000 }]);
@@ -91,7 +91,7 @@ describe('request.abort (a sign-out) lets the lock go, reporting nothing', () =>
   it.each(beforeTheAnswer)('%s', async (_, reach) => {
     h = await reach();
     h.send({ type: 'request.abort' });
-    await settle();
+    await nextTurn();
     expect(h.state()).toBe('idle');
     expect(h.lastLock().released()).toBe(true);
     expect(h.timeouts[0]!.armed()).toBe(false);

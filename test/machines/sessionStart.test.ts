@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { sessionOf, settle, startMachine, startRefreshing, token, type MachineHarness } from './machineHarness.js';
+import { sessionOf, nextTurn, startMachine, startRefreshing, token, type MachineHarness } from './machineHarness.js';
 
 /** The statechart's start, sign-in, settling and sign-out, driven event by event with explicit times. */
 
@@ -35,7 +35,7 @@ describe('boot', () => {
   it('a tab that shares its session reads what is kept, asks the others, then starts signed out', async () => {
     m = startMachine({ shareTabs: true });
     expect(m.value()).toEqual({ restoring: 'reading' });
-    await settle();
+    await nextTurn();
     expect(m.value()).toEqual({ restoring: 'askingTabs' });
     expect(m.told).toEqual([{ type: 'announce.hello' }]);
     await m.endRestore();

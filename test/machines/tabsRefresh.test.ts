@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { StoreReading } from '../../machines/types.js';
-import { settle, startMachine, token, type MachineHarness } from './machineHarness.js';
+import { nextTurn, startMachine, token, type MachineHarness } from './machineHarness.js';
 
 /**
  * The session machine of a tab that shares its session, with its request child under the origin's lock: what the
@@ -24,7 +24,7 @@ async function refreshingUnderLock(waited = false) {
 
 async function readStore(reading: StoreReading) {
   m.reads.at(-1)!.resolve(reading);
-  await settle();
+  await nextTurn();
 }
 
 describe('a refresh under the lock', () => {

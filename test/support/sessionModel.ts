@@ -7,6 +7,7 @@ import {
   type SnapshotFrom,
 } from 'xstate';
 import { sessionMachine } from '../../machines/sessionMachine.js';
+import { T0 } from '../../src/testing/clock.js';
 import { isServable, refreshDueAt, retryDelayMs } from '../../machines/tokenMath.js';
 import type {
   RefreshInput,
@@ -31,8 +32,8 @@ import { AuthError, InvalidTokenError, NetworkError } from '../../src/errors.js'
 
 export type MachineSnapshot = SnapshotFrom<typeof sessionMachine>;
 
-/** Whole seconds (as `iat` is), so the engine's claims-derived times equal the model's. */
-export const MODEL_T0 = Date.UTC(2025, 0, 1, 12, 0, 0);
+/** The test kit's start: whole seconds (as `iat` is), so the engine's claims-derived times equal the model's. */
+export const MODEL_T0 = T0;
 const LIFE_MS = 60_000;
 /** Shorter than the leeway: never servable, so a sign-in with it refreshes at once. */
 const SHORT_LIFE_MS = 4_000;
