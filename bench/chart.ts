@@ -1,7 +1,7 @@
 /** A hand-rolled SVG: refresh requests and waiting callers per 15 minutes, one line per engine. */
 import type { EngineName } from './engines.js';
 import { BUCKET_MS } from './metrics.js';
-import { T0, type FaultWindow, type Schedule } from './schedule.js';
+import { DAY_START, type FaultWindow, type Schedule } from './schedule.js';
 import type { RunResult } from './simulate.js';
 
 const COLORS: Record<EngineName, string> = {
@@ -43,7 +43,7 @@ function panel(
   const buckets = series[0]!.values.length;
   const max = Math.max(1, ...series.flatMap((s) => Array.from(s.values)));
   const y = (value: number) => top + PANEL_HEIGHT - scaleOf(max)(value) * PANEL_HEIGHT;
-  const xOfTime = (at: number) => LEFT + ((at - T0) / (hours * 3_600_000)) * plotWidth;
+  const xOfTime = (at: number) => LEFT + ((at - DAY_START) / (hours * 3_600_000)) * plotWidth;
   const out: string[] = [`<text x="${LEFT}" y="${top - 10}" font-weight="bold">${escape(title)}</text>`];
   for (const fault of schedule.faults) {
     const x = xOfTime(fault.from);
@@ -63,7 +63,7 @@ function panel(
     out.push(`<text x="${LEFT - 6}" y="${(y(tick) + 4).toFixed(1)}" text-anchor="end" font-size="10">${tick}</text>`);
   }
   for (let hour = 0; hour <= hours; hour += 3) {
-    const x = xOfTime(T0 + hour * 3_600_000);
+    const x = xOfTime(DAY_START + hour * 3_600_000);
     out.push(`<text x="${x.toFixed(1)}" y="${top + PANEL_HEIGHT + 14}" text-anchor="middle" font-size="10">${hour}h</text>`);
   }
   for (const { name, values } of series) {

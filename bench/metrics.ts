@@ -1,5 +1,5 @@
 /** Fixed-size counters, so the simulator's own memory stays flat and the heap measure is the engine's. */
-import { T0 } from './schedule.js';
+import { DAY_START } from './schedule.js';
 
 /** Log-spaced buckets (2% apart) from 1 ms; quantiles are accurate to about 2%. */
 export class Histogram {
@@ -46,7 +46,7 @@ export class Timeline implements TimelineData {
   }
 
   private bucketOf(at: number): number {
-    return Math.max(0, Math.min(this.requests.length - 1, Math.floor((at - T0) / BUCKET_MS)));
+    return Math.max(0, Math.min(this.requests.length - 1, Math.floor((at - DAY_START) / BUCKET_MS)));
   }
 
   request(at: number): void {

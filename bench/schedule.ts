@@ -1,6 +1,7 @@
 /** Scenarios and their seeded, deterministic schedules: caller asks, faults, sleeps. Times are local-clock ms. */
 
-export const T0 = Date.UTC(2025, 0, 1, 0, 0, 0);
+/** Midnight of the simulated day every scenario starts at (the bench's own start; tests use sessionchart/testing's T0). */
+export const DAY_START = Date.UTC(2025, 0, 1, 0, 0, 0);
 export const HOUR = 3_600_000;
 const MINUTE = 60_000;
 
@@ -67,7 +68,7 @@ function faultWindows(random: () => number, durationMs: number): FaultWindow[] {
   const between = (low: number, high: number) => low + random() * (high - low);
   const add = (kind: FaultKind, count: number, minMinutes: number, maxMinutes: number, extra = () => ({})) => {
     for (let i = 0; i < count; i += 1) {
-      const from = Math.round(T0 + HOUR + random() * (durationMs - 2 * HOUR));
+      const from = Math.round(DAY_START + HOUR + random() * (durationMs - 2 * HOUR));
       windows.push({ kind, from, to: Math.round(from + between(minMinutes, maxMinutes) * MINUTE), ...extra() });
     }
   };
@@ -83,14 +84,14 @@ function faultWindows(random: () => number, durationMs: number): FaultWindow[] {
 function sleepsOf(random: () => number, durationMs: number) {
   const slot = (durationMs - 2 * HOUR) / 3;
   return [0, 1, 2].map((i) => ({
-    at: Math.round(T0 + HOUR + i * slot + random() * (slot / 2)),
+    at: Math.round(DAY_START + HOUR + i * slot + random() * (slot / 2)),
     forMs: Math.round((5 + random() * 115) * MINUTE),
   }));
 }
 
 export function buildSchedule(scenario: Scenario): Schedule {
   const random = seededRandom(scenario.seed);
-  const end = T0 + scenario.durationMs;
+  const end = DAY_START + scenario.durationMs;
   const faults = scenario.hostile ? faultWindows(random, scenario.durationMs) : [];
   const sleeps = scenario.hostile ? sleepsOf(random, scenario.durationMs) : [];
   const asleep = (at: number) => sleeps.some((s) => at >= s.at && at < s.at + s.forMs);
@@ -99,11 +100,11 @@ export function buildSchedule(scenario: Scenario): Schedule {
 
   // Background asks: a Poisson process over all callers.
   const meanGap = Math.max(CALLER_INTERVAL_MS / scenario.callers, MIN_GAP_MS);
-  for (let at = T0 + 1_000; at < end; at += Math.max(1, Math.round(-Math.log(1 - random()) * meanGap))) {
+  for (let at = DAY_START + 1_000; at < end; at += Math.max(1, Math.round(-Math.log(1 - random()) * meanGap))) {
     if (!asleep(at)) events.push({ at, kind: 'ask', first: pickCaller(), count: 1 });
   }
   const burst = Math.min(scenario.callers, BURST_SIZE);
-  for (let at = T0 + BURST_EVERY_MS; at < end; at += Math.round(BURST_EVERY_MS * (0.5 + random()))) {
+  for (let at = DAY_START + BURST_EVERY_MS; at < end; at += Math.round(BURST_EVERY_MS * (0.5 + random()))) {
     if (burst > 1 && !asleep(at)) events.push({ at, kind: 'ask', first: pickCaller(), count: burst });
   }
   for (const sleep of sleeps) {

@@ -8,7 +8,7 @@ import { decodeClaims } from '../src/testing/index.js';
 import { createAuthServer } from './authServer.js';
 import { createSimEngine, flushMicrotasks, type EngineName } from './engines.js';
 import { Histogram, Timeline, type TimelineData } from './metrics.js';
-import { buildSchedule, HOUR, seededRandom, T0, type FaultKind, type Scenario } from './schedule.js';
+import { buildSchedule, HOUR, seededRandom, DAY_START, type FaultKind, type Scenario } from './schedule.js';
 
 export interface RunResult {
   engine: EngineName;
@@ -81,7 +81,7 @@ export async function simulate(scenario: Scenario, engineName: EngineName, optio
   const realRandom = Math.random;
   const realConsole = { error: console.error, warn: console.warn };
   const clock = FakeTimers.install({
-    now: T0,
+    now: DAY_START,
     toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'Date'],
   });
   Math.random = seededRandom(scenario.seed ^ 0x5eed);
@@ -104,7 +104,7 @@ export async function simulate(scenario: Scenario, engineName: EngineName, optio
     restore();
     throw error;
   });
-  const heapAt = [T0 + HOUR, T0 + scenario.durationMs / 2];
+  const heapAt = [DAY_START + HOUR, DAY_START + scenario.durationMs / 2];
   const heapSamples: number[] = [];
   let aborted: number | null = null;
   try {
@@ -176,7 +176,7 @@ export async function simulate(scenario: Scenario, engineName: EngineName, optio
       // Sleep: the clock jumps and the device's timers pause with it; the events it slept through come next.
       else clock.setSystemTime(clock.now + event.forMs);
     }
-    await clock.tickAsync(Math.max(0, T0 + scenario.durationMs - clock.now));
+    await clock.tickAsync(Math.max(0, DAY_START + scenario.durationMs - clock.now));
     // Measured while the schedule is still referenced, so its release does not count as the engine's.
     if (options.measureHeap && schedule.events.length > 0) heapSamples.push(heapAfterGcKB());
     // Before stop(), which aborts a request still in flight by design.
