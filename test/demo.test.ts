@@ -43,6 +43,8 @@ afterAll(async () => {
 async function openDemo(): Promise<{ page: Page; errors: string[] }> {
   browser ??= await launchChromium();
   context = await browser.newContext({ viewport: VIEWPORT });
+  // Every click and read is a step with its own bound, so a stuck one names itself instead of the test's timeout.
+  context.setDefaultTimeout(STEP_MS);
   const page = await context.newPage();
   const errors: string[] = [];
   page.on('pageerror', (error) => errors.push(error.message));
@@ -150,7 +152,8 @@ describe('the web demo at 1280x800', () => {
     await click(page, 'sign-out');
     await expectActive(page, 'signedOut');
     expect(errors).toEqual([]);
-  });
+    // The first test also pays for launching Chromium and Vite's first page load, which a loaded CI machine slows.
+  }, 60_000);
 
   it('refuses settings out of range with a visible message, and passes an axe-core check', async () => {
     const { page, errors } = await openDemo();
