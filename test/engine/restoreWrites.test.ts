@@ -54,6 +54,31 @@ describe('writes to storage', () => {
     expect(storage.calls.filter((call) => call.startsWith('setItem'))).toHaveLength(2);
   });
 
+  it('keeps the refresh token of a malformed answer, with the token still held: a reload sends that one, not the spent one', async () => {
+    const server = createServer();
+    const storage = createMemoryStorage();
+    const app = startApp(server, { storage });
+    await app.engine.ready();
+    const set = server.issue();
+    app.engine.signIn(set);
+    await vi.advanceTimersByTimeAsync(45_000);
+    server.calls[0]!.resolve({ accessToken: 'not a token', refreshToken: 'rt-from-a-malformed-answer' });
+    await flush();
+    expect(kept(storage)).toMatchObject({ token: { accessToken: set.accessToken }, refreshToken: 'rt-from-a-malformed-answer' });
+  });
+
+  it('writes nothing when a restore() holding no session meets a network fault', async () => {
+    const server = createServer();
+    const storage = createMemoryStorage();
+    const app = startApp(server, { storage });
+    await app.engine.ready();
+    app.engine.restore().catch(() => {});
+    await flush();
+    server.calls[0]!.fail();
+    await flush();
+    expect(storage.calls.filter((call) => call.startsWith('setItem'))).toEqual([]);
+  });
+
   it('removes the session when a refresh is refused', async () => {
     const server = createServer();
     const storage = createMemoryStorage();
