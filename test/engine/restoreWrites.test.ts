@@ -33,12 +33,18 @@ function heldStorage() {
   return { storage, items, log, writes, land };
 }
 
+/** An app on a storage in memory, past its start-up restore (nothing stored: signed out). */
+async function appOnMemoryStorage() {
+  const server = createServer();
+  const storage = createMemoryStorage();
+  const app = startApp(server, { storage });
+  await app.engine.ready();
+  return { server, storage, app };
+}
+
 describe('writes to storage', () => {
   it('keeps every new token with its refresh token, and removes the session on sign-out', async () => {
-    const server = createServer();
-    const storage = createMemoryStorage();
-    const app = startApp(server, { storage });
-    await app.engine.ready();
+    const { server, storage, app } = await appOnMemoryStorage();
     const set = server.issue();
     app.engine.signIn(set);
     expect(kept(storage)).toMatchObject({ token: { accessToken: set.accessToken }, refreshToken: set.refreshToken });
@@ -55,10 +61,7 @@ describe('writes to storage', () => {
   });
 
   it('keeps the refresh token of a malformed answer, with the token still held: a reload sends that one, not the spent one', async () => {
-    const server = createServer();
-    const storage = createMemoryStorage();
-    const app = startApp(server, { storage });
-    await app.engine.ready();
+    const { server, storage, app } = await appOnMemoryStorage();
     const set = server.issue();
     app.engine.signIn(set);
     await vi.advanceTimersByTimeAsync(45_000);
@@ -68,10 +71,7 @@ describe('writes to storage', () => {
   });
 
   it('writes nothing when a restore() holding no session meets a network fault', async () => {
-    const server = createServer();
-    const storage = createMemoryStorage();
-    const app = startApp(server, { storage });
-    await app.engine.ready();
+    const { server, storage, app } = await appOnMemoryStorage();
     app.engine.restore().catch(() => {});
     await flush();
     server.calls[0]!.fail();
@@ -80,10 +80,7 @@ describe('writes to storage', () => {
   });
 
   it('removes the session when a refresh is refused', async () => {
-    const server = createServer();
-    const storage = createMemoryStorage();
-    const app = startApp(server, { storage });
-    await app.engine.ready();
+    const { server, storage, app } = await appOnMemoryStorage();
     app.engine.signIn(server.issue());
     await vi.advanceTimersByTimeAsync(45_000);
     server.calls[0]!.fail(new AuthError('invalid_grant'));
@@ -124,10 +121,7 @@ describe('writes to storage', () => {
   });
 
   it('keeps a sign-in made while a refresh was in flight, not the answer of the session it replaced', async () => {
-    const server = createServer();
-    const storage = createMemoryStorage();
-    const app = startApp(server, { storage });
-    await app.engine.ready();
+    const { server, storage, app } = await appOnMemoryStorage();
     app.engine.signIn(server.issue({ sid: 's1' }));
     await vi.advanceTimersByTimeAsync(45_000);
     const other = server.issue({ sid: 's2', sub: 'user-2' });
@@ -140,10 +134,7 @@ describe('writes to storage', () => {
   });
 
   it('never keeps the access token of a session rotated while its refresh was in flight', async () => {
-    const server = createServer();
-    const storage = createMemoryStorage();
-    const app = startApp(server, { storage });
-    await app.engine.ready();
+    const { server, storage, app } = await appOnMemoryStorage();
     app.engine.signIn(server.issue());
     await vi.advanceTimersByTimeAsync(45_000);
     app.engine.rotate();
@@ -157,10 +148,7 @@ describe('writes to storage', () => {
   });
 
   it('keeps nothing of the session a refresh token replaced, though its refresh answered after', async () => {
-    const server = createServer();
-    const storage = createMemoryStorage();
-    const app = startApp(server, { storage });
-    await app.engine.ready();
+    const { server, storage, app } = await appOnMemoryStorage();
     app.engine.signIn(server.issue({ sid: 's1' }));
     await vi.advanceTimersByTimeAsync(45_000);
     app.engine.signIn({ refreshToken: 'rt-other-account' });
