@@ -357,12 +357,18 @@ export const sessionMachine = setup({
         awaitingRequest: {
           tags: ['fetching'],
           on: {
-            // The answer was kept with its access token before it was heard of: kept again without it.
+            // The answer was kept with its access token before it was heard of: kept again without it (its refresh
+            // token only if it replaces the one held: not for a session another tab's sign-in replaced meanwhile).
             'request.done': [
               { guard: 'isNetworkDown', target: 'waiting', actions: ['keepRefreshToken', 'saveSession'] },
               { target: 'fetching', actions: ['keepRefreshToken', 'saveSession'] },
             ],
-            'request.failed': failureTo('#session.rotated.backingOff'),
+            // A refusal of such a replaced session is not this one's: the rotation goes on.
+            'request.failed': [
+              { guard: and([not('isForCurrentSession'), 'isNetworkDown']), target: 'waiting' },
+              { guard: not('isForCurrentSession'), target: 'fetching' },
+              ...failureTo('#session.rotated.backingOff'),
+            ],
             ...whileRequestOut,
           },
         },

@@ -16,11 +16,15 @@ interface Watched {
   identityChangeAllowed: boolean;
   endAllowed: boolean;
   stopped: boolean;
-  /** Timer time its status last changed (a tab queued for the lock began refreshing then). */
-  statusSince: number;
+  /**
+   * Timer time it last left `fresh` or `signedOut`: a tab queued for the lock began its attempt no earlier (a
+   * rotation or an outage meanwhile changes its status, not when the attempt's timeout started).
+   */
+  busySince: number;
   readonly undo: Array<() => void>;
 }
 
+const IDLE_STATUSES = new Set(['fresh', 'signedOut']);
 const STARTING_REASONS = new Set(['rotated', 'restore']);
 
 /**
@@ -197,7 +201,7 @@ export function checkInvariants(
     if (outcome?.kind === 'aborted') {
       // A tab's wait for the lock its group shares counts toward its timeout: its attempt began as it began refreshing.
       const sharesLock = (clientsOf.get(groupOf(request))?.size ?? 0) > 1;
-      const ranMs = timerNow() - (sharesLock && sender ? Math.min(arrivedAt, sender.statusSince) : arrivedAt);
+      const ranMs = timerNow() - (sharesLock && sender ? Math.min(arrivedAt, sender.busySince) : arrivedAt);
       if (ledger.lastEnd < request.id && ranMs < timeoutMs) {
         violate(7, 'abort', `${request.client} aborted a refresh after ${ranMs} ms, by neither a sign-out, stop() nor the timeout`);
       }
@@ -254,14 +258,16 @@ export function checkInvariants(
         identityChangeAllowed: false,
         endAllowed: false,
         stopped: false,
-        statusSince: timerNow(),
+        busySince: timerNow(),
         undo: [],
       };
       watched.push(w);
       wrap(w);
       let status = engine.getSnapshot().status;
       const unsubscribeStatus = engine.subscribe((snapshot) => {
-        if (snapshot.status !== status) [status, w.statusSince] = [snapshot.status, timerNow()];
+        if (snapshot.status === status) return;
+        if (IDLE_STATUSES.has(status)) w.busySince = timerNow();
+        status = snapshot.status;
       });
       const sessions = engine.session$.subscribe((session) => sessionChanged(w, session));
       const tokens = engine.token$.subscribe((token) => served(w, token, 'token$'));

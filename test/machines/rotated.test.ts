@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { AuthError, NetworkError } from '../../machines/errors.js';
-import { CONFIG, startMachine, startRefreshing, type MachineHarness } from './machineHarness.js';
+import { CONFIG, sessionOf, startMachine, startRefreshing, token, type MachineHarness } from './machineHarness.js';
 
 /**
  * `rotate()`: the session changed without a token. The access token is dropped at once, the refresh token kept,
@@ -115,6 +115,47 @@ describe('user.rotate while a request is out: rotated.awaitingRequest', () => {
     awaitingAt();
     await m.fail(new AuthError());
     expect(m.value()).toBe('signedOut');
+  });
+
+  describe("a request of a session another tab's sign-in replaced before the rotation", () => {
+    /** s1's refresh is out; another tab signs in s2, then rotates it: the request is still s1's. */
+    function replacedThenRotated(online = true) {
+      m = startRefreshing(T, SENT);
+      const s2 = sessionOf('s2', SENT + 50);
+      m.send({ type: 'tab.token', token: token(SENT + 50, { sessionKey: 's2', refreshToken: 'r-s2' }), session: s2, now: SENT + 50 });
+      if (!online) m.send({ type: 'env.offline' });
+      m.send({ type: 'tab.rotate', sessionKey: 's2', at: SENT + 100 });
+      expect(m.value()).toEqual({ rotated: 'awaitingRequest' });
+      return s2;
+    }
+
+    it("a refusal is s1's, not a reason to sign out of s2: s2's rotation is fetched with s2's refresh token", async () => {
+      const s2 = replacedThenRotated();
+      await m.refuse(SENT + 200);
+      expect(m.value()).toEqual({ rotated: 'fetching' });
+      expect(m.told.filter((told) => told.type === 'announce.signOut')).toEqual([]);
+      expect(m.lastRefresh().input).toMatchObject({ session: s2, refreshToken: 'r-s2', reason: 'rotated' });
+    });
+
+    it("an answer's refresh token is s1's, never sent for s2", async () => {
+      const s2 = replacedThenRotated();
+      await m.answer(SENT, { refreshToken: 'r-s1-new' }, SENT + 200);
+      expect(m.value()).toEqual({ rotated: 'fetching' });
+      expect(m.context().refreshToken).toBe('r-s2');
+      expect(m.lastRefresh().input).toMatchObject({ session: s2, refreshToken: 'r-s2' });
+    });
+
+    it('with the network down, either waits for it, sending nothing', async () => {
+      replacedThenRotated(false);
+      await m.refuse(SENT + 200);
+      expect(m.value()).toEqual({ rotated: 'waiting' });
+      m.stop();
+      replacedThenRotated(false);
+      await m.answer(SENT, { refreshToken: 'r-s1-new' }, SENT + 200);
+      expect(m.value()).toEqual({ rotated: 'waiting' });
+      expect(m.context().refreshToken).toBe('r-s2');
+      expect(m.refreshes).toHaveLength(1);
+    });
   });
 
   it('tab.rotate of this session also waits for the request', () => {

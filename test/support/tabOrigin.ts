@@ -264,11 +264,11 @@ export class TabOrigin {
  * violation (and `alsoCheck` passes), then every engine stops and the real timers come back. Returns the origin
  * of the test running.
  */
-export function useTabOrigin(alsoCheck: (world: TabOrigin) => void = () => {}): () => TabOrigin {
+export function useTabOrigin(alsoCheck: (world: TabOrigin) => void = () => {}, options?: OriginOptions): () => TabOrigin {
   let world: TabOrigin;
   beforeEach(() => {
     useFakeClock();
-    world = new TabOrigin();
+    world = new TabOrigin(options);
   });
   afterEach(() => {
     try {
