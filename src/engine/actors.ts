@@ -46,7 +46,7 @@ export function createTokenFetcher(refresh: RefreshFunction, sessionKeyClaims: r
     } catch (error) {
       // A malformed answer may still bring the refresh token the server rotated to: sending the old one is a replay.
       const refreshToken = refreshTokenIn(set);
-      return { error: toRefreshFailure(error), ...(refreshToken ? { refreshToken } : {}), receivedAt: clock.now() };
+      return { error: toRefreshFailure(error), ...(refreshToken === undefined ? {} : { refreshToken }), receivedAt: clock.now() };
     }
   };
 }

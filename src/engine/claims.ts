@@ -142,14 +142,16 @@ export function parseSignIn(set: unknown, arrival: Arrival, measuredOffsetMs: nu
   if (!isPositiveFinite(claims?.exp)) {
     throw new InvalidTokenError('The token has no expiry: give expiresAt or expiresIn for an opaque token');
   }
-  const iatMs = isPositiveFinite(claims.iat) ? claims.iat * 1000 : null;
   // Server clock minus engine clock: as measured, else none (the server's clock read as the engine's).
   const assumedOffsetMs = measuredOffsetMs ?? 0;
+  // No iat: its life unknown, it counts from now (or it is already expired).
+  if (!isPositiveFinite(claims.iat)) {
+    return judgedFromNow(parsed, claims.exp * 1000 - assumedOffsetMs, arrival, measuredOffsetMs, true);
+  }
+  const iatMs = claims.iat * 1000;
   // An iat ahead of the local clock reveals a slow local clock, and by how much.
-  const revealed = iatMs !== null && iatMs - assumedOffsetMs > receivedAt;
+  const revealed = iatMs - assumedOffsetMs > receivedAt;
   const offsetMs = revealed ? iatMs - receivedAt : assumedOffsetMs;
   const serverOffsetMs = revealed ? offsetMs : measuredOffsetMs;
-  const expiresAt = claims.exp * 1000 - offsetMs;
-  if (iatMs === null) return judgedFromNow(parsed, expiresAt, arrival, serverOffsetMs, true);
-  return heldToken(parsed, { expiresAt, issuedAt: iatMs - offsetMs, serverOffsetMs }, arrival);
+  return heldToken(parsed, { expiresAt: claims.exp * 1000 - offsetMs, issuedAt: iatMs - offsetMs, serverOffsetMs }, arrival);
 }

@@ -92,7 +92,6 @@ describe('checkOptions', () => {
   });
 
   it.each([
-    ['options', null],
     ['refresh', { refresh: 'nope' }],
     ['online$', { online$: true }],
     ['resume$', { resume$: {} }],
@@ -107,8 +106,60 @@ describe('checkOptions', () => {
     ['retry.jitter', { retry: { jitter: 'yes' } }],
     ['retry.callersCutBackoff', { retry: { callersCutBackoff: 1 } }],
   ])('%s of the wrong type is a TypeError naming it', (name, options) => {
-    const check = options === null ? () => checkOptions(null as never) : given(options);
+    expect(given(options)).toThrow(TypeError);
+    expect(given(options)).toThrow(name);
+  });
+
+  it.each<[string, unknown]>([
+    ['null', null],
+    ['a number', 5],
+    ['the refresh function itself instead of { refresh }', refresh],
+  ])('options given as %s are a TypeError asking for an options object', (_, options) => {
+    const check = () => checkOptions(options as SessionEngineOptions);
     expect(check).toThrow(TypeError);
-    expect(check).toThrow(name);
+    expect(check).toThrow('options object');
+  });
+});
+
+const storageMethods = { getItem: () => null, setItem: () => {}, removeItem: () => {} };
+const tabMethods = { claim: () => {}, open: () => {}, lock: () => {}, store: () => {} };
+/** A function carrying these members: no options object (a Knockout observable is a function with a subscribe). */
+const functionWith = (members: object) => Object.assign(() => {}, members);
+const { removeItem: _removeItem, ...storageWithoutRemove } = storageMethods;
+const { store: _store, ...tabsWithoutStore } = tabMethods;
+
+/**
+ * Option objects of the wrong shape, each refused at construction with a TypeError whose message names the option
+ * (never a stray "Cannot read properties of null" from a check, nor a failure later inside a running engine).
+ */
+describe('checkOptions: option objects of the wrong shape', () => {
+  it.each<[string, string, Record<string, unknown>]>([
+    ['online$', 'null', { online$: null }],
+    ['online$', 'a function with a subscribe method (a Knockout observable)', { online$: functionWith({ subscribe: () => {} }) }],
+    ['resume$', 'null', { resume$: null }],
+    ['inspect', 'null', { inspect: null }],
+    ['inspect', 'an object without next', { inspect: {} }],
+    ['inspect', 'an object whose next is no function', { inspect: { next: 'log' } }],
+    ['storage', 'null', { storage: null }],
+    ['storage', 'an empty object', { storage: {} }],
+    ['storage', 'a storage without removeItem', { storage: storageWithoutRemove }],
+    ['storage', 'a function carrying the three methods', { storage: functionWith(storageMethods) }],
+    ['storage', 'a string', { storage: 'localStorage' }],
+    ['broadcast', 'null', { broadcast: null }],
+    ['broadcast', 'an object without a channel', { broadcast: {} }],
+    ['broadcast', 'a numeric channel', { broadcast: { channel: 5 } }],
+    ['broadcast', 'a function carrying a channel', { broadcast: functionWith({ channel: 'c' }) }],
+    ['broadcast', 'a null environment', { broadcast: { channel: 'c', environment: null } }],
+    ['broadcast', 'an empty environment', { broadcast: { channel: 'c', environment: {} } }],
+    ['broadcast', 'an environment without store', { broadcast: { channel: 'c', environment: tabsWithoutStore } }],
+    ['broadcast', 'an environment that is a function', { broadcast: { channel: 'c', environment: functionWith(tabMethods) } }],
+    ['retry', 'null', { retry: null }],
+  ])('%s given as %s is a TypeError naming it', (name, _, options) => {
+    expect(given(options)).toThrow(TypeError);
+    expect(given(options)).toThrow(name);
+  });
+
+  it('accepts a storage and a tab environment with every method', () => {
+    expect(given({ storage: storageMethods, broadcast: { channel: 'c', environment: tabMethods } })).not.toThrow();
   });
 });

@@ -1,5 +1,8 @@
+import { EMPTY, of } from 'rxjs';
 import { describe, expect, it, vi } from 'vitest';
+import { createSessionEngine, type RefreshContext } from '../../src/index.js';
 import { T0, createHarness, flush, useEngineClock, type HarnessOptions } from '../support/engineHarness.js';
+import { signJwt } from '../../src/testing/index.js';
 
 useEngineClock();
 
@@ -32,6 +35,22 @@ describe('background refresh with nobody asking', () => {
     h.signIn({ lifeSeconds: 10 });
     expect(await countsAround(h, 5_000)).toEqual([0, 1]);
     expect(h.lastCall().ctx.reason).toBe('stale');
+  });
+
+  it('refreshes a signed-in JWT without iat at half the life left at sign-in (its life counts from then)', async () => {
+    // Not the harness's server, which mints every token with an iat: a token from elsewhere, its refresh held.
+    const refresh = vi.fn((_: RefreshContext) => new Promise<never>(() => {}));
+    const engine = createSessionEngine({ refresh, leewayMs: 1_000, online$: of(true), resume$: EMPTY });
+    try {
+      engine.signIn({ accessToken: signJwt({ sid: 's1', exp: T0 / 1000 + 20 }), refreshToken: 'r1' });
+      await vi.advanceTimersByTimeAsync(9_999);
+      expect(refresh).not.toHaveBeenCalled();
+      await vi.advanceTimersByTimeAsync(1);
+      expect(refresh).toHaveBeenCalledTimes(1);
+      expect(refresh.mock.calls[0]![0]).toMatchObject({ reason: 'stale', refreshToken: 'r1' });
+    } finally {
+      engine.stop();
+    }
   });
 
   it("schedules the next refresh from the start of the request that fetched the token, not its receipt", async () => {

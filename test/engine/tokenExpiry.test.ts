@@ -65,10 +65,26 @@ describe("parseRefreshAnswer: life from the request's start", () => {
 });
 
 describe('parseSignIn: a token not necessarily minted just now', () => {
-  it('a JWT minted now lives its life from now', () => {
+  it('a JWT minted now lives its life from now, and reveals no server offset (none is recorded)', () => {
     expect(parseSignIn({ accessToken: signJwt({ iat: S, exp: S + 60 }) }, arrival, null)).toMatchObject({
       expiresAt: AT + 60_000,
       issuedAt: AT,
+      serverOffsetMs: null,
+    });
+  });
+
+  it('a JWT without iat lives from its receipt to its exp (so short ones refresh at half that life)', () => {
+    const noIat = signJwt({ sid: 's1', exp: S + 20 });
+    expect(parseSignIn({ accessToken: noIat }, arrival, null)).toMatchObject({
+      expiresAt: AT + 20_000,
+      issuedAt: AT,
+      serverOffsetMs: null,
+    });
+    // With an offset measured from refreshes: exp read on the local clock, the offset kept.
+    expect(parseSignIn({ accessToken: noIat }, arrival, 5_000)).toMatchObject({
+      expiresAt: AT + 15_000,
+      issuedAt: AT,
+      serverOffsetMs: 5_000,
     });
   });
 

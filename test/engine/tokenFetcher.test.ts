@@ -70,6 +70,23 @@ describe('createTokenFetcher', () => {
     expect(await answer).toMatchObject({ error: expect.any(InvalidTokenError), receivedAt: T0 + 2_000 });
   });
 
+  it.each<[string, unknown, string | undefined]>([
+    ['null', null, undefined],
+    ['undefined (a refresh that returned nothing)', undefined, undefined],
+    ['text', 'token', undefined],
+    ['a refresh token with no access token', { refreshToken: 'r2' }, 'r2'],
+    ['an empty refresh token', { accessToken: '', refreshToken: '' }, undefined],
+    ['a numeric refresh token', { accessToken: '', refreshToken: 42 }, undefined],
+  ])(
+    'a malformed answer (%s) is an InvalidTokenError keeping only a usable refresh token, so the next request sends no spent or bogus one',
+    async (_, answer, kept) => {
+      const settled = await failureOf(fetcher(async () => answer as TokenSet)(refreshInput(), signal()));
+      expect(settled.error).toBeInstanceOf(InvalidTokenError);
+      expect(settled.refreshToken).toBe(kept);
+      expect('refreshToken' in settled).toBe(kept !== undefined);
+    },
+  );
+
   it("gives an opaque token of a rotated session an identity of its own, and keeps other tokens' keys", async () => {
     const opaque = fetcher(async () => ({ accessToken: 'opaque', expiresIn: 60 }));
     const keyOf = async (answer: Promise<RefreshAnswer>) => ((await answer) as { token: HeldToken }).token.sessionKey;

@@ -55,6 +55,7 @@ const malformed: Array<[string, unknown]> = [
   ['a JWT with an exp of 0', { accessToken: signJwt({ iat: S, exp: 0 }) }],
   ['a JWT with exp as text', { accessToken: signJwt({ iat: S, exp: String(S + 60) }) }],
   ['a JWT that expires before it was issued', { accessToken: signJwt({ iat: S, exp: S - 60 }) }],
+  ['a JWT with no life (exp equal to iat)', { accessToken: signJwt({ iat: S, exp: S }) }],
   ['a JWT whose exp is in milliseconds', { accessToken: signJwt({ iat: S, exp: (S + 60) * 1000 }) }],
   ['a JWT whose iat is in milliseconds', { accessToken: signJwt({ iat: AT, exp: S + 60 }) }],
   ['a JWT-shaped string that does not decode', { accessToken: 'abc.def.ghi' }],
@@ -65,8 +66,12 @@ describe.each(parsers)('%s: malformed token sets throw invalid_token', (_, parse
     parseError(parse, set);
   });
 
-  it('keeps the decoding failure as the cause', () => {
-    expect(parseError(parse, { accessToken: 'abc.def.ghi' }).cause).toBeDefined();
+  it('keeps the decoding failure as the cause, and says the token looks like a JWT that cannot be decoded', () => {
+    const error = parseError(parse, { accessToken: 'abc.def.ghi' });
+    expect(error.cause).toBeInstanceOf(Error);
+    // The app learns why (a dotted opaque token needs its expiry given), not only the decoder's complaint.
+    expect(error.message).toMatch(/looks like a JWT/);
+    expect(error.message).toContain((error.cause as Error).message);
   });
 
   it('never puts the token in the message', () => {
@@ -93,8 +98,13 @@ describe('tokens expired on arrival', () => {
   });
 });
 
+/** A real JWT of session s1, user u1, minted at AT for a minute: what an opaque token might wrap. */
+const jwt = signJwt({ sid: 's1', sub: 'u1', iat: S, exp: S + 60 });
+
 describe.each(parsers)('%s: which access tokens are read as JWTs', (_, parse) => {
   it.each([
+    ['a JWT after a prefix outside base64url', `v2:${jwt}`],
+    ['a JWT before a suffix outside base64url', `${jwt}!`],
     ['four dotted parts', 'aa.bb.cc.dd'],
     ['two dotted parts', 'aa.bb'],
     ['a leading character outside base64url', '!aa.bb.cc'],
@@ -106,10 +116,32 @@ describe.each(parsers)('%s: which access tokens are read as JWTs', (_, parse) =>
     expect(parse({ accessToken, expiresIn: 60 })).toMatchObject({ accessToken, sessionKey: null, userId: null });
   });
 
+  it.each([
+    ['after a prefix', `v2:${jwt}`],
+    ['before a suffix', `${jwt}!`],
+  ])('an opaque token with a JWT inside it (%s) is not read as one: without its expiry it is refused', (__, accessToken) => {
+    parseError(parse, { accessToken });
+  });
+
+  it('a JWT-shaped token that does not decode is opaque when expiresAt alone is given', () => {
+    expect(parse({ accessToken: 'abc.def.ghi', expiresAt: AT + 60_000 })).toMatchObject({
+      accessToken: 'abc.def.ghi',
+      expiresAt: AT + 60_000,
+      sessionKey: null,
+    });
+  });
+
   it('an unsigned JWT (empty signature) is still read', () => {
     const signed = signJwt({ sid: 's1', iat: S, exp: S + 60 });
     const unsigned = signed.slice(0, signed.lastIndexOf('.') + 1);
     expect((parse({ accessToken: unsigned }) as { sessionKey: string }).sessionKey).toBe('s1');
+  });
+});
+
+describe.each(parsers)('%s: JWT times are seconds', (_, parse) => {
+  it('takes an exp of exactly 1e11 s (the year 5138: a token that never expires) as seconds', () => {
+    const forever = signJwt({ iat: S, exp: 1e11 });
+    expect((parse({ accessToken: forever }) as { expiresAt: number }).expiresAt).toBe(AT + (1e11 - S) * 1000);
   });
 });
 
