@@ -1,6 +1,6 @@
 import { assertEvent, assign, fromCallback, fromEventObservable, fromPromise, sendParent, setup } from 'xstate';
 import { NEVER } from 'rxjs';
-import { NetworkError, toRefreshFailure, type SessionError } from './errors.js';
+import { AbortError, NetworkError, toRefreshFailure, type SessionError } from './errors.js';
 import { refreshTokenToSend, sessionOfAnswer, sharedFailure, storeAnswers, type LockTurn } from './tabRules.js';
 import type {
   HeldToken,
@@ -27,7 +27,15 @@ export interface RequestContext {
   /** An answer being handed to the other tabs (written to the store) before it is reported. */
   readonly handOff: { token: HeldToken; receivedAt: number } | null;
   readonly failure: { error: SessionError; refreshToken?: string; at: number } | null;
+  /**
+   * What the session machine still wants of the answer, and so what is handed to the other tabs: all of it; its
+   * refresh token only (a rotation came: the session it was sent for, without the access token); or nothing (the
+   * session was left for another: a late answer must not be stored as the origin's newest).
+   */
+  readonly wanted: Wanted;
 }
+
+type Wanted = 'token' | 'refreshToken' | 'nothing';
 
 /** The output of an invoked actor's done event (typed by the state that invoked it). */
 const outputOf = <T>(event: unknown): T => (event as { output: T }).output;
@@ -61,6 +69,7 @@ const boundedWrite = {
  * a rotated refresh token is never lost to a reload. A failed or hung write changes nothing.
  */
 const handingOff = {
+  always: { guard: 'isAbandoned' as const, target: '#request.idle', actions: 'reportHandOff' as const },
   on: { 'timer.requestTimeout': { target: '#request.idle', actions: 'reportHandOff' as const } },
   invoke: [
     boundedWrite,
@@ -68,9 +77,13 @@ const handingOff = {
     src: 'writeToken' as const,
     input: ({ context }: { context: RequestContext }): StoredSession => {
       const { token, receivedAt } = context.handOff!;
-      const session = sessionOfAnswer(context.request!, token, receivedAt);
       const refreshToken = token.refreshToken ?? context.refreshToken;
-      return { token: { ...token, sessionKey: session.sessionKey }, session, ...(refreshToken ? { refreshToken } : {}) };
+      const kept = refreshToken ? { refreshToken } : {};
+      // Withdrawn by a rotation: the session it was sent for, with the refresh token only, as that tab keeps it.
+      const { session } = context.request!;
+      if (context.wanted === 'refreshToken' && session !== null) return { token: null, session, ...kept };
+      const answered = sessionOfAnswer(context.request!, token, receivedAt);
+      return { token: { ...token, sessionKey: answered.sessionKey }, session: answered, ...kept };
     },
     onDone: { target: '#request.idle', actions: 'reportHandOff' as const },
     onError: { target: '#request.idle', actions: 'reportHandOff' as const },
@@ -131,13 +144,17 @@ export const requestMachine = setup({
     },
     /** An AuthError is not recorded: the sign-out reaches every tab as a message. */
     isRecordedFailure: ({ context }) => context.failure?.error.code !== 'auth',
+    isAbandoned: ({ context }) => context.wanted === 'nothing',
   },
   actions: {
     keepRequest: assign(({ event }) => {
       assertEvent(event, 'request.send');
       const turn = { askedAt: event.now, waited: false };
-      return { request: event.request, refreshToken: event.request.refreshToken, turn, handOff: null, failure: null };
+      const { request } = event;
+      return { request, refreshToken: request.refreshToken, turn, handOff: null, failure: null, wanted: 'token' as const };
     }),
+    withdraw: assign(({ context }) => ({ wanted: context.wanted === 'token' ? ('refreshToken' as const) : context.wanted })),
+    abandon: assign({ wanted: 'nothing' as const }),
     keepLockTurn: assign(({ context, event }) => {
       assertEvent(event, 'lock.granted');
       return { turn: { ...context.turn, waited: event.waited } };
@@ -165,6 +182,10 @@ export const requestMachine = setup({
     reportRejection: sendParent(({ context, event }) =>
       failed(context, toRefreshFailure((event as unknown as { error: unknown }).error), context.turn.askedAt),
     ),
+    reportAbandoned: sendParent(({ context, event }) => {
+      assertEvent(event, 'request.abandon');
+      return failed(context, new AbortError('The refresh was dropped before it was sent: its session was left'), event.now);
+    }),
     reportTimeout: sendParent(({ context, event }) => {
       assertEvent(event, 'timer.requestTimeout');
       return failed(context, new NetworkError(`The refresh did not answer within ${context.config.refreshTimeoutMs} ms`), event.now);
@@ -199,11 +220,14 @@ export const requestMachine = setup({
     refreshToken: undefined,
     handOff: null,
     failure: null,
+    wanted: 'token',
   }),
   initial: 'idle',
   on: {
     // Leaving a state stops its actors: the user's `refresh` sees its signal abort, a held lock is released.
     'request.abort': '.idle',
+    'request.withdraw': { actions: 'withdraw' },
+    'request.abandon': { actions: 'abandon' },
   },
   states: {
     idle: {
@@ -236,7 +260,11 @@ export const requestMachine = setup({
         /** Bounded by `refreshTimeoutMs`, the lock's wait included. */
         awaitingAnswer: {
           invoke: { src: 'waitForTimeout', input: ({ context }) => ({ timeoutMs: context.config.refreshTimeoutMs }) },
-          on: { 'timer.requestTimeout': { target: '#request.idle', actions: 'reportTimeout' } },
+          // Not sent yet: a request of a session left for another is dropped (its refresh token may be spent).
+          on: {
+            'timer.requestTimeout': { target: '#request.idle', actions: 'reportTimeout' },
+            'request.abandon': { target: '#request.idle', actions: 'reportAbandoned' },
+          },
           initial: 'lockAsked',
           states: {
             lockAsked: {
@@ -254,10 +282,14 @@ export const requestMachine = setup({
                 onError: 'sending',
               },
             },
-            sending: sendingTo(
-              { target: '#request.underLock.handingOff', actions: 'keepHandOff' },
-              { target: '#request.underLock.recordingFailure', actions: 'keepFailure' },
-            ),
+            sending: {
+              ...sendingTo(
+                { target: '#request.underLock.handingOff', actions: 'keepHandOff' },
+                { target: '#request.underLock.recordingFailure', actions: 'keepFailure' },
+              ),
+              // Sent: it runs on (its answer's refresh token is kept by the session machine if still its own).
+              on: { 'request.abandon': { actions: 'abandon' } },
+            },
           },
         },
         /** The answer written for the next lock holder before the lock goes. */

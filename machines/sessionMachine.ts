@@ -21,26 +21,36 @@ import type {
 const awaitRequestThenRestore = {
   guard: 'bringsRefreshToken',
   target: '#session.restoring.awaitingRequest',
-  actions: ['forgetSession', 'takeRefreshToken'],
+  actions: ['abandonRequest', 'forgetSession', 'takeRefreshToken'],
 } as const;
 
-/** A rotation while a restore's request is out (a session was found): that request is waited for. */
-const rotateWhileRestoring = {
+/**
+ * A rotation while a request is out (a refresh, or a restore that found a session): that request is waited for,
+ * told its access token is no longer wanted (the answer it hands to the other tabs carries the refresh token only).
+ */
+const rotateWhileRequestOut = {
   'user.rotate': {
     guard: 'hasSession',
     target: '#session.rotated.awaitingRequest',
-    actions: ['announceRotation', 'dropToken', 'saveSession'],
+    actions: ['withdrawRequest', 'announceRotation', 'dropToken', 'saveSession'],
   },
-  'tab.rotate': { guard: 'isThisSession', target: '#session.rotated.awaitingRequest', actions: ['dropToken', 'keepTakenSession'] },
+  'tab.rotate': {
+    guard: 'isThisSession',
+    target: '#session.rotated.awaitingRequest',
+    actions: ['withdrawRequest', 'dropToken', 'keepTakenSession'],
+  },
 } as const;
 
 /** A restore's request is out: a sign-in or another tab's session waits for it in `refreshing`, as there. */
 const whileRequestOut = {
   'user.signIn': {
     target: '#session.refreshing',
-    actions: ['startSession', 'announceToken', 'saveSession'],
+    actions: ['abandonRequest', 'startSession', 'announceToken', 'saveSession'],
   },
-  'tab.token': [{ guard: 'isNewerSession', target: '#session.refreshing', actions: ['startSession', 'keepTakenSession'] }, {}],
+  'tab.token': [
+    { guard: 'isNewerSession', target: '#session.refreshing', actions: ['abandonRequest', 'startSession', 'keepTakenSession'] },
+    {},
+  ],
   'user.restore': awaitRequestThenRestore,
 } as const;
 
@@ -107,6 +117,8 @@ export const sessionMachine = setup({
       now: timeOf(event),
     })),
     abortRequest: sendTo('request', { type: 'request.abort' } satisfies RequestCommand),
+    withdrawRequest: sendTo('request', { type: 'request.withdraw' } satisfies RequestCommand),
+    abandonRequest: sendTo('request', ({ event }): RequestCommand => ({ type: 'request.abandon', now: timeOf(event) })),
     saveSession: sendTo('vault', ({ context }): VaultCommand => ({ type: 'vault.save', stored: storedSessionOf(context) })),
     /** Another tab's session, taken up: kept in this engine's storage too (the tabs' store has it already). */
     keepTakenSession: sendTo('vault', ({ context }): VaultCommand => ({
@@ -240,7 +252,7 @@ export const sessionMachine = setup({
               { target: '#session.signedOut', actions: 'endSession' },
             ],
             ...whileRequestOut,
-            ...rotateWhileRestoring,
+            ...rotateWhileRequestOut,
           },
         },
         /** A refresh token came (`signIn({ refreshToken })`) while a request was out: that one is waited for. */
@@ -315,14 +327,13 @@ export const sessionMachine = setup({
         'request.failed': [{ guard: not('isForCurrentSession'), target: 'settling' }, ...failureTo('#session.offline.backingOff')],
         'user.signIn': [
           { guard: 'isSameSession', actions: ['storeToken', 'announceToken', 'saveSession'] },
-          { actions: ['startSession', 'announceToken', 'saveSession'] },
+          { actions: ['abandonRequest', 'startSession', 'announceToken', 'saveSession'] },
         ],
-        'user.rotate': { target: 'rotated.awaitingRequest', actions: ['announceRotation', 'dropToken', 'saveSession'] },
-        'tab.rotate': { guard: 'isThisSession', target: 'rotated.awaitingRequest', actions: ['dropToken', 'keepTakenSession'] },
+        ...rotateWhileRequestOut,
         'user.restore': awaitRequestThenRestore,
         'tab.token': [
           { guard: 'isNewerTokenOfSession', actions: ['storeToken', 'keepTakenSession'] },
-          { guard: 'isNewerSession', actions: ['startSession', 'keepTakenSession'] },
+          { guard: 'isNewerSession', actions: ['abandonRequest', 'startSession', 'keepTakenSession'] },
         ],
       },
     },

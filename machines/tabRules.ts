@@ -19,6 +19,22 @@ export const isLaterInstance = (other: SessionInfo, than: SessionInfo | null): b
   !isSameInstance(than, other) && other.startedAt > (than?.startedAt ?? 0);
 
 /**
+ * What the tabs' store holds is never replaced by something older: a later session, or a later token of the same
+ * session, stays. Writes outside the lock (a sign-in, a rotation, a session written again after a late answer)
+ * can reach the store after a lock holder's hand-off; the next lock holder must still find the newest.
+ */
+export function isSupersededBy(record: StoredSession, stored: StoredSession | null): boolean {
+  if (stored === null) return false;
+  if (isLaterInstance(stored.session, record.session)) return true;
+  return (
+    isSameInstance(stored.session, record.session) &&
+    stored.token !== null &&
+    record.token !== null &&
+    stored.token.issuedAt > record.token.issuedAt
+  );
+}
+
+/**
  * What another tab stored answers this request, so it is never sent: for a rotation, a later session than the
  * rotated one; for a restore, that or a servable token of its own session; else a token of this very session
  * issued since the one the request would replace, still fresh.

@@ -150,7 +150,16 @@ export type SessionEvent =
   | { type: 'tab.cleared'; now: number };
 
 /** What the session machine tells its request child. */
-export type RequestCommand = { type: 'request.send'; request: RefreshInput; now: number } | { type: 'request.abort' };
+export type RequestCommand =
+  | { type: 'request.send'; request: RefreshInput; now: number }
+  | { type: 'request.abort' }
+  /** The request runs on for its refresh token; its access token is no longer wanted (a rotation came). */
+  | { type: 'request.withdraw' }
+  /**
+   * Nothing of the answer is wanted: its session was left for another. Not yet sent (waiting for the lock or
+   * reading the store), the request is dropped, reported as aborted; sent, it runs on and nothing is handed off.
+   */
+  | { type: 'request.abandon'; now: number };
 
 /** Events of the request child: commands from the session machine, its timer, and the origin's lock. */
 export type RequestEvent =

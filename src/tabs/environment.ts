@@ -1,4 +1,4 @@
-import { createStore, del, get, set } from 'idb-keyval';
+import { createStore, del, get, set, update } from 'idb-keyval';
 import { SessionError } from '../errors.js';
 
 /**
@@ -15,6 +15,8 @@ export interface TabChannel {
 export interface TabStore {
   get(key: string): Promise<unknown>;
   set(key: string, value: unknown): Promise<void>;
+  /** Replaces the value by `next(current)` in one step (one IndexedDB transaction): no other tab writes between. */
+  update(key: string, next: (current: unknown) => unknown): Promise<void>;
   delete(key: string): Promise<void>;
 }
 
@@ -82,7 +84,12 @@ export function browserTabEnvironment(): TabEnvironment | null {
     },
     store(name) {
       const idb = createStore(`sessionchart:${name}`, 'session');
-      return { get: (key) => get(key, idb), set: (key, value) => set(key, value, idb), delete: (key) => del(key, idb) };
+      return {
+        get: (key) => get(key, idb),
+        set: (key, value) => set(key, value, idb),
+        update: (key, next) => update(key, next, idb),
+        delete: (key) => del(key, idb),
+      };
     },
     shown(handler) {
       if (typeof window === 'undefined') return () => {};

@@ -44,6 +44,7 @@ function memoryStore(data: Map<string, unknown>): TabStore {
   return {
     get: async (key) => structuredClone(data.get(key)),
     set: async (key, value) => void data.set(key, structuredClone(value)),
+    update: async (key, next) => void data.set(key, structuredClone(next(structuredClone(data.get(key))))),
     delete: async (key) => void data.delete(key),
   };
 }

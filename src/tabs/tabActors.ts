@@ -11,7 +11,7 @@ import type {
   StoreReading,
   TabAnnouncement,
 } from '../../machines/types.js';
-import { isLaterInstance, isSameInstance } from '../../machines/tabRules.js';
+import { isLaterInstance, isSameInstance, isSupersededBy } from '../../machines/tabRules.js';
 import { reporting } from '../engine/reported.js';
 import { shiftSession, shiftStored, shiftToken, type NewestRecord } from '../engine/vault.js';
 import type { TabChannel, TabEnvironment } from './environment.js';
@@ -135,7 +135,10 @@ export function createTabActors({ channel: name, environment, clock, report }: T
     set: async (value) => {
       // What this tab keeps is what it knows now (a refresh token kept from an answer it does not announce).
       if (isStoredSession(value)) told = shiftStored(value, toEngine());
-      if ((await usable) && store) await store.set(NEWEST, value);
+      if (!(await usable) || !store) return;
+      await store.update(NEWEST, (current) =>
+        isStoredSession(value) && isStoredSession(current) && isSupersededBy(value, current) ? current : value,
+      );
     },
     delete: async () => {
       told = null;

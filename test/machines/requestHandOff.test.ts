@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { AuthError, InvalidTokenError, NetworkError } from '../../machines/errors.js';
 import type { SessionEvent } from '../../machines/types.js';
-import { ASKED, READ, REQUEST, ROTATED, ROTATION, SESSION, T, sent, storedToken } from './lockFixtures.js';
+import { ASKED, READ, REQUEST, ROTATED, ROTATION, SESSION, T, reading, sent, storedToken } from './lockFixtures.js';
 import { sessionOf, token } from './machineHarness.js';
 import { nextTurn, underLock, type RequestChild } from './requestHarness.js';
 
@@ -72,6 +72,42 @@ describe('an answer is handed off under the lock, then reported', () => {
     expect(h.reports).toEqual([]);
     expect(h.state()).toBe('idle');
     expect(h.lastLock().released()).toBe(true);
+  });
+});
+
+describe('what is handed off once the session machine wants less of the answer', () => {
+  it('withdrawn by a rotation: the session it was sent for with the refresh token only, never the access token', async () => {
+    h = await sent();
+    h.send({ type: 'request.withdraw' });
+    const answered = token(READ, { sessionKey: 's2', refreshToken: 'r2' });
+    await h.answer(answered, ANSWERED);
+    expect(h.tokenWrites.map((write) => write.input)).toEqual([{ token: null, session: SESSION, refreshToken: 'r2' }]);
+    await h.endTokenWrite();
+    // The session machine is still told all of it: it keeps the refresh token and drops the access token itself.
+    expect(h.reports).toMatchObject([{ type: 'request.done', token: answered }]);
+  });
+
+  it('abandoned for another session: nothing written, the answer reported, the lock let go', async () => {
+    h = await sent();
+    h.send({ type: 'request.abandon', now: READ + 100 });
+    h.send({ type: 'request.withdraw' });
+    const answered = token(READ, { refreshToken: 'r2' });
+    await h.answer(answered, ANSWERED);
+    expect(h.tokenWrites).toEqual([]);
+    expect(h.reports).toMatchObject([{ type: 'request.done', token: answered }]);
+    expect(h.state()).toBe('idle');
+    expect(h.lastLock().released()).toBe(true);
+  });
+
+  it('the next request wants all of its answer again', async () => {
+    h = await sent();
+    h.send({ type: 'request.abandon', now: READ + 100 });
+    await h.answer(token(READ), ANSWERED);
+    h.send({ type: 'request.send', request: REQUEST, now: ANSWERED + 1 });
+    h.lastLock().grant(ANSWERED + 1, false);
+    await h.endRead(reading(null, ANSWERED + 2));
+    await h.answer(token(ANSWERED + 1, { refreshToken: 'r3' }), ANSWERED + 3);
+    expect(h.lastTokenWrite().input).toMatchObject({ session: SESSION, token: { refreshToken: 'r3' } });
   });
 });
 

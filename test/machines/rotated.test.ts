@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { AuthError, NetworkError } from '../../machines/errors.js';
-import { CONFIG, sessionOf, startMachine, startRefreshing, token, type MachineHarness } from './machineHarness.js';
+import { CONFIG, nextTurn, sessionOf, startMachine, startRefreshing, token, type MachineHarness } from './machineHarness.js';
 
 /**
  * `rotate()`: the session changed without a token. The access token is dropped at once, the refresh token kept,
@@ -95,6 +95,25 @@ describe('user.rotate while a request is out: rotated.awaitingRequest', () => {
     expect(m.context()).toMatchObject({ token: null, refreshToken: 'r-new', lastRefreshAt: null });
     expect(m.refreshes.map((call) => call.input.refreshToken)).toEqual([`r-${T}`, 'r-new']);
     expect(m.lastRefresh().input).toMatchObject({ reason: 'rotated', satisfiedAfter: 0, session: m.context().session });
+  });
+
+  it('the answer is kept for the next start and the other tabs without its access token', async () => {
+    awaitingAt();
+    const written = m.tokenWrites.length;
+    m.lastRefresh().resolve({ token: token(SENT, { refreshToken: 'r-new' }), receivedAt: SENT + 500 });
+    await nextTurn();
+    expect(m.tokenWrites.slice(written).map((write) => write.input)).toEqual([
+      { token: null, session: m.context().session, refreshToken: 'r-new' },
+    ]);
+  });
+
+  it('a sign-in meanwhile abandons the request: its late answer is not kept as the newest session', async () => {
+    awaitingAt();
+    m.signIn(SENT + 200, { sessionKey: 's2', refreshToken: 'r-s2' });
+    const written = m.tokenWrites.length;
+    await m.answer(SENT, { refreshToken: 'r-new' }, SENT + 500);
+    expect(m.tokenWrites.slice(written)).toEqual([]);
+    expect(m.context()).toMatchObject({ session: { sessionKey: 's2' }, refreshToken: 'r-s2' });
   });
 
   it('with the network down by the answer, keeps its refresh token and waits', async () => {

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import {
   isLaterInstance,
   isSameInstance,
+  isSupersededBy,
   refreshTokenToSend,
   sessionOfAnswer,
   sharedFailure,
@@ -46,6 +47,26 @@ describe('isLaterInstance: another instance started after', () => {
   it('than no session: any session started after 0', () => {
     expect(isLaterInstance(session('s1', 1), null)).toBe(true);
     expect(isLaterInstance(session('s1', 0), null)).toBe(false);
+  });
+});
+
+describe("isSupersededBy: the store keeps the origin's newest against a later write of something older", () => {
+  it('by a later session, not by the same one, an earlier one or nothing', () => {
+    expect(isSupersededBy(stored(), stored(2_000, session('s2', 1_001)))).toBe(true);
+    expect(isSupersededBy(stored(), stored(2_000, session('s1', 1_001)))).toBe(true);
+    expect(isSupersededBy(stored(), stored(2_000, session('s2', 999)))).toBe(false);
+    expect(isSupersededBy(stored(), null)).toBe(false);
+  });
+
+  it('by a later token of the same session, not by one issued at the same time or before', () => {
+    expect(isSupersededBy(stored(2_000), stored(2_001))).toBe(true);
+    expect(isSupersededBy(stored(2_000), stored(2_000))).toBe(false);
+    expect(isSupersededBy(stored(2_000), stored(1_999))).toBe(false);
+  });
+
+  it("never over a token dropped by a rotation, nor keeping a token a rotation drops", () => {
+    expect(isSupersededBy({ ...stored(), token: null }, stored(2_001))).toBe(false);
+    expect(isSupersededBy(stored(2_001), { ...stored(), token: null })).toBe(false);
   });
 });
 

@@ -75,6 +75,7 @@ export function faultyTab(tab: TabEnvironment, faults: Faults): TabEnvironment {
       return {
         get: (key) => faulty(() => faults.store, 'store', () => store.get(key)),
         set: (key, value) => faulty(() => faults.store, 'store', () => store.set(key, value)),
+        update: (key, next) => faulty(() => faults.store, 'store', () => store.update(key, next)),
         delete: (key) => faulty(() => faults.store, 'store', () => store.delete(key)),
       };
     },

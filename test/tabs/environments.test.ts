@@ -97,6 +97,18 @@ describe('the in-memory origin', () => {
     await theirs.delete('k');
     expect(await mine.get('k')).toBeUndefined();
   });
+
+  it('updates a value in one step from what it holds then, with no write of another tab between', async () => {
+    const origin = createMemoryOrigin();
+    const [mine, theirs] = [origin.tab().store('s'), origin.tab().store('s')];
+    await mine.set('k', { n: 1 });
+    // Two tabs update at once: each sees the other's result, so neither increment is lost.
+    const increment = (current: unknown) => ({ n: (current as { n: number }).n + 1 });
+    await Promise.all([mine.update('k', increment), theirs.update('k', increment)]);
+    expect(await mine.get('k')).toEqual({ n: 3 });
+    await mine.update('new', (current) => ({ was: current ?? 'nothing' }));
+    expect(await theirs.get('new')).toEqual({ was: 'nothing' });
+  });
 });
 
 describe("the browser's environment", () => {
@@ -131,6 +143,9 @@ describe("the browser's environment", () => {
     expect(await env.store('t').get('k')).toBeUndefined();
     await store.delete('k');
     expect(await store.get('k')).toBeUndefined();
+    await store.update('k', (current) => ({ was: current ?? 'nothing' }));
+    await store.update('k', (current) => ({ was: current }));
+    expect(await store.get('k')).toEqual({ was: { was: 'nothing' } });
   });
 
   it('talks over a BroadcastChannel of that name', async () => {
