@@ -17,7 +17,8 @@ const TOKEN_TEXT = /[\w-]{8,}\.[\w-]{8,}\.[\w-]*/g;
 export const scrubTokens = (text: string): string => text.replace(TOKEN_TEXT, '[token]');
 
 function causeMessageOf(cause: unknown): string | null {
-  if (!(cause instanceof Error) || cause.message === '') return null;
+  // A cause with an empty message adds nothing: every message includes ''.
+  if (!(cause instanceof Error)) return null;
   return scrubTokens(cause.message);
 }
 

@@ -170,10 +170,6 @@ export const requestMachine = setup({
       const answer = outputOf<RefreshAnswer>(event) as { error: unknown; refreshToken?: string; receivedAt: number };
       return { failure: { error: toRefreshFailure(answer.error), refreshToken: answer.refreshToken, at: answer.receivedAt } };
     }),
-    reportAnswer: sendParent(({ context, event }) => {
-      const { token, receivedAt } = outputOf<RefreshAnswer>(event) as { token: HeldToken; receivedAt: number };
-      return answered(context, token, receivedAt);
-    }),
     reportFailure: sendParent(({ context, event }) => {
       const answer = outputOf<RefreshAnswer>(event) as { error: unknown; refreshToken?: string; receivedAt: number };
       return failed(context, toRefreshFailure(answer.error), answer.receivedAt, answer.refreshToken);

@@ -28,7 +28,7 @@ describe('error classes', () => {
     expect(error).toBeInstanceOf(Error);
   });
 
-  it.each([InvalidTokenError, NetworkError, AuthError, AbortError])('%o has a default message', (ErrorClass) => {
+  it.each([SessionError, InvalidTokenError, NetworkError, AuthError, AbortError])('%o has a default message', (ErrorClass) => {
     expect(new ErrorClass().message).not.toBe('');
     expect(new ErrorClass('given').message).toBe('given');
   });
@@ -106,6 +106,8 @@ describe('toRefreshFailure: what a refresh threw, as the failure the machine act
     expect(failure).toBeInstanceOf(NetworkError);
     expect(failure.code).toBe('network');
     expect(failure.cause).toBe(thrown);
+    // What the app's logs show, even when what was thrown has no message of its own.
+    expect(failure.message).not.toBe('');
   });
 
   it("says what the refresh threw: the cause's message is in the fault's", () => {

@@ -70,6 +70,16 @@ describe('writes to storage', () => {
     expect(kept(storage)).toMatchObject({ token: { accessToken: set.accessToken }, refreshToken: 'rt-from-a-malformed-answer' });
   });
 
+  it('writes nothing for a network fault that brought no refresh token: the kept session is still the one to reload', async () => {
+    const { server, storage, app } = await appOnMemoryStorage();
+    app.engine.signIn(server.issue());
+    await vi.advanceTimersByTimeAsync(45_000);
+    server.calls[0]!.fail();
+    await flush();
+    expect(app.engine.getSnapshot().error?.code).toBe('network');
+    expect(storage.calls.filter((call) => call.startsWith('setItem'))).toHaveLength(1);
+  });
+
   it('writes nothing when a restore() holding no session meets a network fault', async () => {
     const { server, storage, app } = await appOnMemoryStorage();
     app.engine.restore().catch(() => {});

@@ -40,6 +40,13 @@ describe('an answer is handed off under the lock, then reported', () => {
     expect(h.lastTokenWrite().input.refreshToken).toBe('r-stored');
   });
 
+  it("names the refresh token actually sent (the newest stored) in its report: the session machine's answer replaces it", async () => {
+    h = await sent(storedToken(T));
+    await h.answer(token(READ, { refreshToken: 'r2' }), ANSWERED);
+    await h.endTokenWrite();
+    expect(h.reports).toMatchObject([{ type: 'request.done', request: REQUEST, sent: 'r-stored' }]);
+  });
+
   it("an answer of another key is written and reported as the server's new session, started when it came", async () => {
     h = await sent();
     await h.answer(token(READ, { sessionKey: 's2' }), ANSWERED);

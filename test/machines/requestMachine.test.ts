@@ -181,6 +181,26 @@ describe('the timeout', () => {
     expect(firstFailure(h.reports).error.code).toBe('network');
   });
 
+  it("its NetworkError tells the app's logs how long the refresh was waited for", async () => {
+    sending(12_000);
+    h.timeouts[0]!.fire(SENT + 12_000);
+    await nextTurn();
+    expect(firstFailure(h.reports).error.message).toContain('12000 ms');
+  });
+
+  it('also bounds a write of the answer that never settles: the answer is reported when it fires', async () => {
+    sending(12_000);
+    const answered = token(T + 100);
+    await h.answer(answered, T + 900);
+    expect(h.state()).toEqual({ alone: 'handingOff' });
+    const writeBound = h.timeouts[1]!;
+    expect(writeBound.input).toEqual({ timeoutMs: 12_000 });
+    writeBound.fire(T + 12_900);
+    await nextTurn();
+    expect(h.reports).toMatchObject([{ type: 'request.done', token: answered, now: T + 900 }]);
+    expect(h.state()).toBe('idle');
+  });
+
   it("drops the timed-out refresh's late answer", async () => {
     sending();
     h.timeouts[0]!.fire(SENT + 30_000);

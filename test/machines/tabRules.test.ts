@@ -143,6 +143,12 @@ describe("refreshTokenToSend: this instance's newest stored refresh token, else 
     const { refreshToken: _, ...without } = stored();
     expect(refreshTokenToSend(without, REQUEST)).toBe('r1');
   });
+
+  it("for a rotation, a later session's too, stored before its token came (its fetch was sent with our newest)", () => {
+    const later: StoredSession = { session: session('s2', 1_500), token: null, refreshToken: 'r-later' };
+    expect(refreshTokenToSend(later, { ...REQUEST, reason: 'rotated', satisfiedAfter: 0 })).toBe('r-later');
+    expect(refreshTokenToSend(later, REQUEST)).toBe('r1');
+  });
 });
 
 describe('sharedFailure: a failure another tab recorded that this request shares', () => {
@@ -200,6 +206,16 @@ describe('sharedFailure: a failure another tab recorded that this request shares
     for (const retryAfterMs of [Number.POSITIVE_INFINITY, Number.NaN, -5_000]) {
       expect(sharedFailure(failure(ASKED, { retryAfterMs }), REQUEST, atOnce, ASKED + 1, CONFIG)).toBeNull();
     }
+  });
+
+  it("each says in its message why this tab sent nothing, for the app's logs", () => {
+    const errors = [
+      sharedFailure(failure(ASKED), REQUEST, queued, ASKED + 5, CONFIG),
+      sharedFailure(failure(ASKED, { code: 'invalid_token' }), REQUEST, queued, ASKED + 5, CONFIG),
+      sharedFailure(failure(ASKED - 1_000, { retryAfterMs: 3_000 }), REQUEST, atOnce, ASKED, CONFIG),
+    ];
+    expect(errors.map((error) => error?.code)).toEqual(['network', 'invalid_token', 'network']);
+    for (const error of errors) expect(error?.message).not.toBe('');
   });
 
   it('not for a forced refresh, nor when callers cut the backoff', () => {

@@ -40,6 +40,13 @@ describe('startSession: the first token of a new session object', () => {
     expect(update).toMatchObject({ ...reset, refreshToken: 'r9', lastRefreshAt: 8_000 });
     expect(update.session).toBe(event.session);
   });
+
+  it("from an answer sent before a sign-in brought another refresh token: the sign-in's is kept, as refreshTokenAfter rules", () => {
+    const sent = context();
+    const since = context({ refreshToken: 'r-signed-in' });
+    const event = answered(sent, token({ sessionKey: 's9', refreshToken: 'r9' }), 8_000, requestOf(sent));
+    expect(updates.startSession({ context: since, event }).refreshToken).toBe('r-signed-in');
+  });
 });
 
 describe('storeToken: a newer token of the same session', () => {
@@ -57,6 +64,12 @@ describe('storeToken: a newer token of the same session', () => {
     const held = context({ token: token({ accessToken: 'a-signed-in', issuedAt: 9_000 }) });
     const update = updates.storeToken({ context: held, event: answered(held, token({ accessToken: 'a2', issuedAt: 8_000 })) });
     expect(update.token).toBe(held.token);
+  });
+
+  it("from a user's sign-in: its token replaces the held one even when issued earlier (the app's word wins)", () => {
+    const older = token({ accessToken: 'a-older', issuedAt: 500, expiresAt: 60_500 });
+    const update = updates.storeToken({ context: context(), event: { type: 'user.signIn', token: older as never, now: 2_000 } });
+    expect(update.token).toEqual(older);
   });
 
   it("from another tab: its refresh token, else the held one; the refresh time kept", () => {
@@ -91,6 +104,13 @@ describe("refreshTokenAfter: an answer's refresh token replaces the one its requ
     expect(keep(since, answered(sent, token({ refreshToken: 'r-answer' }), 5_000, requestOf(sent)))).toEqual({
       refreshToken: 'r-since',
     });
+  });
+
+  it("replaces it when the one held is the one actually sent (another tab's newest, heard of meanwhile)", () => {
+    const asked = context();
+    const heard = context({ refreshToken: 'r-stored' });
+    const event = { ...answered(asked, token({ refreshToken: 'r-answer' })), sent: 'r-stored' };
+    expect(keep(heard, event)).toEqual({ refreshToken: 'r-answer' });
   });
 
   it('keeps the held one when the answer brings none', () => {
@@ -171,5 +191,13 @@ describe('recordFailure, recordNoNewToken: a failed attempt', () => {
     const update = updates.recordNoNewToken({ context: failing, event: answered(failing, token({ refreshToken: 'r2' })) });
     expect(update).toMatchObject({ attempt: 4, retryAfterMs: undefined, refreshToken: 'r2' });
     expect(update.error?.code).toBe('invalid_token');
+  });
+
+  it("recordNoNewToken's error tells the app's logs which token came again: the one held, or the one a rotation dropped", () => {
+    const again = updates.recordNoNewToken({ context: failing, event: answered(failing, token()) }).error!;
+    const rotated = context({ token: null, droppedToken: token() });
+    const dropped = updates.recordNoNewToken({ context: rotated, event: answered(rotated, token()) }).error!;
+    expect(again.message).toMatch(/held/);
+    expect(dropped.message).toMatch(/dropped/);
   });
 });

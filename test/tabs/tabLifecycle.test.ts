@@ -6,7 +6,8 @@ import { TabOrigin, useTabOrigin } from '../support/tabOrigin.js';
 /**
  * A tab's life with the origin: a new one waits for the others' answer, one opened after every other closed has
  * the session back from the store, a tab that keeps to itself leaves nothing in the store and takes nothing from
- * it, and a stopped engine lets go of its channel and its page listener.
+ * it, one that takes up another's token leaves the store alone, and a stopped engine lets go of its channel and
+ * its page listener.
  */
 
 const origin = useTabOrigin();
@@ -49,6 +50,22 @@ it('a tab that keeps to itself leaves nothing in the store and takes nothing fro
   expect(reopened!.engine.peekToken()).toBe(sharedToken);
   expect(world.status(alone)).toBe('fresh');
   expect(alone.engine.peekToken()).not.toBe(sharedToken);
+});
+
+it("a tab that takes up another's token writes it no copy in the store: that is left to the tab that wrote it", async () => {
+  const written: unknown[] = [];
+  const taker = world.open({}, (page: TabEnvironment): TabEnvironment => ({
+    ...page,
+    store(name) {
+      const store = page.store(name);
+      return { ...store, set: (key, value) => (written.push(value), store.set(key, value)) };
+    },
+  }));
+  const [writer] = await world.openTabs(1);
+  await world.signIn(writer!);
+  expect(world.status(taker)).toBe('fresh');
+  expect(taker.engine.peekToken()).toBe(writer!.engine.peekToken());
+  expect(written).toEqual([]);
 });
 
 it('a stopped engine closes its channel and stops watching its page', async () => {
