@@ -103,6 +103,8 @@ export const guards = {
   /** The answer is the token a rotation dropped: never the new session's. */
   isDroppedToken: ({ context, event }: Args) => tokenOf(event).accessToken === context.droppedToken?.accessToken,
   isAuthFailure: ({ event }: Args) => errorOf(event)?.code === 'auth',
+  /** The request child dropped the request unsent (`request.withdraw`, `request.abandon`): no attempt failed. */
+  isDropped: ({ event }: Args) => errorOf(event)?.code === 'aborted',
   /**
    * The next attempt waits for the backoff timer, whatever signals arrive: the server asked to wait, or the
    * attempt that failed was itself started by an online or wake signal (so a storm of them costs one attempt

@@ -178,9 +178,9 @@ export const requestMachine = setup({
     reportRejection: sendParent(({ context, event }) =>
       failed(context, toRefreshFailure((event as unknown as { error: unknown }).error), context.turn.askedAt),
     ),
-    reportAbandoned: sendParent(({ context, event }) => {
-      assertEvent(event, 'request.abandon');
-      return failed(context, new AbortError('The refresh was dropped before it was sent: its session was left'), event.now);
+    reportDropped: sendParent(({ context, event }) => {
+      assertEvent(event, ['request.withdraw', 'request.abandon']);
+      return failed(context, new AbortError('The refresh was dropped before it was sent: its answer is no longer wanted'), event.now);
     }),
     reportTimeout: sendParent(({ context, event }) => {
       assertEvent(event, 'timer.requestTimeout');
@@ -256,10 +256,12 @@ export const requestMachine = setup({
         /** Bounded by `refreshTimeoutMs`, the lock's wait included. */
         awaitingAnswer: {
           invoke: { src: 'waitForTimeout', input: ({ context }) => ({ timeoutMs: context.config.refreshTimeoutMs }) },
-          // Not sent yet: a request of a session left for another is dropped (its refresh token may be spent).
+          // Not sent yet: a request whose access token is no longer wanted is dropped (a rotation sends its own; a
+          // request of a session left for another would send a refresh token the new session's tabs may spend).
           on: {
             'timer.requestTimeout': { target: '#request.idle', actions: 'reportTimeout' },
-            'request.abandon': { target: '#request.idle', actions: 'reportAbandoned' },
+            'request.withdraw': { target: '#request.idle', actions: 'reportDropped' },
+            'request.abandon': { target: '#request.idle', actions: 'reportDropped' },
           },
           initial: 'lockAsked',
           states: {
@@ -284,7 +286,7 @@ export const requestMachine = setup({
                 { target: '#request.underLock.recordingFailure', actions: 'keepFailure' },
               ),
               // Sent: it runs on (its answer's refresh token is kept by the session machine if still its own).
-              on: { 'request.abandon': { actions: 'abandon' } },
+              on: { 'request.withdraw': { actions: 'withdraw' }, 'request.abandon': { actions: 'abandon' } },
             },
           },
         },

@@ -1,4 +1,4 @@
-import { and, assign, enqueueActions, fromCallback, fromEventObservable, fromPromise, not, sendTo, setup } from 'xstate';
+import { and, assign, enqueueActions, fromCallback, fromEventObservable, fromPromise, not, or, sendTo, setup } from 'xstate';
 import { NEVER } from 'rxjs';
 import { guards, requestFor, settlingReason, storedSessionOf, timeOf, updates } from './logic.js';
 import { requestMachine } from './requestMachine.js';
@@ -117,7 +117,7 @@ export const sessionMachine = setup({
       now: timeOf(event),
     })),
     abortRequest: sendTo('request', { type: 'request.abort' } satisfies RequestCommand),
-    withdrawRequest: sendTo('request', { type: 'request.withdraw' } satisfies RequestCommand),
+    withdrawRequest: sendTo('request', ({ event }): RequestCommand => ({ type: 'request.withdraw', now: timeOf(event) })),
     abandonRequest: sendTo('request', ({ event }): RequestCommand => ({ type: 'request.abandon', now: timeOf(event) })),
     saveSession: sendTo('vault', ({ context }): VaultCommand => ({ type: 'vault.save', stored: storedSessionOf(context) })),
     /** Another tab's session, taken up: kept in this engine's storage too (the tabs' store has it already). */
@@ -374,10 +374,11 @@ export const sessionMachine = setup({
               { guard: 'isNetworkDown', target: 'waiting', actions: ['keepRefreshToken', 'saveSession'] },
               { target: 'fetching', actions: ['keepRefreshToken', 'saveSession'] },
             ],
-            // A refusal of such a replaced session is not this one's: the rotation goes on.
+            // A refusal of such a replaced session is not this one's, and a request dropped unsent (the rotation
+            // withdrew it) failed nothing: the rotation goes on.
             'request.failed': [
-              { guard: and([not('isForCurrentSession'), 'isNetworkDown']), target: 'waiting' },
-              { guard: not('isForCurrentSession'), target: 'fetching' },
+              { guard: and([or([not('isForCurrentSession'), 'isDropped']), 'isNetworkDown']), target: 'waiting' },
+              { guard: or([not('isForCurrentSession'), 'isDropped']), target: 'fetching' },
               ...failureTo('#session.rotated.backingOff'),
             ],
             ...whileRequestOut,

@@ -153,11 +153,15 @@ export type SessionEvent =
 export type RequestCommand =
   | { type: 'request.send'; request: RefreshInput; now: number }
   | { type: 'request.abort' }
-  /** The request runs on for its refresh token; its access token is no longer wanted (a rotation came). */
-  | { type: 'request.withdraw' }
   /**
-   * Nothing of the answer is wanted: its session was left for another. Not yet sent (waiting for the lock or
-   * reading the store), the request is dropped, reported as aborted; sent, it runs on and nothing is handed off.
+   * A rotation came: the access token is no longer wanted. Not yet sent (waiting for the lock or reading the
+   * store), the request is dropped, reported as aborted (the rotation's own request renews the refresh token);
+   * sent, it runs on for its refresh token and its answer is handed off without the access token.
+   */
+  | { type: 'request.withdraw'; now: number }
+  /**
+   * Nothing of the answer is wanted: its session was left for another. Not yet sent, the request is dropped,
+   * reported as aborted; sent, it runs on and nothing of its answer is handed off.
    */
   | { type: 'request.abandon'; now: number };
 

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { AuthError, InvalidTokenError, NetworkError } from '../../machines/errors.js';
 import type { SessionEvent } from '../../machines/types.js';
-import { ASKED, READ, REQUEST, ROTATED, ROTATION, SESSION, T, reading, sent, storedToken } from './lockFixtures.js';
+import { ASKED, READ, REQUEST, ROTATED, ROTATION, SESSION, T, asked, granted, reading, sent, storedToken } from './lockFixtures.js';
 import { sessionOf, token } from './machineHarness.js';
 import { nextTurn, underLock, type RequestChild } from './requestHarness.js';
 
@@ -85,7 +85,7 @@ describe('an answer is handed off under the lock, then reported', () => {
 describe('what is handed off once the session machine wants less of the answer', () => {
   it('withdrawn by a rotation: the session it was sent for with the refresh token only, never the access token', async () => {
     h = await sent();
-    h.send({ type: 'request.withdraw' });
+    h.send({ type: 'request.withdraw', now: READ + 100 });
     const answered = token(READ, { sessionKey: 's2', refreshToken: 'r2' });
     await h.answer(answered, ANSWERED);
     expect(h.tokenWrites.map((write) => write.input)).toEqual([{ token: null, session: SESSION, refreshToken: 'r2' }]);
@@ -97,13 +97,29 @@ describe('what is handed off once the session machine wants less of the answer',
   it('abandoned for another session: nothing written, the answer reported, the lock let go', async () => {
     h = await sent();
     h.send({ type: 'request.abandon', now: READ + 100 });
-    h.send({ type: 'request.withdraw' });
+    h.send({ type: 'request.withdraw', now: READ + 100 });
     const answered = token(READ, { refreshToken: 'r2' });
     await h.answer(answered, ANSWERED);
     expect(h.tokenWrites).toEqual([]);
     expect(h.reports).toMatchObject([{ type: 'request.done', token: answered }]);
     expect(h.state()).toBe('idle');
     expect(h.lastLock().released()).toBe(true);
+  });
+
+  it.each([
+    ['request.withdraw', 'waiting for the lock', () => asked()],
+    ['request.abandon', 'waiting for the lock', () => asked()],
+    ['request.withdraw', 'reading the store', () => granted()],
+    ['request.abandon', 'reading the store', () => granted()],
+  ] as const)('%s %s drops it: nothing sent, the lock let go, reported as aborted then', async (type, _, start) => {
+    h = start();
+    h.send({ type, now: ASKED + 150 });
+    expect(h.state()).toBe('idle');
+    expect(h.lastLock().released()).toBe(true);
+    await nextTurn();
+    expect(h.refreshes).toEqual([]);
+    expect(h.reports).toMatchObject([{ type: 'request.failed', request: REQUEST, now: ASKED + 150 }]);
+    expect(failureReported().error.code).toBe('aborted');
   });
 
   it('the next request wants all of its answer again', async () => {

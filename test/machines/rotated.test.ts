@@ -177,6 +177,26 @@ describe('user.rotate while a request is out: rotated.awaitingRequest', () => {
     });
   });
 
+  it('with tabs, a request still waiting for the lock is dropped unsent: the rotation fetches at once, no attempt counted', async () => {
+    m = startRefreshing(T, SENT, { shareTabs: true });
+    expect(m.locks).toHaveLength(1);
+    m.send({ type: 'tab.rotate', sessionKey: 's1', at: SENT + 100 });
+    await nextTurn();
+    expect(m.value()).toEqual({ rotated: 'fetching' });
+    expect(m.context()).toMatchObject({ attempt: 0, error: null, refreshToken: `r-${T}` });
+    expect(m.locks).toHaveLength(2);
+    expect(m.locks[0]!.released()).toBe(true);
+    expect(m.refreshes).toEqual([]);
+    m.stop();
+    // With the network down, the rotation waits for it.
+    m = startRefreshing(T, SENT, { shareTabs: true });
+    m.send({ type: 'env.offline' });
+    m.send({ type: 'tab.rotate', sessionKey: 's1', at: SENT + 100 });
+    await nextTurn();
+    expect(m.value()).toEqual({ rotated: 'waiting' });
+    expect(m.context().attempt).toBe(0);
+  });
+
   it('tab.rotate of this session also waits for the request', () => {
     m = startRefreshing(T, SENT);
     const held = m.context().token;

@@ -43,22 +43,6 @@ it("a refusal of a session a sign-in replaced signs no tab out of the session ro
   expect(world.sidOf(token!)).toBe(world.live()[0]!.engine.getSnapshot().sessionKey);
 });
 
-it("a tab queued behind a hung request through a rotation times out as its own attempt's timeout says", async () => {
-  const [first] = await twoTabsSignedIn();
-  world.sleep(1);
-  await world.advance(STALE_AFTER_MS + 1);
-  world.sleep(1);
-  await world.rotate(first!);
-  // The first tab's request hangs. Its timeout frees the lock the moment the second tab's attempt, begun with it
-  // before the rotation, times out too: that tab's request is sent and aborted at once, by its timeout.
-  await world.advance(29_999);
-  expect(world.server.counters.aborted).toBe(2);
-  expect(world.live().map((tab) => tab.engine.getSnapshot().error?.code)).toEqual(['network', 'network']);
-  world.server.holdRequests(false);
-  await world.advance(10_000);
-  expect(statuses()).toEqual(['fresh', 'fresh']);
-});
-
 it("a rotation's late answer for a session a sign-in replaced is never taken for the newest session", async () => {
   const [first] = await twoTabsSignedIn();
   world.sleep(1);

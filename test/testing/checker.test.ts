@@ -331,7 +331,7 @@ describe('the checker on what the old invariant harness checked (held tokens, pr
     engine.stop();
   });
 
-  it('a tab queued for the lock its group shares: an abort at its timeout, counted from when it began refreshing, is explained', async () => {
+  it('a tab queued for the lock its group shares: an abort at its timeout, counted from when it left fresh, is explained', async () => {
     const server = createTokenServer();
     server.holdRequests();
     const tabs = [handMadeEngine(), handMadeEngine()];
@@ -349,6 +349,9 @@ describe('the checker on what the old invariant harness checked (held tokens, pr
     const [first, second] = [new AbortController(), new AbortController()];
     statuses.forEach((status) => status.next('refreshing'));
     server.refreshFor('tab 0')({ session: null, refreshToken, reason: 'expired', signal: first.signal }).catch(() => {});
+    // A rotation while it waits changes its status, not when its attempt began.
+    vi.setSystemTime(T0 + 10_000);
+    statuses[1]!.next('rotated');
     vi.setSystemTime(T0 + 30_000);
     first.abort();
     // The second tab waited for the lock from T0: its request goes out and meets its timeout at once.
