@@ -1,5 +1,5 @@
 import { Observable, distinctUntilChanged, map } from 'rxjs';
-import { createActor, waitFor, type Actor, type SnapshotFrom } from 'xstate';
+import { createActor, waitFor, type Actor, type InspectionEvent, type SnapshotFrom } from 'xstate';
 import { AbortError, NetworkError } from '../errors.js';
 import type {
   GetTokenOptions,
@@ -90,7 +90,13 @@ export function createSessionEngine(options: SessionEngineOptions): SessionEngin
       ...(tabs?.session ?? {}),
     },
   });
-  const actor: SessionActor = createActor(machine, { input: { config }, inspect: options.inspect });
+  // An inspector that throws is a listener that throws: reported, never the end of the engine (XState would put
+  // the actor in error, and with no error observer rethrow from a timer). XState calls only an observer's `next`,
+  // which checkOptions made sure it has.
+  const { inspect } = options;
+  const inspectGuarded =
+    inspect && ((event: InspectionEvent) => report(typeof inspect === 'function' ? inspect : inspect.next!.bind(inspect), event));
+  const actor: SessionActor = createActor(machine, { input: { config }, inspect: inspectGuarded });
   const view = createSnapshotView(config, clock);
 
   const isRunning = () => actor.getSnapshot().status === 'active';

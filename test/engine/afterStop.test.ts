@@ -55,3 +55,14 @@ describe('after stop()', () => {
     for (const spy of consoleSpies) expect(spy).not.toHaveBeenCalled();
   });
 });
+
+describe('stop()', () => {
+  it("lets go of the app's online$ and resume$: a stopped engine listens to nothing", async () => {
+    const h = createHarness();
+    h.signIn();
+    expect([h.online$.observed, h.resume$.observed]).toEqual([true, true]);
+    h.engine.stop();
+    await flush();
+    expect([h.online$.observed, h.resume$.observed]).toEqual([false, false]);
+  });
+});

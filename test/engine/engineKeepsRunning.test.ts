@@ -81,6 +81,24 @@ describe('listeners that throw', () => {
     expect(h.engine.actor.getSnapshot().status).toBe('active');
   });
 
+  it.each([
+    ['a function', (fail: () => never) => fail],
+    ['an observer', (fail: () => never) => ({ next: fail })],
+  ])('an inspector (%s) that throws goes to onError: the engine starts, refreshes and serves on', async (_, inspector) => {
+    const onError = vi.fn();
+    const h = createHarness({
+      onError,
+      inspect: inspector(() => {
+        throw new Error('inspector failed');
+      }),
+    });
+    h.signIn();
+    await refreshesOnSchedule(h);
+    expect(h.engine.actor.getSnapshot().status).toBe('active');
+    expect(onError).toHaveBeenCalled();
+    expect(new Set(onError.mock.calls.map(([error]) => (error as Error).message))).toEqual(new Set(['inspector failed']));
+  });
+
   it('an onError that throws too is the end of it: nothing escapes', async () => {
     const h = createHarness({
       onError: () => {

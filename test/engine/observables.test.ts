@@ -1,3 +1,4 @@
+import { firstValueFrom, take, type Subscription } from 'rxjs';
 import { describe, expect, it, vi } from 'vitest';
 import type { SessionInfo, SessionSnapshot } from '../../src/index.js';
 import { T0, createHarness, flush, useEngineClock } from '../support/engineHarness.js';
@@ -121,5 +122,48 @@ describe('token$', () => {
     expect(replayAt(T0 + 54_999)).toEqual([accessToken]);
     expect(replayAt(T0 + 55_000)).toEqual([null]);
     expect(replayAt(T0 + 70_000)).toEqual([null]);
+  });
+});
+
+describe('session$ and token$ with RxJS', () => {
+  it('take an observer with no next (complete only): nothing is thrown or reported, and it hears the end on stop()', async () => {
+    const onError = vi.fn();
+    const h = createHarness({ onError });
+    const ended: string[] = [];
+    h.engine.session$.subscribe({ complete: () => ended.push('session$') });
+    h.engine.token$.subscribe({ complete: () => ended.push('token$') });
+    h.signIn();
+    await vi.advanceTimersByTimeAsync(0);
+    h.engine.stop();
+    expect(ended).toEqual(['session$', 'token$']);
+    expect(onError).not.toHaveBeenCalled();
+  });
+
+  it('complete when the actor fails (an event sent to engine.actor that the machine cannot take): no subscriber waits forever', async () => {
+    const h = createHarness();
+    h.signIn();
+    const ended: string[] = [];
+    h.engine.session$.subscribe({ complete: () => ended.push('session$') });
+    h.engine.token$.subscribe({ complete: () => ended.push('token$') });
+    h.engine.actor.send({ type: 'user.signIn', now: Date.now() } as unknown as Parameters<typeof h.engine.actor.send>[0]);
+    await flush();
+    expect(h.engine.actor.getSnapshot().status).toBe('error');
+    expect(ended).toEqual(['session$', 'token$']);
+  });
+
+  it('let go of the engine when a pipe of them ends (firstValueFrom, take): no observer is left on the actor', async () => {
+    const h = createHarness();
+    h.signIn();
+    let observing = 0;
+    const subscribe = h.engine.actor.subscribe.bind(h.engine.actor) as (observer: object) => Subscription;
+    vi.spyOn(h.engine.actor, 'subscribe').mockImplementation(((observer: object) => {
+      const subscription = subscribe(observer);
+      observing += 1;
+      return { unsubscribe: () => ((observing -= 1), subscription.unsubscribe()) };
+    }) as typeof h.engine.actor.subscribe);
+
+    expect(await firstValueFrom(h.engine.session$)).toMatchObject({ sessionKey: 's1' });
+    h.engine.token$.pipe(take(1)).subscribe(() => {});
+    expect(observing).toBe(0);
   });
 });

@@ -134,13 +134,17 @@ describe('after stop()', () => {
     expect((thrown as AbortError).code).toBe('aborted');
   });
 
-  it('a ready() still waiting on a restore rejects with AbortError when the engine stops', async () => {
+  it('a ready() still waiting on a restore rejects with AbortError when the engine stops, saying so', async () => {
     const server = createServer();
     const app = startApp(server);
     app.engine.signIn({ refreshToken: 'rt-1' });
     const ready = rejectionOf(app.engine.ready());
     await flush();
     app.engine.stop();
-    expect((await ready).code).toBe('aborted');
+    const error = (await ready) as AbortError;
+    expect(error.code).toBe('aborted');
+    // The message every call after stop() gives, with the wait the stop ended as its cause.
+    expect(error.message).toMatch(/^The session engine was stopped/);
+    expect(error.cause).toBeInstanceOf(Error);
   });
 });

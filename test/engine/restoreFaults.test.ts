@@ -63,8 +63,13 @@ describe.each([
     await flush();
     expect(app.engine.getSnapshot().status).toBe('signedOut');
 
-    // The read, the sign-in's and the refresh's writes, the removal.
-    expect(app.errors).toHaveLength(4);
+    // The read, the sign-in's and the refresh's writes, the removal: each report says which it was.
+    expect(app.errors.map((error) => (error as Error).message.split(':')[0])).toEqual([
+      'The session storage read failed',
+      'The session storage write failed',
+      'The session storage write failed',
+      'The session storage delete failed',
+    ]);
     for (const error of app.errors) {
       expect(error).toBeInstanceOf(SessionError);
       expect((error as SessionError).code).toBe('session');
@@ -83,5 +88,21 @@ describe('what a storage holds', () => {
     const app = startApp(server, { storage: createMemoryStorage([[STORAGE_KEY, text]]) });
     expect(await app.engine.ready()).toMatchObject({ status: 'signedOut' });
     expect(server.calls).toHaveLength(0);
+  });
+
+  it('a value that is not text (a Buffer, a file read without an encoding) is no session, whatever it holds', async () => {
+    const server = createServer();
+    const earlier = createMemoryStorage();
+    const first = startApp(server, { storage: earlier });
+    await first.engine.ready();
+    first.engine.signIn(server.issue());
+    await flush();
+    first.engine.stop();
+    const bytes = Buffer.from(earlier.items.get(STORAGE_KEY)!);
+    const storage = { ...earlier, getItem: () => bytes } as unknown as TokenStorage;
+
+    const app = startApp(server, { storage });
+    expect(await app.engine.ready()).toMatchObject({ status: 'signedOut' });
+    expect(app.engine.peekToken()).toBeNull();
   });
 });

@@ -108,6 +108,33 @@ describe('writes to storage', () => {
     expect(held.log).toEqual(['setItem']);
   });
 
+  it('calls setItem for a later sign-in before signIn returns too, once the earlier write has landed', async () => {
+    const server = createServer();
+    const held = heldStorage();
+    const app = startApp(server, { storage: held.storage });
+    await app.engine.ready();
+    app.engine.signIn(server.issue());
+    await held.land();
+    app.engine.signIn(server.issue({ sid: 's2', sub: 'user-2' }));
+    expect(held.log).toEqual(['setItem', 'setItem']);
+  });
+
+  it('removes the session on a sign-out made while writes were still pending only after they landed: nothing is left', async () => {
+    const server = createServer();
+    const held = heldStorage();
+    const app = startApp(server, { storage: held.storage });
+    await app.engine.ready();
+    app.engine.signIn(server.issue());
+    app.engine.signIn(server.issue({ sid: 's2', sub: 'user-2' }));
+    // The first write lands; the second, queued behind it, is under way when the user signs out.
+    await held.land();
+    expect(held.log).toEqual(['setItem', 'setItem']);
+    app.engine.signOut();
+    await flush();
+    await held.land();
+    expect(held.items.has(STORAGE_KEY)).toBe(false);
+  });
+
   it('hands a refresh answer to no one until its write has landed', async () => {
     const server = createServer();
     const held = heldStorage();

@@ -1,6 +1,6 @@
 import { BehaviorSubject, Observable, Subject } from 'rxjs';
 import { describe, expect, it, vi } from 'vitest';
-import { assign, createActor, sendTo, setup, type AnyActorLogic } from 'xstate';
+import { assign, createActor, sendTo, setup, type AnyActorLogic, type AnyActorRef } from 'xstate';
 import { runtimeActors, type RuntimeActorOptions } from '../../src/engine/actors.js';
 import { resolveConfig } from '../../src/engine/options.js';
 import { createEngineClock } from '../../src/engine/clock.js';
@@ -45,6 +45,8 @@ function invoke(logic: AnyActorLogic, actorInput?: unknown) {
     events: () => actor.getSnapshot().context.events.filter((event) => !event.type.startsWith('xstate.')),
     send: (command: RequestCommand) => actor.send(command),
     status: () => actor.getSnapshot().status,
+    /** The child's own status: 'done' once its stream has ended. */
+    childStatus: () => (actor.getSnapshot().children as Record<string, AnyActorRef | undefined>).child?.getSnapshot().status,
     stop: () => actor.stop(),
   };
 }
@@ -130,6 +132,21 @@ describe('runtimeActors', () => {
     run.stop();
   });
 
+  it("watchNetwork takes an online$ of another library whose subscribe throws, after saying offline, as online from then on", () => {
+    // Not RxJS's: its subscribe throws to the caller instead of erroring the subscriber.
+    const foreign = {
+      subscribe(observer: { next(up: boolean): void }) {
+        observer.next(false);
+        throw new Error('cannot subscribe');
+      },
+    } as unknown as Observable<boolean>;
+    const run = invoke(actors({ online$: foreign }).watchNetwork);
+    expect(run.events()).toEqual([{ type: 'env.offline' }, { type: 'env.online', now: T0 }]);
+    expect(run.childStatus()).toBe('done');
+    expect(run.status()).toBe('active');
+    run.stop();
+  });
+
   it('watchResume sends env.wake with the time of each resume', () => {
     const resume$ = new Subject<unknown>();
     const run = invoke(actors({ resume$ }).watchResume);
@@ -151,6 +168,21 @@ describe('runtimeActors', () => {
     const run = invoke(actors({ resume$ }).watchResume);
     end(resume$);
     expect(run.events()).toEqual([]);
+    // Nothing of it is left running: the child is done, as for a stream that cannot be subscribed to.
+    expect(run.childStatus()).toBe('done');
+    expect(run.status()).toBe('active');
+    run.stop();
+  });
+
+  it('watchResume just ends when resume$ (of another library) throws on subscribe, and its parent runs on', () => {
+    const foreign = {
+      subscribe() {
+        throw new Error('cannot subscribe');
+      },
+    } as unknown as Observable<unknown>;
+    const run = invoke(actors({ resume$: foreign }).watchResume);
+    expect(run.events()).toEqual([]);
+    expect(run.childStatus()).toBe('done');
     expect(run.status()).toBe('active');
     run.stop();
   });

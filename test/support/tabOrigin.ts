@@ -127,14 +127,18 @@ export class TabOrigin {
     });
   }
 
-  /** A new tab (a page of its own) with an engine on the shared channel; `wrap` may add to its environment. */
-  open(faults: Partial<Faults> = {}, wrap = (tab: TabEnvironment) => tab): Tab {
+  /**
+   * A new tab (a page of its own) with an engine on the shared channel; `wrap` may add to its environment, and
+   * `options` to the origin's engine options (a `storage` of this page's own).
+   */
+  open(faults: Partial<Faults> = {}, wrap = (tab: TabEnvironment) => tab, options: OriginOptions['engine'] = {}): Tab {
     const index = this.tabs.length;
     const tabFaults: Faults = { store: 'none', lock: 'none', channel: 'none', ...faults };
     const errors: unknown[] = [];
     const group = Object.values(tabFaults).some((fault) => fault !== 'none') ? nameOf(index) : 'origin';
     const engine = createSessionEngine({
       ...this.options.engine,
+      ...options,
       refresh: this.server.refreshFor(nameOf(index)),
       broadcast: { channel: CHANNEL, environment: wrap(faultyTab(this.origin.tab(), tabFaults)) },
       online$: this.online$,

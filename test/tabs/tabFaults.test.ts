@@ -138,6 +138,20 @@ describe.each(FAULTS)('mid-session, a store that fails (%s)', (fault) => {
   });
 });
 
+describe.each(FAULTS)('a store that fails (%s) once the tab has opened', (fault) => {
+  it("reports each failure of the session's record to onError by name: its read at the start, a sign-in's write, a sign-out's delete", async () => {
+    const tab = world.open();
+    // The tab tried the store as it opened, and it worked: it shares the session, and fails from here on.
+    tab.faults.store = fault;
+    await world.advance(1_000);
+    await world.signIn(tab);
+    await world.signOut(tab);
+    expect(world.status(tab)).toBe('signedOut');
+    const ofTheSession = tab.errors.map((error) => (error as Error).message.split(':')[0]).filter((message) => message!.startsWith('The session'));
+    expect(ofTheSession).toEqual(['The session store read failed', 'The session store write failed', 'The session store delete failed']);
+  });
+});
+
 describe.each(FAULTS)('mid-session, a lock that fails (%s)', (fault) => {
   it('sends nothing beside the holder: the tab serves what the holder told it, and never replays', async () => {
     const tabs = await world.openTabs(3);

@@ -1,11 +1,12 @@
 import { beforeEach, expect, it, vi } from 'vitest';
 import type { TabEnvironment } from '../../src/tabs/environment.js';
 import { RESTORE_WAIT_MS } from '../../src/tabs/tabActors.js';
+import { createMemoryStorage } from '../../src/testing/index.js';
 import { TabOrigin, useTabOrigin } from '../support/tabOrigin.js';
 
 /**
  * A tab's life with the origin: a new one waits for the others' answer, one opened after every other closed has
- * the session back from the store, a tab that keeps to itself leaves nothing in the store and takes nothing from
+ * the session back from the store (even with a storage of its own that holds none), a tab that keeps to itself leaves nothing in the store and takes nothing from
  * it, one that takes up another's token leaves the store alone, and a stopped engine lets go of its channel and
  * its page listener.
  */
@@ -30,6 +31,19 @@ it('a tab opened after every other one closed has the session back from the stor
   const [reopened] = await world.openTabs(1);
   expect(world.status(reopened!)).toBe('fresh');
   expect(reopened!.engine.peekToken()).toBe(held);
+  expect(world.server.counters.requests).toBe(0);
+});
+
+it("a new tab with a storage of its own still empty (sessionStorage) has the origin's session from the store, with no request", async () => {
+  const first = world.open({}, undefined, { storage: createMemoryStorage() });
+  await world.advance(1_000);
+  await world.signIn(first);
+  const held = first.engine.peekToken();
+  world.stop(first);
+  const reopened = world.open({}, undefined, { storage: createMemoryStorage() });
+  await world.advance(1_000);
+  expect(world.status(reopened)).toBe('fresh');
+  expect(reopened.engine.peekToken()).toBe(held);
   expect(world.server.counters.requests).toBe(0);
 });
 
@@ -58,7 +72,12 @@ it("a tab that takes up another's token writes it no copy in the store: that is 
     ...page,
     store(name) {
       const store = page.store(name);
-      return { ...store, set: (key, value) => (written.push(value), store.set(key, value)) };
+      // The session is written by an update step (never an older record over a later one); `set` is watched too.
+      return {
+        ...store,
+        set: (key, value) => (written.push(value), store.set(key, value)),
+        update: (key, next) => (written.push(key), store.update(key, next)),
+      };
     },
   }));
   const [writer] = await world.openTabs(1);
