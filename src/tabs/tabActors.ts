@@ -73,15 +73,17 @@ const isLaterToken = (record: StoredSession, than: StoredSession, orTie = false)
  */
 export function createTabActors({ channel: name, environment, clock, report }: TabLinkOptions) {
   const { failed: fail, attempt } = reporting(report, "The tabs'");
-  const toEngine = () => clock.fromWall(0);
-  const store = (() => {
+  /** `run`'s result, or undefined when it throws (reported). */
+  const guard = <T>(what: string, run: () => T): T | undefined => {
     try {
-      return environment.store(name);
+      return run();
     } catch (cause) {
-      fail('store')(cause);
-      return null;
+      fail(what)(cause);
+      return undefined;
     }
-  })();
+  };
+  const toEngine = () => clock.fromWall(0);
+  const store = guard('store', () => environment.store(name)) ?? null;
   const lockName = `sessionchart:${name}:refresh`;
   /** Whoever listens to the channel: the running `syncTabs`. */
   let hear: (data: unknown) => void = () => {};
@@ -189,23 +191,22 @@ export function createTabActors({ channel: name, environment, clock, report }: T
           if (announcement.type === 'announce.token') keepNewer(storedOf(announcement));
           if (announcement.type === 'announce.signOut') told = null;
           void channel.then((opened) => {
-            try {
-              opened?.post(toTabMessage(shiftAnnouncement(announcement, -toEngine())));
-            } catch (cause) {
-              fail('channel')(cause);
-            }
+            guard('channel', () => opened?.post(toTabMessage(shiftAnnouncement(announcement, -toEngine()))));
           });
         });
         // Back from the back-forward cache, the page missed the others' messages: the store tells what changed.
-        const stopWatching = environment.shown?.(() => {
-          void readStore().then(({ newest: stored, now }) => {
-            if (stored === null) sendBack({ type: 'tab.cleared', now });
-            else if (stored.token) sendBack({ type: 'tab.token', token: stored.token, session: stored.session, now });
-          }, fail('store'));
-        });
+        // An environment's `shown` (or its stop) that throws is reported; the tab runs on without it.
+        const watchPage = () =>
+          environment.shown?.(() => {
+            void readStore().then(({ newest: stored, now }) => {
+              if (stored === null) sendBack({ type: 'tab.cleared', now });
+              else if (stored.token) sendBack({ type: 'tab.token', token: stored.token, session: stored.session, now });
+            }, fail('store'));
+          });
+        const stopWatching = guard('page watch', watchPage);
         return () => {
           hear = () => {};
-          stopWatching?.();
+          if (stopWatching) guard('page watch', stopWatching);
           void channel.then((opened) => opened?.close()).catch(fail('channel'));
         };
       }),

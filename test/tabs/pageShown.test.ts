@@ -46,3 +46,27 @@ it('a page shown again takes the newer token the others stored meanwhile, with n
   expect(frozen.engine.peekToken()).toBe(live.engine.peekToken());
   expect(world.server.counters.requests).toBe(1);
 });
+
+it("an environment whose page watch throws, or whose stop does, is reported and the tab runs on", async () => {
+  const throwing = world.open({}, (tab) => ({
+    ...tab,
+    shown: () => {
+      throw new Error('no window');
+    },
+  }));
+  const stopThrows = world.open({}, (tab) => ({
+    ...tab,
+    shown: () => () => {
+      throw new Error('already removed');
+    },
+  }));
+  await world.advance(1_000);
+  await world.signIn(throwing);
+  expect([throwing, stopThrows].map((tab) => world.status(tab))).toEqual(['fresh', 'fresh']);
+  world.stop(stopThrows);
+  await world.advance(1);
+  for (const tab of [throwing, stopThrows]) {
+    expect(tab.errors).toEqual([expect.objectContaining({ code: 'session', message: expect.stringContaining('page watch') })]);
+  }
+  expect(typeof (await world.getToken(throwing))).toBe('string');
+});
