@@ -34,6 +34,15 @@ function heldStorage() {
 }
 
 /** An app on a storage in memory, past its start-up restore (nothing stored: signed out). */
+/** An app on a storage whose writes land when the test says (`held.land()`), past its start-up restore. */
+async function appOnHeldStorage() {
+  const server = createServer();
+  const held = heldStorage();
+  const app = startApp(server, { storage: held.storage });
+  await app.engine.ready();
+  return { server, held, app };
+}
+
 async function appOnMemoryStorage() {
   const server = createServer();
   const storage = createMemoryStorage();
@@ -100,19 +109,13 @@ describe('writes to storage', () => {
   });
 
   it("calls setItem for a sign-in before signIn returns", async () => {
-    const server = createServer();
-    const held = heldStorage();
-    const app = startApp(server, { storage: held.storage });
-    await app.engine.ready();
+    const { server, held, app } = await appOnHeldStorage();
     app.engine.signIn(server.issue());
     expect(held.log).toEqual(['setItem']);
   });
 
   it('calls setItem for a later sign-in before signIn returns too, once the earlier write has landed', async () => {
-    const server = createServer();
-    const held = heldStorage();
-    const app = startApp(server, { storage: held.storage });
-    await app.engine.ready();
+    const { server, held, app } = await appOnHeldStorage();
     app.engine.signIn(server.issue());
     await held.land();
     app.engine.signIn(server.issue({ sid: 's2', sub: 'user-2' }));
@@ -120,10 +123,7 @@ describe('writes to storage', () => {
   });
 
   it('removes the session on a sign-out made while writes were still pending only after they landed: nothing is left', async () => {
-    const server = createServer();
-    const held = heldStorage();
-    const app = startApp(server, { storage: held.storage });
-    await app.engine.ready();
+    const { server, held, app } = await appOnHeldStorage();
     app.engine.signIn(server.issue());
     app.engine.signIn(server.issue({ sid: 's2', sub: 'user-2' }));
     // The first write lands; the second, queued behind it, is under way when the user signs out.
@@ -136,10 +136,7 @@ describe('writes to storage', () => {
   });
 
   it('hands a refresh answer to no one until its write has landed', async () => {
-    const server = createServer();
-    const held = heldStorage();
-    const app = startApp(server, { storage: held.storage });
-    await app.engine.ready();
+    const { server, held, app } = await appOnHeldStorage();
     app.engine.signIn(server.issue());
     await held.land();
 
