@@ -125,3 +125,31 @@ it("a tab opened after the others closed keeps to the Retry-After the last one w
   expect(world.status(reopened)).toBe('fresh');
   expect(world.server.counters.requests).toBe(2);
 });
+
+it("a rotation while a refresh is out, with the store's writes failing but its reads working, never sends the spent refresh token", async () => {
+  let writesFail = false;
+  const tab = world.open({}, (page) => ({
+    ...page,
+    store: (name) => {
+      const store = page.store(name);
+      const full = () => Promise.reject(new DOMException('The quota is exceeded', 'QuotaExceededError'));
+      return { ...store, update: (key, next) => (writesFail ? full() : store.update(key, next)) };
+    },
+  }));
+  await world.advance(1_000);
+  await world.signIn(tab);
+  const rotated = sessionKey(tab);
+  await world.advance(40_000);
+  writesFail = true;
+  world.server.holdRequests();
+  void world.getToken(tab, true);
+  await world.advance(1);
+  await world.rotate(tab);
+  world.server.holdRequests(false);
+  world.release(world.server.inFlight()[0]!);
+  await world.advance(10);
+  // The store still holds the signed-in token and its (spent) refresh token: the tab sends the one it kept.
+  expect(world.status(tab)).toBe('fresh');
+  expect(sessionKey(tab)).not.toBe(rotated);
+  expect(world.server.counters.requests).toBe(2);
+});
