@@ -156,7 +156,6 @@ export function createTabActors({ channel: name, environment, clock, report }: T
     },
     delete: async () => {
       told = null;
-      toldUnwritten = false;
       if ((await usable) && store) await store.delete(NEWEST);
     },
   };

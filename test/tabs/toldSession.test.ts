@@ -153,3 +153,16 @@ it("a rotation while a refresh is out, with the store's writes failing but its r
   expect(sessionKey(tab)).not.toBe(rotated);
   expect(world.server.counters.requests).toBe(2);
 });
+
+it('a tab that stopped hearing the others takes the token another tab stored since its own, with no request', async () => {
+  const tabs = await world.openTabs(2);
+  await world.signIn(tabs[0]!);
+  tabs[0]!.faults.channel = 'throw';
+  await world.advance(20_000);
+  expect(typeof (await world.getToken(tabs[1]!, true))).toBe('string');
+  expect(world.server.counters.requests).toBe(1);
+  // At 45 s the first tab comes due: the store holds the second tab's newer token, which answers it.
+  await world.advance(REFRESH_PERIOD_MS - 20_000);
+  expect(world.server.counters.requests).toBe(1);
+  expect(tabs[0]!.engine.peekToken()).toBe(tabs[1]!.engine.peekToken());
+});
