@@ -100,9 +100,17 @@ export function createTabActors({ channel: name, environment, clock, report }: T
    * write failed) or fail to be read: a request then still sees the newest token and refresh token of its session.
    */
   let told: StoredSession | null = null;
+  /**
+   * What this tab kept last (`newest.set`) did not reach the store: told is then its session's newest record, even
+   * one without an access token (a rotation's, or a withdrawn request's refresh token) beside a stored token.
+   */
+  let toldUnwritten = false;
   /** A token of another session replaces what was told; of the same session, one issued since (last told wins a tie). */
   const keepNewer = (candidate: StoredSession) => {
-    if (told === null || !isSameInstance(told.session, candidate.session) || isLaterToken(candidate, told, true)) told = candidate;
+    if (told === null || !isSameInstance(told.session, candidate.session) || isLaterToken(candidate, told, true)) {
+      told = candidate;
+      toldUnwritten = false;
+    }
   };
 
   const readStore = async (): Promise<StoreReading> => {
@@ -127,7 +135,11 @@ export function createTabActors({ channel: name, environment, clock, report }: T
     const { newest } = reading;
     if (!(await usable)) return reading;
     const toldIsLater =
-      told !== null && (newest === null || isLaterToken(told, newest) || isLaterInstance(told.session, newest.session));
+      told !== null &&
+      (newest === null ||
+        (toldUnwritten && isSameInstance(told.session, newest.session)) ||
+        isLaterToken(told, newest) ||
+        isLaterInstance(told.session, newest.session));
     return { ...reading, newest: toldIsLater ? told : newest };
   };
 
@@ -138,9 +150,11 @@ export function createTabActors({ channel: name, environment, clock, report }: T
       // What this tab keeps is what it knows now (a refresh token kept from an answer it does not announce).
       if (isStoredSession(value)) told = shiftStored(value, toEngine());
       if (!(await usable) || !store) return;
+      toldUnwritten = true;
       await store.update(NEWEST, (current) =>
         isStoredSession(value) && isStoredSession(current) && isSupersededBy(value, current) ? current : value,
       );
+      toldUnwritten = false;
     },
     delete: async () => {
       told = null;

@@ -69,6 +69,36 @@ describe('the in-memory origin', () => {
     expect(log).toEqual(['a granted', 'c granted after waiting']);
   });
 
+  it('keeps the queue of the others when a request aborted before it asks is refused', async () => {
+    const lock = createMemoryOrigin().tab().lock;
+    const log: string[] = [];
+    const [a, b] = [task(log, 'a'), task(log, 'b')];
+    const first = lock('l', never, a.run);
+    const waiting = lock('l', never, b.run);
+    const aborted = new AbortController();
+    aborted.abort();
+    await expect(lock('l', aborted.signal, async () => 'never')).rejects.toMatchObject({ name: 'AbortError' });
+    a.finish();
+    await first;
+    await flushPromises();
+    expect(log).toEqual(['a granted', 'b granted after waiting']);
+    b.finish();
+    expect(await waiting).toBe('b');
+  });
+
+  it("settles a holder's request with its task's result even when its signal aborts after the grant", async () => {
+    const lock = createMemoryOrigin().tab().lock;
+    const log: string[] = [];
+    const a = task(log, 'a');
+    const controller = new AbortController();
+    const held = lock('l', controller.signal, a.run);
+    await flushPromises();
+    expect(log).toEqual(['a granted']);
+    controller.abort();
+    a.finish();
+    expect(await held).toBe('a');
+  });
+
   it("delivers a tab's messages to the other tabs as copies, never back to it, and not after close", async () => {
     const origin = createMemoryOrigin();
     const heard: Record<string, unknown[]> = { a: [], b: [], c: [] };
@@ -165,13 +195,34 @@ describe("the browser's environment", () => {
     other.close();
   });
 
+  it('hears nothing more on a channel it closed', async () => {
+    const env = page();
+    const heard: unknown[] = [];
+    const channel = env.open('env-closed', (message) => heard.push(message));
+    const other = new BroadcastChannel('env-closed');
+    const probe = new BroadcastChannel('env-closed');
+    const delivered = () => new Promise((resolve) => (probe.onmessage = resolve));
+    other.postMessage('before');
+    await delivered();
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    channel.close();
+    other.postMessage('after');
+    await delivered();
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    expect(heard).toEqual(['before']);
+    other.close();
+    probe.close();
+  });
+
   it('calls back when the page is shown again from the back-forward cache, until unsubscribed', () => {
     const env = page();
     const shown = vi.fn();
     const stop = env.shown!(shown);
     const pageshow = (persisted: boolean) => window.dispatchEvent(Object.assign(new Event('pageshow'), { persisted }));
     pageshow(false);
+    expect(shown).not.toHaveBeenCalled();
     pageshow(true);
+    expect(shown).toHaveBeenCalledTimes(1);
     stop();
     pageshow(true);
     expect(shown).toHaveBeenCalledTimes(1);
