@@ -126,6 +126,14 @@ export const guards = {
     if (context.session !== null) return isLaterInstance(session, context.session);
     return context.endedAt === null || session.startedAt > context.endedAt;
   },
+  /**
+   * Another tab's refresh token for the session held (an answer a rotation withdrew), received after the held
+   * token was issued: it replaced that token's, which is spent.
+   */
+  isNewerRefreshTokenOfSession: ({ context, event }: Args) => {
+    const told = event as Extract<SessionEvent, { type: 'tab.refreshToken' }>;
+    return isSameInstance(context.session, told.session) && told.at > (context.token?.issuedAt ?? Number.NEGATIVE_INFINITY);
+  },
   isThisSession: ({ context, event }: Args) =>
     context.session !== null && context.session.sessionKey === (event as { sessionKey: string }).sessionKey,
 };
@@ -217,6 +225,10 @@ export const updates = {
       lastRefreshAt: lastRefreshAtAfter({ context, event }),
     };
   },
+  /** Another tab's refresh token of this session, told without an access token. */
+  takeToldRefreshToken: ({ event }: Args): Partial<SessionContext> => ({
+    refreshToken: (event as Extract<SessionEvent, { type: 'tab.refreshToken' }>).refreshToken,
+  }),
   /** An answer whose access token is not served still brings the refresh token the server rotated to. */
   keepRefreshToken: ({ context, event }: Args): Partial<SessionContext> => ({
     refreshToken: refreshTokenAfter({ context, event }),

@@ -1,9 +1,10 @@
 import { assertEvent, assign, fromCallback, fromEventObservable, fromPromise, sendParent, setup } from 'xstate';
 import { NEVER } from 'rxjs';
 import { AbortError, NetworkError, toRefreshFailure, type SessionError } from './errors.js';
-import { refreshTokenToSend, sessionOfAnswer, sharedFailure, storeAnswers, type LockTurn } from './tabRules.js';
+import { newestRecord, refreshTokenToSend, sessionOfAnswer, sharedFailure, storeAnswers, type LockTurn } from './tabRules.js';
 import type {
   HeldToken,
+  KnownRecord,
   RefreshAnswer,
   RefreshInput,
   RequestEvent,
@@ -33,12 +34,20 @@ export interface RequestContext {
    * session was left for another: a late answer must not be stored as the origin's newest).
    */
   readonly wanted: Wanted;
+  /** The latest record of the origin this tab knows besides the store: its own last hand-off, or one it was told. */
+  readonly known: KnownRecord | null;
 }
 
 type Wanted = 'token' | 'refreshToken' | 'nothing';
 
 /** The output of an invoked actor's done event (typed by the state that invoked it). */
 const outputOf = <T>(event: unknown): T => (event as { output: T }).output;
+
+/** What the store read under the lock holds, unless this tab knows of something later it lacks. */
+const readingOf = (context: RequestContext, event: unknown): StoreReading => {
+  const reading = outputOf<StoreReading>(event);
+  return { ...reading, newest: newestRecord(reading.newest, context.known) };
+};
 
 /** The refresh token actually sent, when it is not the one the session machine asked with. */
 const sentOf = (context: RequestContext) =>
@@ -58,6 +67,18 @@ const failed = (context: RequestContext, error: SessionError, now: number, refre
   ...sentOf(context),
 });
 
+/** What an answer hands to the other tabs: the session's newest record as this tab keeps it. */
+function handedOff(context: RequestContext): StoredSession {
+  const { token, receivedAt } = context.handOff!;
+  const refreshToken = token.refreshToken ?? context.refreshToken;
+  const kept = refreshToken ? { refreshToken } : {};
+  // Withdrawn by a rotation: the session it was sent for, with the refresh token only, as that tab keeps it.
+  const { session } = context.request!;
+  if (context.wanted === 'refreshToken' && session !== null) return { token: null, session, ...kept };
+  const answered = sessionOfAnswer(context.request!, token, receivedAt);
+  return { token: { ...token, sessionKey: answered.sessionKey }, session: answered, ...kept };
+}
+
 /** A write that never settles (a blocked IndexedDB transaction) must not hold the lock, nor the answer, for good. */
 const boundedWrite = {
   src: 'waitForTimeout' as const,
@@ -70,21 +91,14 @@ const boundedWrite = {
  */
 const handingOff = {
   always: { guard: 'isAbandoned' as const, target: '#request.idle', actions: 'reportHandOff' as const },
+  // Known before it is written: should the write fail, this tab's next lock turn still goes by it.
+  entry: 'knowHandOff' as const,
   on: { 'timer.requestTimeout': { target: '#request.idle', actions: 'reportHandOff' as const } },
   invoke: [
     boundedWrite,
     {
     src: 'writeToken' as const,
-    input: ({ context }: { context: RequestContext }): StoredSession => {
-      const { token, receivedAt } = context.handOff!;
-      const refreshToken = token.refreshToken ?? context.refreshToken;
-      const kept = refreshToken ? { refreshToken } : {};
-      // Withdrawn by a rotation: the session it was sent for, with the refresh token only, as that tab keeps it.
-      const { session } = context.request!;
-      if (context.wanted === 'refreshToken' && session !== null) return { token: null, session, ...kept };
-      const answered = sessionOfAnswer(context.request!, token, receivedAt);
-      return { token: { ...token, sessionKey: answered.sessionKey }, session: answered, ...kept };
-    },
+    input: ({ context }: { context: RequestContext }) => handedOff(context),
     onDone: { target: '#request.idle', actions: 'reportHandOff' as const },
     onError: { target: '#request.idle', actions: 'reportHandOff' as const },
     },
@@ -135,7 +149,7 @@ export const requestMachine = setup({
     sharesTabs: ({ context }) => context.config.shareTabs,
     isTokenAnswer: ({ event }) => 'token' in outputOf<RefreshAnswer>(event),
     isAnsweredByStore: ({ context, event }) => {
-      const { newest, now } = outputOf<StoreReading>(event);
+      const { newest, now } = readingOf(context, event);
       return newest !== null && storeAnswers(newest, context.request!, now, context.config);
     },
     isSharedFailure: ({ context, event }) => {
@@ -155,12 +169,20 @@ export const requestMachine = setup({
     }),
     withdraw: assign(({ context }) => ({ wanted: context.wanted === 'token' ? ('refreshToken' as const) : context.wanted })),
     abandon: assign({ wanted: 'nothing' as const }),
+    know: assign(({ event }) => {
+      assertEvent(event, 'request.know');
+      return { known: event.known };
+    }),
+    forgetKnown: assign({ known: null }),
+    knowHandOff: assign(({ context }) =>
+      context.wanted === 'nothing' ? {} : { known: { record: handedOff(context), at: context.handOff!.receivedAt } },
+    ),
     keepLockTurn: assign(({ context, event }) => {
       assertEvent(event, 'lock.granted');
       return { turn: { ...context.turn, waited: event.waited } };
     }),
     useStoredRefreshToken: assign(({ context, event }) => ({
-      refreshToken: refreshTokenToSend(outputOf<StoreReading>(event).newest, context.request!),
+      refreshToken: refreshTokenToSend(readingOf(context, event).newest, context.request!),
     })),
     keepHandOff: assign(({ event }) => {
       const answer = outputOf<RefreshAnswer>(event) as { token: HeldToken; receivedAt: number };
@@ -187,7 +209,7 @@ export const requestMachine = setup({
       return failed(context, new NetworkError(`The refresh did not answer within ${context.config.refreshTimeoutMs} ms`), event.now);
     }),
     reportStored: sendParent(({ context, event }) => {
-      const { newest, now } = outputOf<StoreReading>(event);
+      const { newest, now } = readingOf(context, event);
       const request = context.request!;
       // The session's newest refresh token is the stored one, beside the token.
       const token = { ...newest!.token!, refreshToken: newest!.refreshToken };
@@ -217,11 +239,14 @@ export const requestMachine = setup({
     handOff: null,
     failure: null,
     wanted: 'token',
+    known: null,
   }),
   initial: 'idle',
   on: {
-    // Leaving a state stops its actors: the user's `refresh` sees its signal abort, a held lock is released.
-    'request.abort': '.idle',
+    // Leaving a state stops its actors: the user's `refresh` sees its signal abort, a held lock is released. An
+    // abort ends the session (a sign-out): what this tab knew of it is forgotten.
+    'request.abort': { target: '.idle', actions: 'forgetKnown' },
+    'request.know': { actions: 'know' },
     'request.withdraw': { actions: 'withdraw' },
     'request.abandon': { actions: 'abandon' },
   },

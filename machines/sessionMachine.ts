@@ -1,4 +1,4 @@
-import { and, assign, enqueueActions, fromCallback, fromEventObservable, fromPromise, not, or, sendTo, setup } from 'xstate';
+import { and, assertEvent, assign, enqueueActions, fromCallback, fromEventObservable, fromPromise, not, or, sendTo, setup } from 'xstate';
 import { NEVER } from 'rxjs';
 import { guards, requestFor, settlingReason, storedSessionOf, timeOf, updates } from './logic.js';
 import { requestMachine } from './requestMachine.js';
@@ -48,7 +48,11 @@ const whileRequestOut = {
     actions: ['abandonRequest', 'startSession', 'announceToken', 'saveSession'],
   },
   'tab.token': [
-    { guard: 'isNewerSession', target: '#session.refreshing', actions: ['abandonRequest', 'startSession', 'keepTakenSession'] },
+    {
+      guard: 'isNewerSession',
+      target: '#session.refreshing',
+      actions: ['abandonRequest', 'startSession', 'tellRequest', 'keepTakenSession'],
+    },
     {},
   ],
   'user.restore': awaitRequestThenRestore,
@@ -90,6 +94,7 @@ export const sessionMachine = setup({
     startSession: assign(updates.startSession),
     storeToken: assign(updates.storeToken),
     keepRefreshToken: assign(updates.keepRefreshToken),
+    takeToldRefreshToken: assign(updates.takeToldRefreshToken),
     dropToken: assign(updates.dropToken),
     endSession: assign(updates.endSession),
     endSessionQuietly: assign((args) => ({ ...updates.endSession(args), error: null })),
@@ -118,6 +123,17 @@ export const sessionMachine = setup({
     })),
     abortRequest: sendTo('request', { type: 'request.abort' } satisfies RequestCommand),
     withdrawRequest: sendTo('request', ({ event }): RequestCommand => ({ type: 'request.withdraw', now: timeOf(event) })),
+    /** What another tab told, for the request child: the tabs' store may lag behind it (a write that failed). */
+    tellRequest: sendTo('request', ({ event }): RequestCommand => {
+      assertEvent(event, ['tab.token', 'tab.refreshToken']);
+      if (event.type === 'tab.refreshToken') {
+        const { session, refreshToken, at } = event;
+        return { type: 'request.know', known: { record: { token: null, session, refreshToken }, at } };
+      }
+      const { token, session } = event;
+      const kept = token.refreshToken === undefined ? {} : { refreshToken: token.refreshToken };
+      return { type: 'request.know', known: { record: { token, session, ...kept }, at: token.issuedAt } };
+    }),
     abandonRequest: sendTo('request', ({ event }): RequestCommand => ({ type: 'request.abandon', now: timeOf(event) })),
     saveSession: sendTo('vault', ({ context }): VaultCommand => ({ type: 'vault.save', stored: storedSessionOf(context) })),
     /** Another tab's session, taken up: kept in this engine's storage too (the tabs' store has it already). */
@@ -147,6 +163,16 @@ export const sessionMachine = setup({
       sessionKey: context.session!.sessionKey,
       at: timeOf(event),
     })),
+    /**
+     * The refresh token an answer brought without its access token (a rotation withdrew it), kept: told to the
+     * other tabs, whose next lock turn must not send the one it replaced should the hand-off write have failed.
+     */
+    announceRefreshToken: enqueueActions(({ context, event, enqueue }) => {
+      assertEvent(event, 'request.done');
+      const { session, refreshToken } = context;
+      if (session === null || refreshToken === undefined || refreshToken !== event.token.refreshToken) return;
+      enqueue.sendTo('tabs', { type: 'announce.refreshToken', session, refreshToken, at: event.now } satisfies TabAnnouncement);
+    }),
     askOtherTabs: sendTo('tabs', { type: 'announce.hello' } satisfies TabAnnouncement),
   },
 }).createMachine({
@@ -190,8 +216,8 @@ export const sessionMachine = setup({
       { guard: 'hasSession', target: '.rotated.fetching', actions: ['announceRotation', 'dropToken', 'saveSession'] },
     ],
     'tab.token': [
-      { guard: 'isNewerTokenOfSession', target: '.settling', actions: ['storeToken', 'keepTakenSession'] },
-      { guard: 'isNewerSession', target: '.settling', actions: ['startSession', 'keepTakenSession'] },
+      { guard: 'isNewerTokenOfSession', target: '.settling', actions: ['storeToken', 'tellRequest', 'keepTakenSession'] },
+      { guard: 'isNewerSession', target: '.settling', actions: ['startSession', 'tellRequest', 'keepTakenSession'] },
     ],
     'tab.signOut': { guard: 'isThisSession', target: '.signedOut', actions: ['abortRequest', 'endSession', 'forgetSession'] },
     'tab.rotate': [
@@ -199,6 +225,10 @@ export const sessionMachine = setup({
       { guard: and(['isThisSession', 'isNetworkDown']), target: '.rotated.waiting', actions: ['dropToken', 'keepTakenSession'] },
       { guard: 'isThisSession', target: '.rotated.fetching', actions: ['dropToken', 'keepTakenSession'] },
     ],
+    'tab.refreshToken': {
+      guard: 'isNewerRefreshTokenOfSession',
+      actions: ['takeToldRefreshToken', 'tellRequest', 'keepTakenSession'],
+    },
     'tab.hello': { guard: 'isHeldServable', actions: 'announceToken' },
     'tab.cleared': { guard: 'hasSession', target: '.signedOut', actions: ['abortRequest', 'endSession'] },
     'env.online': { actions: 'markOnline' },
@@ -332,8 +362,8 @@ export const sessionMachine = setup({
         ...rotateWhileRequestOut,
         'user.restore': awaitRequestThenRestore,
         'tab.token': [
-          { guard: 'isNewerTokenOfSession', actions: ['storeToken', 'keepTakenSession'] },
-          { guard: 'isNewerSession', actions: ['abandonRequest', 'startSession', 'keepTakenSession'] },
+          { guard: 'isNewerTokenOfSession', actions: ['storeToken', 'tellRequest', 'keepTakenSession'] },
+          { guard: 'isNewerSession', actions: ['abandonRequest', 'startSession', 'tellRequest', 'keepTakenSession'] },
         ],
       },
     },
@@ -358,7 +388,10 @@ export const sessionMachine = setup({
       on: {
         'user.signIn': { target: 'announcing', actions: ['startSession', 'saveSession'] },
         // Another tab's token counts only when its session started after the rotated one: never the old session's.
-        'tab.token': [{ guard: 'isNewerSession', target: 'settling', actions: ['startSession', 'keepTakenSession'] }, {}],
+        'tab.token': [
+          { guard: 'isNewerSession', target: 'settling', actions: ['startSession', 'tellRequest', 'keepTakenSession'] },
+          {},
+        ],
         // Every tab hears of one password change: the rotation already under way answers a second notice.
         'user.rotate': {},
         'tab.rotate': {},
@@ -371,8 +404,8 @@ export const sessionMachine = setup({
             // The answer was kept with its access token before it was heard of: kept again without it (its refresh
             // token only if it replaces the one held: not for a session another tab's sign-in replaced meanwhile).
             'request.done': [
-              { guard: 'isNetworkDown', target: 'waiting', actions: ['keepRefreshToken', 'saveSession'] },
-              { target: 'fetching', actions: ['keepRefreshToken', 'saveSession'] },
+              { guard: 'isNetworkDown', target: 'waiting', actions: ['keepRefreshToken', 'saveSession', 'announceRefreshToken'] },
+              { target: 'fetching', actions: ['keepRefreshToken', 'saveSession', 'announceRefreshToken'] },
             ],
             // A refusal of such a replaced session is not this one's, and a request dropped unsent (the rotation
             // withdrew it) failed nothing: the rotation goes on.

@@ -1,6 +1,6 @@
 import { InvalidTokenError, NetworkError, saneRetryAfterMs, type SessionError } from './errors.js';
 import { isFresh, isServable } from './tokenMath.js';
-import type { RefreshInput, SessionConfig, SessionInfo, StoredFailure, StoredSession } from './types.js';
+import type { KnownRecord, RefreshInput, SessionConfig, SessionInfo, StoredFailure, StoredSession } from './types.js';
 
 /**
  * The rules tabs of one origin share a session by, written once for the session machine (another tab's
@@ -32,6 +32,22 @@ export function isSupersededBy(record: StoredSession, stored: StoredSession | nu
     record.token !== null &&
     stored.token.issuedAt > record.token.issuedAt
   );
+}
+
+/**
+ * What a request under the lock goes by: the store, unless this tab knows of something later that the store lacks
+ * (a hand-off write that failed, its own or one another tab told of): a later session, or of the same session a
+ * later token, or a refresh token received after the stored token was issued. A record without an access token
+ * is taken over a stored one without either: the store cannot order them, and what this tab knows is never older
+ * than what it last wrote. A tie goes to the store.
+ */
+export function newestRecord(stored: StoredSession | null, known: KnownRecord | null): StoredSession | null {
+  if (known === null) return stored;
+  const { record, at } = known;
+  if (stored === null || isLaterInstance(record.session, stored.session)) return record;
+  if (!isSameInstance(record.session, stored.session)) return stored;
+  if (stored.token === null) return record.token === null ? record : stored;
+  return (record.token?.issuedAt ?? at) > stored.token.issuedAt ? record : stored;
 }
 
 /**

@@ -145,6 +145,11 @@ export type SessionEvent =
   | { type: 'tab.token'; token: SessionToken; session: SessionInfo; now: number }
   | { type: 'tab.signOut'; sessionKey: string; at: number }
   | { type: 'tab.rotate'; sessionKey: string; at: number }
+  /**
+   * A session's new refresh token without an access token (an answer a rotation withdrew), received by the other
+   * tab at `at`: the tabs' store may lack it (its hand-off write may have failed), so it is told too.
+   */
+  | { type: 'tab.refreshToken'; session: SessionInfo; refreshToken: string; at: number }
   | { type: 'tab.hello'; now: number }
   /** The page came back from the back-forward cache and the origin's store holds no session: ended elsewhere. */
   | { type: 'tab.cleared'; now: number };
@@ -163,7 +168,12 @@ export type RequestCommand =
    * Nothing of the answer is wanted: its session was left for another. Not yet sent, the request is dropped,
    * reported as aborted; sent, it runs on and nothing of its answer is handed off.
    */
-  | { type: 'request.abandon'; now: number };
+  | { type: 'request.abandon'; now: number }
+  /**
+   * A record of the origin's sessions this tab learned besides the store (a token or refresh token another tab
+   * told): the store may lag behind it, so the next lock turn goes by whichever is later.
+   */
+  | { type: 'request.know'; known: KnownRecord };
 
 /** Events of the request child: commands from the session machine, its timer, and the origin's lock. */
 export type RequestEvent =
@@ -204,6 +214,15 @@ export interface StoredFailure {
   retryAfterMs?: number;
 }
 
+/**
+ * A record this tab knows of besides the tabs' store, and when its refresh token was received (engine ms): that
+ * orders a record without an access token against a stored token of its session.
+ */
+export interface KnownRecord {
+  record: StoredSession;
+  at: number;
+}
+
 /** What the request child found in the origin's store once it held the lock. */
 export interface StoreReading {
   newest: StoredSession | null;
@@ -220,4 +239,5 @@ export type TabAnnouncement =
   | { type: 'announce.token'; token: SessionToken; session: SessionInfo }
   | { type: 'announce.signOut'; sessionKey: string; at: number }
   | { type: 'announce.rotate'; sessionKey: string; at: number }
+  | { type: 'announce.refreshToken'; session: SessionInfo; refreshToken: string; at: number }
   | { type: 'announce.hello' };

@@ -12,6 +12,7 @@ export type TabMessage =
   | { v: 1; kind: 'token'; token: SessionToken; session: SessionInfo }
   | { v: 1; kind: 'signOut'; sessionKey: string; at: number }
   | { v: 1; kind: 'rotate'; sessionKey: string; at: number }
+  | { v: 1; kind: 'refreshToken'; session: SessionInfo; refreshToken: string; at: number }
   | { v: 1; kind: 'hello' };
 
 const isRecord = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null;
@@ -75,6 +76,10 @@ export function toTabEvent(data: unknown, now: number): SessionEvent | null {
       return isText(data.sessionKey) && isTime(data.at)
         ? { type: data.kind === 'signOut' ? 'tab.signOut' : 'tab.rotate', sessionKey: data.sessionKey, at: data.at }
         : null;
+    case 'refreshToken':
+      return isSessionInfo(data.session) && isText(data.refreshToken) && isTime(data.at)
+        ? { type: 'tab.refreshToken', session: data.session, refreshToken: data.refreshToken, at: data.at }
+        : null;
     case 'hello':
       return { type: 'tab.hello', now };
     default:
@@ -90,6 +95,10 @@ export function toTabMessage(announcement: TabAnnouncement): TabMessage {
       return { v: 1, kind: 'signOut', sessionKey: announcement.sessionKey, at: announcement.at };
     case 'announce.rotate':
       return { v: 1, kind: 'rotate', sessionKey: announcement.sessionKey, at: announcement.at };
+    case 'announce.refreshToken': {
+      const { session, refreshToken, at } = announcement;
+      return { v: 1, kind: 'refreshToken', session, refreshToken, at };
+    }
     case 'announce.hello':
       return { v: 1, kind: 'hello' };
   }

@@ -4,14 +4,11 @@ import { afterDelay } from '../engine/timers.js';
 import type {
   RequestEvent,
   SessionEvent,
-  SessionInfo,
-  SessionToken,
   StoredFailure,
-  StoredSession,
   StoreReading,
   TabAnnouncement,
 } from '../../machines/types.js';
-import { isLaterInstance, isSameInstance, isSupersededBy } from '../../machines/tabRules.js';
+import { isSupersededBy } from '../../machines/tabRules.js';
 import { reporting } from '../engine/reported.js';
 import { shiftSession, shiftStored, shiftToken, type NewestRecord } from '../engine/vault.js';
 import type { TabChannel, TabEnvironment } from './environment.js';
@@ -35,6 +32,7 @@ export interface TabLinkOptions {
 
 function shiftEvent(event: SessionEvent, by: number): SessionEvent {
   if (event.type === 'tab.token') return { ...event, token: shiftToken(event.token, by), session: shiftSession(event.session, by) };
+  if (event.type === 'tab.refreshToken') return { ...event, session: shiftSession(event.session, by), at: event.at + by };
   if (event.type === 'tab.signOut' || event.type === 'tab.rotate') return { ...event, at: event.at + by };
   return event;
 }
@@ -43,24 +41,14 @@ function shiftAnnouncement(announcement: TabAnnouncement, by: number): TabAnnoun
   if (announcement.type === 'announce.token') {
     return { ...announcement, token: shiftToken(announcement.token, by), session: shiftSession(announcement.session, by) };
   }
+  if (announcement.type === 'announce.refreshToken') {
+    return { ...announcement, session: shiftSession(announcement.session, by), at: announcement.at + by };
+  }
   if (announcement.type === 'announce.signOut' || announcement.type === 'announce.rotate') {
     return { ...announcement, at: announcement.at + by };
   }
   return announcement;
 }
-
-const storedOf = ({ token, session }: { token: SessionToken; session: SessionInfo }): StoredSession => ({
-  token,
-  session,
-  ...(token.refreshToken === undefined ? {} : { refreshToken: token.refreshToken }),
-});
-
-/** Issued strictly later (`orTie`: or at the same time) than `than`, both records of one session instance. */
-const isLaterToken = (record: StoredSession, than: StoredSession, orTie = false): boolean =>
-  isSameInstance(record.session, than.session) &&
-  record.token !== null &&
-  than.token !== null &&
-  (record.token.issuedAt > than.token.issuedAt || (orTie && record.token.issuedAt === than.token.issuedAt));
 
 /**
  * The effects of the cross-tab protocol, for the session machine (`syncTabs`, `awaitOtherTabs`) and its request
@@ -95,24 +83,6 @@ export function createTabActors({ channel: name, environment, clock, report }: T
   })();
   const usable: Promise<boolean> = channel.then((opened) => opened !== null);
 
-  /**
-   * The newest session this tab told, heard of on the channel or kept. The store can lag behind it (a holder whose
-   * write failed) or fail to be read: a request then still sees the newest token and refresh token of its session.
-   */
-  let told: StoredSession | null = null;
-  /**
-   * What this tab kept last (`newest.set`) did not reach the store: told is then its session's newest record, even
-   * one without an access token (a rotation's, or a withdrawn request's refresh token) beside a stored token.
-   */
-  let toldUnwritten = false;
-  /** A token of another session replaces what was told; of the same session, one issued since (last told wins a tie). */
-  const keepNewer = (candidate: StoredSession) => {
-    if (told === null || !isSameInstance(told.session, candidate.session) || isLaterToken(candidate, told, true)) {
-      told = candidate;
-      toldUnwritten = false;
-    }
-  };
-
   const readStore = async (): Promise<StoreReading> => {
     const [newest, failure] = (await usable) && store ? await Promise.all([store.get(NEWEST), store.get(FAILURE)]) : [null, null];
     const by = toEngine();
@@ -123,41 +93,23 @@ export function createTabActors({ channel: name, environment, clock, report }: T
     };
   };
 
-  /**
-   * For the request under the lock: the store, unless the channel told of something later (a later token of the
-   * same session or a later session, whose write failed) or the store cannot be read.
-   */
-  const readForRequest = async (): Promise<StoreReading> => {
-    const reading = await readStore().catch((cause: unknown) => {
+  /** For the request under the lock: a store that cannot be read is reported, and read as empty. */
+  const readForRequest = (): Promise<StoreReading> =>
+    readStore().catch((cause: unknown) => {
       fail('store')(cause);
       return { newest: null, failure: null, now: clock.now() };
     });
-    const { newest } = reading;
-    if (!(await usable)) return reading;
-    const toldIsLater =
-      told !== null &&
-      (newest === null ||
-        (toldUnwritten && isSameInstance(told.session, newest.session)) ||
-        isLaterToken(told, newest) ||
-        isLaterInstance(told.session, newest.session));
-    return { ...reading, newest: toldIsLater ? told : newest };
-  };
 
   /** The origin's newest session, for the vault (which writes it, under the lock or not) and `restoring`. */
   const newest: NewestRecord = {
     get: async () => ((await usable) && store ? store.get(NEWEST) : null),
     set: async (value) => {
-      // What this tab keeps is what it knows now (a refresh token kept from an answer it does not announce).
-      if (isStoredSession(value)) told = shiftStored(value, toEngine());
       if (!(await usable) || !store) return;
-      toldUnwritten = true;
       await store.update(NEWEST, (current) =>
         isStoredSession(value) && isStoredSession(current) && isSupersededBy(value, current) ? current : value,
       );
-      toldUnwritten = false;
     },
     delete: async () => {
-      told = null;
       if ((await usable) && store) await store.delete(NEWEST);
     },
   };
@@ -196,14 +148,9 @@ export function createTabActors({ channel: name, environment, clock, report }: T
         hear = (data) => {
           const event = toTabEvent(data, clock.now());
           if (!event) return;
-          const shifted = shiftEvent(event, toEngine());
-          if (shifted.type === 'tab.token') keepNewer(storedOf(shifted));
-          if (shifted.type === 'tab.signOut' && shifted.sessionKey === told?.session.sessionKey) told = null;
-          sendBack(shifted);
+          sendBack(shiftEvent(event, toEngine()));
         };
         receive((announcement) => {
-          if (announcement.type === 'announce.token') keepNewer(storedOf(announcement));
-          if (announcement.type === 'announce.signOut') told = null;
           void channel.then((opened) => {
             guard('channel', () => opened?.post(toTabMessage(shiftAnnouncement(announcement, -toEngine()))));
           });

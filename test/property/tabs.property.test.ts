@@ -56,7 +56,7 @@ const command = fc.oneof(
     weight: 1,
   },
   {
-    arbitrary: fc.record({ type: fc.constant('fault' as const), tab, part: fc.constant('lock' as const), fault }),
+    arbitrary: fc.record({ type: fc.constant('fault' as const), tab, part: fc.constantFrom('lock' as const, 'store' as const), fault }),
     weight: 2,
   },
 );

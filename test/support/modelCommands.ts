@@ -37,6 +37,7 @@ const TAB_MESSAGES: readonly TabMessageKind[] = [
   'signOut-this',
   'signOut-other',
   'rotate-this',
+  'refreshToken-this',
   'hello',
 ];
 

@@ -59,6 +59,8 @@ export type TabMessageKind =
   | 'signOut-this'
   | 'signOut-other'
   | 'rotate-this'
+  /** A refresh token of this session, without an access token (an answer a rotation withdrew in another tab). */
+  | 'refreshToken-this'
   | 'hello'
   /** Back from the back-forward cache, the store holds no session: ended in another tab. */
   | 'cleared';
@@ -266,11 +268,11 @@ class Step {
     const before = capture!.told.length;
     this.machine = sessionMachine.transition(this.machine, event as SessionEvent, modelScope);
     // What the request child and the vault do with what they were told: at most one request out, aborted by a
-    // sign-out; the session kept, or forgotten.
+    // sign-out; the session kept, or forgotten. (What the child is told of other tabs matters under a lock only.)
     for (const { to, event: command } of capture!.told.slice(before)) {
       if (to === 'vault') this.stored = command.type === 'vault.save' ? command.stored : null;
       else if (command.type === 'request.abort') this.request = null;
-      else if (!this.request) {
+      else if (command.type === 'request.send' && !this.request) {
         const { request, now } = command;
         this.request = { request, sentAt: now, timeoutAt: now + this.model.config.refreshTimeoutMs };
       }
@@ -478,6 +480,11 @@ function tabEvent(step: Step, kind: TabMessageKind): SessionEvent {
       return { type: 'tab.signOut', sessionKey: `${ours}-elsewhere`, at: now };
     case 'rotate-this':
       return { type: 'tab.rotate', sessionKey: ours, at: now };
+    case 'refreshToken-this': {
+      if (!current) return tabEvent(step, 'token-otherOlder');
+      // Received by the other tab after anything this tab did: a millisecond later.
+      return { type: 'tab.refreshToken', session: { ...current }, refreshToken: `told-${now}`, at: now + 1 };
+    }
     case 'hello':
       return { type: 'tab.hello', now };
     case 'cleared':
