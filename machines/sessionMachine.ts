@@ -48,11 +48,7 @@ const whileRequestOut = {
     actions: ['abandonRequest', 'startSession', 'announceToken', 'saveSession'],
   },
   'tab.token': [
-    {
-      guard: 'isNewerSession',
-      target: '#session.refreshing',
-      actions: ['abandonRequest', 'startSession', 'tellRequest', 'keepTakenSession'],
-    },
+    { guard: 'isNewerSession', target: '#session.refreshing', actions: ['abandonRequest', 'startSession', 'keepTakenSession'] },
     {},
   ],
   'user.restore': awaitRequestThenRestore,
@@ -123,7 +119,10 @@ export const sessionMachine = setup({
     })),
     abortRequest: sendTo('request', { type: 'request.abort' } satisfies RequestCommand),
     withdrawRequest: sendTo('request', ({ event }): RequestCommand => ({ type: 'request.withdraw', now: timeOf(event) })),
-    /** What another tab told, for the request child: the tabs' store may lag behind it (a write that failed). */
+    /**
+     * A newer token or refresh token of this session another tab told, for the request child: the tabs' store may
+     * lag behind it (a write that failed). (A later session needs no telling: a request for it is sent with it.)
+     */
     tellRequest: sendTo('request', ({ event }): RequestCommand => {
       assertEvent(event, ['tab.token', 'tab.refreshToken']);
       if (event.type === 'tab.refreshToken') {
@@ -217,7 +216,7 @@ export const sessionMachine = setup({
     ],
     'tab.token': [
       { guard: 'isNewerTokenOfSession', target: '.settling', actions: ['storeToken', 'tellRequest', 'keepTakenSession'] },
-      { guard: 'isNewerSession', target: '.settling', actions: ['startSession', 'tellRequest', 'keepTakenSession'] },
+      { guard: 'isNewerSession', target: '.settling', actions: ['startSession', 'keepTakenSession'] },
     ],
     'tab.signOut': { guard: 'isThisSession', target: '.signedOut', actions: ['abortRequest', 'endSession', 'forgetSession'] },
     'tab.rotate': [
@@ -363,7 +362,7 @@ export const sessionMachine = setup({
         'user.restore': awaitRequestThenRestore,
         'tab.token': [
           { guard: 'isNewerTokenOfSession', actions: ['storeToken', 'tellRequest', 'keepTakenSession'] },
-          { guard: 'isNewerSession', actions: ['abandonRequest', 'startSession', 'tellRequest', 'keepTakenSession'] },
+          { guard: 'isNewerSession', actions: ['abandonRequest', 'startSession', 'keepTakenSession'] },
         ],
       },
     },
@@ -388,10 +387,7 @@ export const sessionMachine = setup({
       on: {
         'user.signIn': { target: 'announcing', actions: ['startSession', 'saveSession'] },
         // Another tab's token counts only when its session started after the rotated one: never the old session's.
-        'tab.token': [
-          { guard: 'isNewerSession', target: 'settling', actions: ['startSession', 'tellRequest', 'keepTakenSession'] },
-          {},
-        ],
+        'tab.token': [{ guard: 'isNewerSession', target: 'settling', actions: ['startSession', 'keepTakenSession'] }, {}],
         // Every tab hears of one password change: the rotation already under way answers a second notice.
         'user.rotate': {},
         'tab.rotate': {},

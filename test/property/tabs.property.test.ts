@@ -8,7 +8,7 @@ import { TabOrigin, useFakeClock, type Fault, type Faults, type Tab } from '../s
  * token server (it rotates refresh tokens and revokes a session on replay), with its requests released in an order
  * fast-check's scheduler picks, and its invariant checker watching every tab.
  * Tabs may start with a failing store or lock (they keep to themselves, each a session of its own), and any tab's
- * lock may fail or recover at any moment. After every command: at most one request was in flight per
+ * store or lock may fail or recover at any moment. After every command: at most one request was in flight per
  * session group (the tabs that share one, or a tab alone), no refresh token was sent again once an answer replaced
  * it in a session a tab still holds (invariant 7; a replay in a session every tab has left is counted apart, see
  * test/support/tabOrigin.ts), nothing any tab served (getToken, peekToken, token$) was expired (1) or of an ended
@@ -18,16 +18,15 @@ import { TabOrigin, useFakeClock, type Fault, type Faults, type Tab } from '../s
  * left unhandled (vitest fails the run on one).
  * 1,000 runs; SESSIONCHART_PROPERTY_RUNS=<n> runs n, any other non-empty value 10,000.
  *
- * `rotate()` is in the mix. Not in it yet: a store that starts failing mid-session, which can still lose an answer's
- * refresh token to the next lock holder (see "Known gaps" in docs/testing.md); test/tabs/tabFaults.test.ts covers
- * such a store meanwhile.
+ * `rotate()` is in the mix, and so is a store that starts (or stops) failing mid-session: what such a tab cannot
+ * write, the others learn on the channel (`tab.token`, `tab.refreshToken`), and their next lock turn goes by it.
  */
 
 const RUNS_SET = process.env.SESSIONCHART_PROPERTY_RUNS;
 const RUNS = RUNS_SET ? Number.parseInt(RUNS_SET, 10) || 10_000 : 1_000;
 
 const fault = fc.constantFrom<Fault>('none', 'throw', 'reject');
-/** Most tabs start whole; some with a store or a lock that fails from the start. */
+/** Most tabs start whole; some with a store or a lock that fails from the start (either may fail later too). */
 const startFaults = fc.oneof(
   { arbitrary: fc.constant<Partial<Faults>>({}), weight: 6 },
   { arbitrary: fc.record({ store: fault }), weight: 1 },
