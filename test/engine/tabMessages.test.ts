@@ -91,6 +91,32 @@ describe('toTabEvent', () => {
     expect(toTabEvent({ v: 1, ...message }, NOW)).toBeNull();
   });
 
+  const refreshTokenMessage = (overrides: Record<string, unknown> = {}) => ({
+    v: 1,
+    kind: 'refreshToken',
+    session,
+    refreshToken: 'r2',
+    at: 4_000,
+    ...overrides,
+  });
+
+  it("turns another tab's refresh token (an answer a rotation withdrew) into tab.refreshToken at the time the sender received it", () => {
+    expect(toTabEvent(refreshTokenMessage(), NOW)).toEqual({ type: 'tab.refreshToken', session, refreshToken: 'r2', at: 4_000 });
+  });
+
+  it.each<[string, Record<string, unknown>]>([
+    ['a missing session', { session: undefined }],
+    ['a session without a start', { session: { ...session, startedAt: 0 } }],
+    ['an empty refresh token', { refreshToken: '' }],
+    ['a numeric refresh token', { refreshToken: 2 }],
+    ['no refresh token', { refreshToken: undefined }],
+    ['no time', { at: undefined }],
+    ['a time of 0', { at: 0 }],
+    ['a time given as text', { at: '4000' }],
+  ])('drops a refresh token message with %s', (_, overrides) => {
+    expect(toTabEvent(refreshTokenMessage(overrides), NOW)).toBeNull();
+  });
+
   it('turns a new tab asking for the session into tab.hello', () => {
     expect(toTabEvent({ v: 1, kind: 'hello' }, NOW)).toEqual({ type: 'tab.hello', now: NOW });
   });
@@ -112,9 +138,16 @@ describe('toTabMessage', () => {
       [{ type: 'announce.token', token, session }, { v: 1, kind: 'token', token, session }],
       [{ type: 'announce.signOut', sessionKey: 's1', at: 7 }, { v: 1, kind: 'signOut', sessionKey: 's1', at: 7 }],
       [{ type: 'announce.rotate', sessionKey: 's1', at: 8 }, { v: 1, kind: 'rotate', sessionKey: 's1', at: 8 }],
+      [
+        { type: 'announce.refreshToken', session, refreshToken: 'r2', at: 9 },
+        { v: 1, kind: 'refreshToken', session, refreshToken: 'r2', at: 9 },
+      ],
       [{ type: 'announce.hello' }, { v: 1, kind: 'hello' }],
     ] as const;
     for (const [announcement, message] of cases) expect(toTabMessage(announcement)).toEqual(message);
     expect(toTabEvent(toTabMessage({ type: 'announce.rotate', sessionKey: 's1', at: 8 }), NOW)?.type).toBe('tab.rotate');
+    expect(toTabEvent(toTabMessage({ type: 'announce.refreshToken', session, refreshToken: 'r2', at: 9 }), NOW)?.type).toBe(
+      'tab.refreshToken',
+    );
   });
 });

@@ -12,6 +12,7 @@ import type {
   SessionInfo,
   SessionToken,
   TabAnnouncement,
+  VaultCommand,
 } from '../../machines/types.js';
 
 /**
@@ -61,6 +62,7 @@ export function startMachine({
   const refreshTimers: RefreshTimerInput[] = [];
   const retryTimers: RetryTimerInput[] = [];
   const told: TabAnnouncement[] = [];
+  const vault: VaultCommand[] = [];
   const turns: Array<(now?: number) => void> = [];
   const restores: Array<() => void> = [];
 
@@ -81,6 +83,7 @@ export function startMachine({
       ),
       awaitOtherTabs: fromPromise<void>(() => new Promise<void>((resolve) => restores.push(resolve))),
       syncTabs: fromCallback<TabAnnouncement>(({ receive }) => receive((announcement) => told.push(announcement))),
+      keepSession: fromCallback<VaultCommand>(({ receive }) => receive((command) => vault.push(command))),
     },
   });
   const config = { ...CONFIG, shareTabs, keepsSession: shareTabs, callersCutBackoff };
@@ -124,6 +127,8 @@ export function startMachine({
     refreshTimers,
     retryTimers,
     told,
+    /** What the machine kept in this engine's storage (`vault.save`, `vault.clear`), in order. */
+    vault,
     lastRefresh,
     /** Lets `stale` start its refresh, at `now` (by default the time `stale` was entered at). */
     grantTurn: async (now?: number) => {

@@ -134,6 +134,38 @@ describe('what is handed off once the session machine wants less of the answer',
   });
 });
 
+describe("its own hand-off is what its next lock turn goes by, should the store lack it (the write failed)", () => {
+  /** The session machine's next request, a rotation asked with the hand-off's refresh token `r2`: what is sent. */
+  async function rotationSent() {
+    h.send({ type: 'request.send', request: { ...ROTATION, refreshToken: 'r2' }, now: ANSWERED + 1 });
+    h.lastLock().grant(ANSWERED + 2, false);
+    await h.endRead(reading(storedToken(T), ANSWERED + 3));
+    return h.refreshes.map((refresh) => refresh.input.refreshToken);
+  }
+
+  it('an answer: its refresh token is sent, not the older one the store still holds', async () => {
+    h = await sent(storedToken(T));
+    await h.answer(token(READ, { refreshToken: 'r2' }), ANSWERED);
+    await h.endTokenWrite(new Error('QuotaExceededError'));
+    expect(await rotationSent()).toEqual(['r-stored', 'r2']);
+  });
+
+  it('an answer withdrawn by a rotation (its refresh token only): the same', async () => {
+    h = await sent(storedToken(T));
+    h.send({ type: 'request.withdraw', now: READ + 100 });
+    await h.answer(token(READ, { refreshToken: 'r2' }), ANSWERED);
+    await h.endTokenWrite(new Error('QuotaExceededError'));
+    expect(await rotationSent()).toEqual(['r-stored', 'r2']);
+  });
+
+  it("not an abandoned request's answer: nothing of it is wanted, the store's is sent", async () => {
+    h = await sent(storedToken(T));
+    h.send({ type: 'request.abandon', now: READ + 100 });
+    await h.answer(token(READ, { refreshToken: 'r2' }), ANSWERED);
+    expect(await rotationSent()).toEqual(['r-stored', 'r-stored']);
+  });
+});
+
 describe('a failed attempt is recorded for the tabs queued behind it, then reported', () => {
   it('a network fault: its time, session key and Retry-After written while the lock is held', async () => {
     h = await sent();

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { NetworkError } from '../../machines/errors.js';
-import type { SessionEvent } from '../../machines/types.js';
+import type { KnownRecord, SessionEvent } from '../../machines/types.js';
 import { ASKED, READ, REQUEST, ROTATED, ROTATION, SESSION, T, asked, granted, reading, sent, storedToken } from './lockFixtures.js';
 import { CONFIG, sessionOf } from './machineHarness.js';
 import { nextTurn, underLock, type RequestChild } from './requestHarness.js';
@@ -175,5 +175,45 @@ describe('the refresh token sent', () => {
     expect(h.state()).toEqual(underLock('sending'));
     expect(h.lastRefresh().input).toEqual(REQUEST);
     expect(h.reports).toEqual([]);
+  });
+});
+
+describe('what this tab knows besides the store (request.know): the lock turn goes by it when it is later', () => {
+  /** A refresh token of SESSION another tab told of, received at `at`: the store lacks it (that tab's write failed). */
+  const toldRefreshToken = (at: number): KnownRecord => ({ record: { session: SESSION, token: null, refreshToken: 'r-known' }, at });
+
+  it('a refresh token received after the stored token was issued is the one sent', async () => {
+    h = asked();
+    h.send({ type: 'request.know', known: toldRefreshToken(T + 1) });
+    h.lastLock().grant(ASKED + 100, false);
+    await h.endRead(reading(storedToken(T)));
+    expect(h.lastRefresh().input.refreshToken).toBe('r-known');
+  });
+
+  it("one received when the stored token was issued is a tie: the store's is sent", async () => {
+    h = granted();
+    h.send({ type: 'request.know', known: toldRefreshToken(T) });
+    await h.endRead(reading(storedToken(T)));
+    expect(h.lastRefresh().input.refreshToken).toBe('r-stored');
+  });
+
+  it('a known token that answers the request is reported as the newest, with its refresh token; nothing is sent', async () => {
+    h = asked();
+    const known = { ...storedToken(T + 40_000), refreshToken: 'r-known' };
+    h.send({ type: 'request.know', known: { record: known, at: T + 40_000 } });
+    h.lastLock().grant(ASKED + 100, false);
+    await h.endRead(reading(storedToken(T)));
+    expect(h.refreshes).toEqual([]);
+    expect(h.reports).toMatchObject([{ type: 'request.done', token: { issuedAt: T + 40_000, refreshToken: 'r-known' }, session: SESSION }]);
+  });
+
+  it('request.abort (a sign-out) forgets it: the next lock turn goes by the store', async () => {
+    h = asked();
+    h.send({ type: 'request.know', known: toldRefreshToken(T + 1) });
+    h.send({ type: 'request.abort' });
+    h.send({ type: 'request.send', request: REQUEST, now: ASKED + 1 });
+    h.lastLock().grant(ASKED + 100, false);
+    await h.endRead(reading(storedToken(T)));
+    expect(h.lastRefresh().input.refreshToken).toBe('r-stored');
   });
 });

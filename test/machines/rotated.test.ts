@@ -107,6 +107,24 @@ describe('user.rotate while a request is out: rotated.awaitingRequest', () => {
     ]);
   });
 
+  it("the answer's new refresh token is told to the other tabs (their store may lack it), online or not", async () => {
+    for (const online of [true, false]) {
+      awaitingAt();
+      if (!online) m.send({ type: 'env.offline' });
+      await m.answer(SENT, { refreshToken: 'r-new' }, SENT + 500);
+      expect(m.told.filter((told) => told.type === 'announce.refreshToken')).toEqual([
+        { type: 'announce.refreshToken', session: m.context().session, refreshToken: 'r-new', at: SENT + 500 },
+      ]);
+      m.stop();
+    }
+    // A session without a refresh token (a cookie's) has none to tell.
+    m = startMachine();
+    m.send({ type: 'user.signIn', token: token(T, { refreshToken: undefined }), now: SENT });
+    m.send({ type: 'user.rotate', now: SENT + 100 });
+    await m.answer(SENT, { refreshToken: undefined }, SENT + 500);
+    expect(m.told.filter((told) => told.type === 'announce.refreshToken')).toEqual([]);
+  });
+
   it('a sign-in meanwhile abandons the request: its late answer is not kept as the newest session', async () => {
     awaitingAt();
     m.signIn(SENT + 200, { sessionKey: 's2', refreshToken: 'r-s2' });
@@ -162,6 +180,12 @@ describe('user.rotate while a request is out: rotated.awaitingRequest', () => {
       expect(m.value()).toEqual({ rotated: 'fetching' });
       expect(m.context().refreshToken).toBe('r-s2');
       expect(m.lastRefresh().input).toMatchObject({ session: s2, refreshToken: 'r-s2' });
+    });
+
+    it("an answer's refresh token is s1's: nothing is told to the other tabs", async () => {
+      replacedThenRotated();
+      await m.answer(SENT, { refreshToken: 'r-s1-new' }, SENT + 200);
+      expect(m.told.filter((told) => told.type === 'announce.refreshToken')).toEqual([]);
     });
 
     it('with the network down, either waits for it, sending nothing', async () => {

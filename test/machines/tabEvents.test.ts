@@ -89,6 +89,56 @@ describe('tab.token', () => {
   });
 });
 
+describe('tab.refreshToken: a refresh token another tab got without its access token (a rotation withdrew the answer)', () => {
+  const told = (at: number, session = sessionOf('s1', T)) => ({ type: 'tab.refreshToken' as const, session, refreshToken: 'r-told', at });
+
+  it('of this session, received after the held token was issued: held, and the next request is sent with it', () => {
+    m = startMachine();
+    m.signIn(T);
+    m.send(told(T + 1));
+    expect(m.context().refreshToken).toBe('r-told');
+    m.send({ type: 'clock.check', now: T + 56_000 });
+    expect(m.lastRefresh().input.refreshToken).toBe('r-told');
+  });
+
+  it("kept in this engine's storage only (toTabs false): the tabs' store is that tab's to write", () => {
+    m = startMachine();
+    m.signIn(T);
+    m.vault.length = 0;
+    m.send(told(T + 1));
+    expect(m.vault).toHaveLength(1);
+    expect(m.vault[0]).toMatchObject({ type: 'vault.save', toTabs: false, stored: { refreshToken: 'r-told' } });
+  });
+
+  it('ignored when received when the held token was issued, or before: that token may be the newer', () => {
+    m = startMachine();
+    m.signIn(T);
+    m.vault.length = 0;
+    m.send(told(T));
+    m.send(told(T - 1));
+    expect(m.context().refreshToken).toBe(`r-${T}`);
+    expect(m.vault).toEqual([]);
+  });
+
+  it('ignored for another instance (the key started anew, another key) or with no session held', () => {
+    m = startMachine();
+    m.send(told(T + 1));
+    expect(m.context().refreshToken).toBeUndefined();
+    m.signIn(T);
+    m.send(told(T + 1, sessionOf('s1', T + 1)));
+    m.send(told(T + 1, sessionOf('s2', T)));
+    expect(m.context().refreshToken).toBe(`r-${T}`);
+  });
+
+  it('with no token held (a rotation dropped it), taken whenever it was received', () => {
+    m = startMachine();
+    m.signIn(T);
+    m.send({ type: 'user.rotate', now: T + 10_000 });
+    m.send(told(T - 5_000));
+    expect(m.context().refreshToken).toBe('r-told');
+  });
+});
+
 describe('tab.signOut and tab.rotate', () => {
   it('a sign-out of this session ends it without echoing it to the tabs', () => {
     m = startMachine();

@@ -3,12 +3,13 @@ import {
   isLaterInstance,
   isSameInstance,
   isSupersededBy,
+  newestRecord,
   refreshTokenToSend,
   sessionOfAnswer,
   sharedFailure,
   storeAnswers,
 } from '../../machines/tabRules.js';
-import type { RefreshInput, StoredFailure, StoredSession } from '../../machines/types.js';
+import type { KnownRecord, RefreshInput, StoredFailure, StoredSession } from '../../machines/types.js';
 import { session } from './logicFixtures.js';
 import { CONFIG, token } from './machineHarness.js';
 
@@ -67,6 +68,52 @@ describe("isSupersededBy: the store keeps the origin's newest against a later wr
   it("never over a token dropped by a rotation, nor keeping a token a rotation drops", () => {
     expect(isSupersededBy({ ...stored(), token: null }, stored(2_001))).toBe(false);
     expect(isSupersededBy(stored(2_001), { ...stored(), token: null })).toBe(false);
+  });
+});
+
+describe('newestRecord: the store, unless this tab knows of something later it lacks', () => {
+  const STORED = stored();
+  /** Known of `of`: a token issued at `issuedAt` (received at `at`), or with `issuedAt` null a refresh token alone. */
+  const known = (issuedAt: number | null, at = issuedAt ?? 0, of = OURS): KnownRecord => ({
+    record: { ...(issuedAt === null ? { session: of, token: null } : stored(issuedAt, of)), refreshToken: 'r-known' },
+    at,
+  });
+  const newest = (record: KnownRecord, from: StoredSession | null = STORED) => newestRecord(from, record)?.refreshToken;
+
+  it('the store when nothing is known, empty or not; what is known when the store is empty', () => {
+    expect(newestRecord(STORED, null)).toBe(STORED);
+    expect(newestRecord(null, null)).toBeNull();
+    expect(newest(known(null, 1), null)).toBe('r-known');
+  });
+
+  it('a later instance known, with an older token or none: what is known; another one not later: the store', () => {
+    expect(newest(known(null, 500, session('s1', 1_001)))).toBe('r-known');
+    expect(newest(known(1_000, 1_000, session('s2', 1_500)))).toBe('r-known');
+    expect(newest(known(9_000, 9_000, session('s1', 999)))).toBe('r-stored');
+    expect(newest(known(9_000, 9_000, session('s2', 1_000)))).toBe('r-stored');
+  });
+
+  it('of the same instance, a token issued after the stored one; at the same time (a tie) or before, the store', () => {
+    expect(newest(known(2_001))).toBe('r-known');
+    expect(newest(known(2_000))).toBe('r-stored');
+    expect(newest(known(1_999))).toBe('r-stored');
+  });
+
+  it('a known token goes by its issue time, not by when it was received', () => {
+    expect(newest(known(1_999, 2_500))).toBe('r-stored');
+    expect(newest(known(2_001, 1_500))).toBe('r-known');
+  });
+
+  it('a refresh token alone, received after the stored token was issued; at the same time (a tie) or before, the store', () => {
+    expect(newest(known(null, 2_001))).toBe('r-known');
+    expect(newest(known(null, 2_000))).toBe('r-stored');
+    expect(newest(known(null, 1_999))).toBe('r-stored');
+  });
+
+  it('over a stored record without a token: a refresh token alone is taken, whenever received; a known token never', () => {
+    const tokenLess: StoredSession = { ...STORED, token: null };
+    expect(newest(known(null, 1), tokenLess)).toBe('r-known');
+    expect(newest(known(9_000), tokenLess)).toBe('r-stored');
   });
 });
 

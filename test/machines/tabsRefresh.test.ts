@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { StoreReading } from '../../machines/types.js';
-import { nextTurn, startMachine, token, type MachineHarness } from './machineHarness.js';
+import { nextTurn, sessionOf, startMachine, token, type MachineHarness } from './machineHarness.js';
 
 /**
  * The session machine of a tab that shares its session, with its request child under the origin's lock: what the
@@ -87,5 +87,42 @@ describe('a rotation under the lock', () => {
     expect(m.context().token).toEqual({ ...theirs, refreshToken: 'r-newest' });
     expect(m.context().refreshToken).toBe('r-newest');
     expect(m.refreshes).toEqual([]);
+  });
+});
+
+describe("what another tab told reaches the lock turn, though the store lacks it (that tab's write failed)", () => {
+  /** What the store still holds: the session's token issued at T, with its refresh token. */
+  const olderStored = () => ({ session: m.context().session!, token: token(T), refreshToken: `r-${T}` });
+
+  it('a newer token of this session, told while the lock is held, answers the refresh: nothing sent', async () => {
+    await refreshingUnderLock();
+    const theirs = token(STALE - 1_000, { refreshToken: 'r-theirs' });
+    m.send({ type: 'tab.token', token: theirs, session: m.context().session!, now: STALE + 150 });
+    await readStore({ newest: olderStored(), failure: null, now: STALE + 200 });
+    expect(m.refreshes).toEqual([]);
+    expect(m.value()).toBe('fresh');
+    expect(m.context().refreshToken).toBe('r-theirs');
+  });
+
+  it('a refresh token told while the lock is held is the one sent', async () => {
+    await refreshingUnderLock();
+    m.send({ type: 'tab.refreshToken', session: m.context().session!, refreshToken: 'r-told', at: STALE + 150 });
+    await readStore({ newest: olderStored(), failure: null, now: STALE + 200 });
+    expect(m.lastRefresh().input.refreshToken).toBe('r-told');
+  });
+
+  it.each([
+    ['of this session', () => m.context().session!],
+    ['of a session another tab started since', () => sessionOf('s2', T + 1_000)],
+  ])("a token %s told before a rotation: the rotation's fetch is sent with its refresh token, not an older one stored", async (_, told) => {
+    m = startMachine({ shareTabs: true });
+    m.signIn(T);
+    const session = told();
+    const { sessionKey } = session;
+    m.send({ type: 'tab.token', token: token(T + 5_000, { sessionKey, refreshToken: 'r-told' }), session, now: T + 5_000 });
+    m.send({ type: 'user.rotate', now: T + 10_000 });
+    m.locks.at(-1)!.grant(T + 10_100, false);
+    await readStore({ newest: { session, token: token(T + 1_000, { sessionKey }), refreshToken: 'r-older' }, failure: null, now: T + 10_200 });
+    expect(m.lastRefresh().input.refreshToken).toBe('r-told');
   });
 });
