@@ -46,7 +46,8 @@ export function requestFor(context: SessionContext, reason: RefreshReason): Refr
     session: context.session,
     refreshToken: context.refreshToken,
     reason,
-    satisfiedAfter: context.token?.issuedAt ?? 0,
+    // A rotation's fetch replaces the token it dropped: a stored token older than that may carry a spent refresh token.
+    satisfiedAfter: (context.token ?? context.droppedToken)?.issuedAt ?? 0,
   };
 }
 

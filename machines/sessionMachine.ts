@@ -120,8 +120,9 @@ export const sessionMachine = setup({
     abortRequest: sendTo('request', { type: 'request.abort' } satisfies RequestCommand),
     withdrawRequest: sendTo('request', ({ event }): RequestCommand => ({ type: 'request.withdraw', now: timeOf(event) })),
     /**
-     * A newer token or refresh token of this session another tab told, for the request child: the tabs' store may
-     * lag behind it (a write that failed). (A later session needs no telling: a request for it is sent with it.)
+     * A newer token of this session another tab told while a request waits for the lock, or a refresh token told
+     * alone, for the request child: the tabs' store may lag behind it (a write that failed). (What the machine holds
+     * when it asks needs no telling: the request is sent with it, and `satisfiedAfter` orders the store against it.)
      */
     tellRequest: sendTo('request', ({ event }): RequestCommand => {
       assertEvent(event, ['tab.token', 'tab.refreshToken']);
@@ -215,7 +216,7 @@ export const sessionMachine = setup({
       { guard: 'hasSession', target: '.rotated.fetching', actions: ['announceRotation', 'dropToken', 'saveSession'] },
     ],
     'tab.token': [
-      { guard: 'isNewerTokenOfSession', target: '.settling', actions: ['storeToken', 'tellRequest', 'keepTakenSession'] },
+      { guard: 'isNewerTokenOfSession', target: '.settling', actions: ['storeToken', 'keepTakenSession'] },
       { guard: 'isNewerSession', target: '.settling', actions: ['startSession', 'keepTakenSession'] },
     ],
     'tab.signOut': { guard: 'isThisSession', target: '.signedOut', actions: ['abortRequest', 'endSession', 'forgetSession'] },

@@ -57,6 +57,9 @@ describe('requestFor: what a refresh is sent with', () => {
     const request = requestFor(rotated, 'rotated');
     expect(request).toEqual({ session: rotated.session, refreshToken: 'r1', reason: 'rotated', satisfiedAfter: 0 });
     expect(request.session).toBe(rotated.session);
+    // After the token the rotation dropped: a stored token older than that is not the session's newest.
+    const dropped = context({ token: null, droppedToken: context({}).token });
+    expect(requestFor(dropped, 'rotated').satisfiedAfter).toBe(context({}).token!.issuedAt);
   });
 });
 

@@ -33,7 +33,8 @@ function waitingAt(callersCutBackoff = false) {
 function expectFetchingAgain() {
   expect(m.value()).toEqual({ rotated: 'fetching' });
   expect(m.refreshes).toHaveLength(2);
-  expect(m.lastRefresh().input).toMatchObject({ reason: 'rotated', refreshToken: 'r1', satisfiedAfter: 0 });
+  const satisfiedAfter = m.context().droppedToken!.issuedAt;
+  expect(m.lastRefresh().input).toMatchObject({ reason: 'rotated', refreshToken: 'r1', satisfiedAfter });
 }
 
 describe('rotated.backingOff.open', () => {
