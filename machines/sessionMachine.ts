@@ -170,7 +170,9 @@ export const sessionMachine = setup({
     announceRefreshToken: enqueueActions(({ context, event, enqueue }) => {
       assertEvent(event, 'request.done');
       const { session, refreshToken } = context;
-      if (session === null || refreshToken === undefined || refreshToken !== event.token.refreshToken) return;
+      // Only a new one the answer brought (the one sent, the other tabs hold already).
+      const brought = refreshToken === event.token.refreshToken && refreshToken !== (event.sent ?? event.request.refreshToken);
+      if (session === null || refreshToken === undefined || !brought) return;
       enqueue.sendTo('tabs', { type: 'announce.refreshToken', session, refreshToken, at: event.now } satisfies TabAnnouncement);
     }),
     askOtherTabs: sendTo('tabs', { type: 'announce.hello' } satisfies TabAnnouncement),

@@ -125,6 +125,12 @@ describe('user.rotate while a request is out: rotated.awaitingRequest', () => {
     m.send({ type: 'user.rotate', now: SENT + 100 });
     await m.answer(SENT, { refreshToken: undefined }, SENT + 500);
     expect(m.told.filter((told) => told.type === 'announce.refreshToken')).toEqual([]);
+    // Nor an answer that brings no new one (a server that keeps refresh tokens): the others hold the one sent.
+    m.stop();
+    awaitingAt();
+    await m.answer(SENT, { refreshToken: undefined }, SENT + 500);
+    expect(m.context().refreshToken).toBe(`r-${T}`);
+    expect(m.told.filter((told) => told.type === 'announce.refreshToken')).toEqual([]);
   });
 
   it('a sign-in meanwhile abandons the request: its late answer is not kept as the newest session', async () => {
