@@ -43,10 +43,14 @@ type Wanted = 'token' | 'refreshToken' | 'nothing';
 /** The output of an invoked actor's done event (typed by the state that invoked it). */
 const outputOf = <T>(event: unknown): T => (event as { output: T }).output;
 
-/** What the store read under the lock holds, unless this tab knows of something later it lacks. */
+/**
+ * What the store read under the lock holds, unless this tab knows of something later it lacks. Not for a restore:
+ * what this tab knew is of a session it has let go (it restores from a refresh token or a cookie instead).
+ */
 const readingOf = (context: RequestContext, event: unknown): StoreReading => {
   const reading = outputOf<StoreReading>(event);
-  return { ...reading, newest: newestRecord(reading.newest, context.known) };
+  const known = context.request!.session === null ? null : context.known;
+  return { ...reading, newest: newestRecord(reading.newest, known) };
 };
 
 /** The refresh token actually sent, when it is not the one the session machine asked with. */

@@ -207,6 +207,16 @@ describe('what this tab knows besides the store (request.know): the lock turn go
     expect(h.reports).toMatchObject([{ type: 'request.done', token: { issuedAt: T + 40_000, refreshToken: 'r-known' }, session: SESSION }]);
   });
 
+  it("a restore goes by the store: what the tab knew is of a session it let go (the store's failing read: nothing)", async () => {
+    const restore = { session: null, refreshToken: 'r-restore', reason: 'restore' as const, satisfiedAfter: 0 };
+    h = asked({ request: restore });
+    h.send({ type: 'request.know', known: { record: { ...storedToken(T + 40_000), refreshToken: 'r-known' }, at: T + 40_000 } });
+    h.lastLock().grant(ASKED + 100, false);
+    await h.endRead(reading(null));
+    expect(h.reports).toEqual([]);
+    expect(h.lastRefresh().input.refreshToken).toBe('r-restore');
+  });
+
   it('request.abort (a sign-out) forgets it: the next lock turn goes by the store', async () => {
     h = asked();
     h.send({ type: 'request.know', known: toldRefreshToken(T + 1) });
