@@ -78,6 +78,23 @@ describe.each<[string, string, 'before' | 'after']>([
     expect(world.server.counters.requests).toBe(2);
   });
 
+  it("with its store failing, a rotation's withdrawn answer: the other takes its refresh token, sent next", async () => {
+    const { tells, hears } = await roles();
+    await world.advance(1_000);
+    tells.faults.store = 'reject';
+    world.server.holdRequests();
+    void world.getToken(tells, true);
+    await world.advance(1);
+    await world.rotate(tells);
+    world.server.holdRequests(false);
+    world.release(world.server.inFlight()[0]!);
+    await world.advance(10);
+    // The other tab sent the refresh token that answer brought, never the one it replaced (the checker's
+    // invariant 7, judged after each test), and both hold the rotation's new session.
+    expect(world.live().map((tab) => world.status(tab))).toEqual(['fresh', 'fresh']);
+    expect(hears.engine.getSnapshot().sessionKey).toBe(tells.engine.getSnapshot().sessionKey);
+  });
+
   it('its sign-out ends the session in the other, which then takes its new sign-in', async () => {
     const { tells, hears } = await roles();
     await world.advance(1_000);
