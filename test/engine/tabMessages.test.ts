@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { isSessionToken, toTabEvent, toTabMessage } from '../../src/tabs/messages.js';
+import { isSessionToken, isStoredFailure, isStoredSession, toTabEvent, toTabMessage } from '../../src/tabs/messages.js';
 import type { SessionInfo, SessionToken } from '../../machines/types.js';
 
 /** Messages from other tabs are untrusted input: anything malformed is dropped, never turned into an event. */
@@ -149,5 +149,43 @@ describe('toTabMessage', () => {
     expect(toTabEvent(toTabMessage({ type: 'announce.refreshToken', session, refreshToken: 'r2', at: 9 }), NOW)?.type).toBe(
       'tab.refreshToken',
     );
+  });
+});
+
+/** What another tab (or an earlier start) left in the store is untrusted too: read only when whole. */
+describe('isStoredSession', () => {
+  it('accepts a session with its token, with a refresh token alone, or with neither', () => {
+    expect(isStoredSession({ session, token, refreshToken: 'r1' })).toBe(true);
+    expect(isStoredSession({ session, token: null, refreshToken: 'r1' })).toBe(true);
+    expect(isStoredSession({ session, token: null })).toBe(true);
+  });
+
+  it.each<[string, unknown]>([
+    ['a malformed token', { session, token: { ...token, accessToken: '' } }],
+    ['a token of another session', { session, token: { ...token, sessionKey: 's2' } }],
+    ['no token field at all', { session }],
+    ['an empty refresh token', { session, token: null, refreshToken: '' }],
+    ['a malformed session', { session: { ...session, startedAt: 0 }, token: null }],
+  ])('rejects %s', (_, value) => {
+    expect(isStoredSession(value)).toBe(false);
+  });
+});
+
+describe('isStoredFailure', () => {
+  const failure = { at: 2_000, sessionKey: 's1', code: 'network', retryAfterMs: 30_000 };
+
+  it('accepts a failure of a session or of none, either code, with or without a Retry-After', () => {
+    expect(isStoredFailure(failure)).toBe(true);
+    expect(isStoredFailure({ ...failure, sessionKey: null, code: 'invalid_token', retryAfterMs: undefined })).toBe(true);
+  });
+
+  it.each<[string, unknown]>([
+    ['an empty session key', { ...failure, sessionKey: '' }],
+    ['a numeric session key', { ...failure, sessionKey: 7 }],
+    ['another code', { ...failure, code: 'auth' }],
+    ['no time', { ...failure, at: undefined }],
+    ['a Retry-After of 0', { ...failure, retryAfterMs: 0 }],
+  ])('rejects %s', (_, value) => {
+    expect(isStoredFailure(value)).toBe(false);
   });
 });
