@@ -228,6 +228,15 @@ describe("the browser's environment", () => {
     expect(shown).toHaveBeenCalledTimes(1);
   });
 
+  it('in a worker (the three APIs, no window) watches no page, and its stop has nothing to undo', () => {
+    const env = page();
+    vi.stubGlobal('window', undefined);
+    const shown = vi.fn();
+    const stop = env.shown!(shown);
+    expect(stop).not.toThrow();
+    expect(shown).not.toHaveBeenCalled();
+  });
+
   it("keeps the page's engines by channel on globalThis, where another copy of the package finds them", () => {
     const env = page();
     const release = env.claim('shared');
