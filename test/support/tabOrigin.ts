@@ -198,6 +198,21 @@ export class TabOrigin {
     await flushPromises();
   }
 
+  /**
+   * A rotation while a refresh of `tab` is out: a forced refresh held at the server, `rotate()` meanwhile (which
+   * withdraws it), then its answer let through.
+   */
+  async rotateWhileRefreshOut(tab: Tab): Promise<void> {
+    this.server.holdRequests();
+    void this.getToken(tab, true);
+    await this.advance(1);
+    expect(this.server.inFlight()).toHaveLength(1);
+    await this.rotate(tab);
+    this.server.holdRequests(false);
+    this.release(this.server.inFlight()[0]!);
+    await this.advance(10);
+  }
+
   /** `getToken` of `tab` (the checker judges its answer); a rejection is returned as the error's code. */
   async getToken(tab: Tab, forceRefresh = false): Promise<string | null | { error: unknown }> {
     try {

@@ -24,15 +24,8 @@ it("a holder whose store fails, answered during a rotation, tells its new refres
   const [holder, other] = await twoTabsSignedIn();
   const rotated = sessionKey(holder!);
   holder!.faults.store = 'reject';
-  world.server.holdRequests();
-  void world.getToken(holder!, true);
-  await world.advance(1);
-  expect(world.server.inFlight()).toHaveLength(1);
   // The rotation withdraws the refresh out: its answer's access token is not wanted, nor announced as a token.
-  await world.rotate(holder!);
-  world.server.holdRequests(false);
-  world.release(world.server.inFlight()[0]!);
-  await world.advance(10);
+  await world.rotateWhileRefreshOut(holder!);
   expect([world.status(holder!), world.status(other!)]).toEqual(['fresh', 'fresh']);
   expect(sessionKey(other!)).not.toBe(rotated);
   expect(world.violations()).toEqual([]);

@@ -82,13 +82,7 @@ describe.each<[string, string, 'before' | 'after']>([
     const { tells, hears } = await roles();
     await world.advance(1_000);
     tells.faults.store = 'reject';
-    world.server.holdRequests();
-    void world.getToken(tells, true);
-    await world.advance(1);
-    await world.rotate(tells);
-    world.server.holdRequests(false);
-    world.release(world.server.inFlight()[0]!);
-    await world.advance(10);
+    await world.rotateWhileRefreshOut(tells);
     // The other tab sent the refresh token that answer brought, never the one it replaced (the checker's
     // invariant 7, judged after each test), and both hold the rotation's new session.
     expect(world.live().map((tab) => world.status(tab))).toEqual(['fresh', 'fresh']);

@@ -77,14 +77,7 @@ it("a rotation while a refresh is out, with the tab's store failing, sends the r
   const rotated = sessionKey(tab!);
   await world.advance(40_000);
   tab!.faults.store = 'reject';
-  world.server.holdRequests();
-  void world.getToken(tab!, true);
-  await world.advance(1);
-  expect(world.server.inFlight()).toHaveLength(1);
-  await world.rotate(tab!);
-  world.server.holdRequests(false);
-  world.release(world.server.inFlight()[0]!);
-  await world.advance(10);
+  await world.rotateWhileRefreshOut(tab!);
   // The refresh's answer brought a new refresh token (the one sent is spent): the rotation is sent with it.
   expect(world.status(tab!)).toBe('fresh');
   expect(sessionKey(tab!)).not.toBe(rotated);
@@ -141,13 +134,7 @@ it("a rotation while a refresh is out, with the store's writes failing but its r
   const rotated = sessionKey(tab);
   await world.advance(40_000);
   writesFail = true;
-  world.server.holdRequests();
-  void world.getToken(tab, true);
-  await world.advance(1);
-  await world.rotate(tab);
-  world.server.holdRequests(false);
-  world.release(world.server.inFlight()[0]!);
-  await world.advance(10);
+  await world.rotateWhileRefreshOut(tab);
   // The store still holds the signed-in token and its (spent) refresh token: the tab sends the one it kept.
   expect(world.status(tab)).toBe('fresh');
   expect(sessionKey(tab)).not.toBe(rotated);
