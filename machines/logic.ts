@@ -160,8 +160,8 @@ function refreshTokenAfter({ context, event }: Args): string | undefined {
 /** The same token string again keeps the expiry measured when it first came. */
 function keptTimes(token: HeldToken, held: HeldToken | null): HeldToken {
   if (held === null || held.accessToken !== token.accessToken) return token;
-  const { expiresAt, issuedAt, serverOffsetMs } = held;
-  return { ...token, expiresAt, issuedAt, serverOffsetMs };
+  const { expiresAt, issuedAt, lifeStartsAt, serverOffsetMs } = held;
+  return { ...token, expiresAt, issuedAt, lifeStartsAt, serverOffsetMs };
 }
 
 const lastRefreshAtAfter = ({ context, event }: Args) =>

@@ -4,7 +4,7 @@ import type { HeldToken, RetryPolicy, SessionConfig } from './types.js';
 /** Pure time arithmetic over held tokens; every `now` is local-clock ms. */
 
 export function lifeMs(token: HeldToken): number {
-  return token.expiresAt - token.issuedAt;
+  return token.expiresAt - (token.lifeStartsAt ?? token.issuedAt);
 }
 
 /** The contract's effective threshold: short-lived tokens refresh at half-life instead of looping. */

@@ -20,9 +20,15 @@ export interface HeldToken {
   readonly expiresAt: number;
   /**
    * Local-clock ms from which the token's life is counted: for a refresh answer, when its request was sent
-   * (the server minted it after that, so the local expiry is never later than the server's).
+   * (the server minted it after that, so the local expiry is never later than the server's); for a sign-in,
+   * when it was received. Tokens of one session are ordered by it.
    */
   readonly issuedAt: number;
+  /**
+   * A JWT sign-in's `iat` on the local clock, when before `issuedAt`: its life counts from there (an SDK's
+   * cached token is no younger than it is), its order still from its receipt.
+   */
+  readonly lifeStartsAt?: number;
   /** Server clock minus local clock (ms), when the token carried `iat`. */
   readonly serverOffsetMs: number | null;
   /** The session this token belongs to; null when the token does not say (opaque tokens on refresh). */

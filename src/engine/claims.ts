@@ -82,7 +82,7 @@ export function sessionKeyOf(claims: JWTPayload | null, keyClaims: readonly stri
   return null;
 }
 
-function heldToken(set: ParsedSet, times: Pick<HeldToken, 'expiresAt' | 'issuedAt' | 'serverOffsetMs'>, arrival: Arrival): HeldToken {
+function heldToken(set: ParsedSet, times: Pick<HeldToken, 'expiresAt' | 'issuedAt' | 'lifeStartsAt' | 'serverOffsetMs'>, arrival: Arrival): HeldToken {
   if (times.expiresAt <= times.issuedAt) throw new InvalidTokenError('The token expires before it was issued');
   return {
     accessToken: set.accessToken,
@@ -153,5 +153,10 @@ export function parseSignIn(set: unknown, arrival: Arrival, measuredOffsetMs: nu
   const revealed = iatMs - assumedOffsetMs > receivedAt;
   const offsetMs = revealed ? iatMs - receivedAt : assumedOffsetMs;
   const serverOffsetMs = revealed ? offsetMs : measuredOffsetMs;
-  return heldToken(parsed, { expiresAt: claims.exp * 1000 - offsetMs, issuedAt: iatMs - offsetMs, serverOffsetMs }, arrival);
+  const expiresAt = claims.exp * 1000 - offsetMs;
+  const lifeStartsAt = iatMs - offsetMs;
+  // Ordered by its receipt: an iat counts whole seconds on another clock, so read as the issue time it could
+  // fall before a token this origin held earlier, and a late message of that one would look newer.
+  const issuedAt = Math.max(lifeStartsAt, Math.min(receivedAt, expiresAt - 1));
+  return heldToken(parsed, { expiresAt, issuedAt, serverOffsetMs, ...(lifeStartsAt < issuedAt ? { lifeStartsAt } : {}) }, arrival);
 }

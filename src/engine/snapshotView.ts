@@ -33,7 +33,7 @@ export function createSnapshotView(config: SessionConfig, clock: EngineClock) {
         sessionKey: session?.sessionKey ?? null,
         session,
         expiresAt: token === null ? null : clock.toWall(token.expiresAt),
-        issuedAt: token === null ? null : clock.toWall(token.issuedAt),
+        issuedAt: token === null ? null : clock.toWall(token.lifeStartsAt ?? token.issuedAt),
         error,
         lastRefreshAt: lastRefreshAt === null ? null : clock.toWall(lastRefreshAt),
       };

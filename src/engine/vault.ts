@@ -38,6 +38,7 @@ export const shiftToken = (token: SessionToken, by: number): SessionToken => ({
   ...token,
   expiresAt: token.expiresAt + by,
   issuedAt: token.issuedAt + by,
+  ...(token.lifeStartsAt === undefined ? {} : { lifeStartsAt: token.lifeStartsAt + by }),
 });
 
 /** The same session with every time moved by `by` ms (engine time <-> wall-clock time). */

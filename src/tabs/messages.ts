@@ -28,6 +28,7 @@ export function isSessionToken(value: unknown): value is SessionToken {
     isTime(value.expiresAt) &&
     isTime(value.issuedAt) &&
     value.expiresAt > value.issuedAt &&
+    isOptional(value.lifeStartsAt, (lifeStartsAt) => isTime(lifeStartsAt) && lifeStartsAt < (value.issuedAt as number)) &&
     (value.serverOffsetMs === null || (typeof value.serverOffsetMs === 'number' && Number.isFinite(value.serverOffsetMs))) &&
     isText(value.sessionKey) &&
     (value.userId === null || typeof value.userId === 'string')

@@ -23,6 +23,7 @@ describe('isSessionToken', () => {
     expect(isSessionToken(withoutRefresh)).toBe(true);
     expect(isSessionToken({ ...token, serverOffsetMs: null, userId: null })).toBe(true);
     expect(isSessionToken({ ...token, serverOffsetMs: 0 })).toBe(true);
+    expect(isSessionToken({ ...token, lifeStartsAt: 400 })).toBe(true);
   });
 
   it.each<[string, unknown]>([
@@ -38,6 +39,10 @@ describe('isSessionToken', () => {
     ['a negative issue time', { ...token, issuedAt: -1 }],
     ['an expiry at the issue time', { ...token, expiresAt: 1_000 }],
     ['an expiry before the issue time', { ...token, expiresAt: 999 }],
+    ['a life that starts at the issue time', { ...token, lifeStartsAt: 1_000 }],
+    ['a life that starts after the issue time', { ...token, lifeStartsAt: 1_001 }],
+    ['a life start given as text', { ...token, lifeStartsAt: '400' }],
+    ['a life start of 0', { ...token, lifeStartsAt: 0 }],
     ['a missing server offset', { ...token, serverOffsetMs: undefined }],
     ['an infinite server offset', { ...token, serverOffsetMs: Infinity }],
     ['a server offset as text', { ...token, serverOffsetMs: '0' }],

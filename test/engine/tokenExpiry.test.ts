@@ -73,6 +73,12 @@ describe('parseSignIn: a token not necessarily minted just now', () => {
     });
   });
 
+  it('one minted earlier in the second it arrived in is ordered by its receipt, its life still from iat', () => {
+    const token = parseSignIn({ accessToken: signJwt({ iat: S, exp: S + 60 }) }, { ...arrival, at: AT + 503 }, null);
+    expect(token).toMatchObject({ expiresAt: AT + 60_000, issuedAt: AT + 503, lifeStartsAt: AT });
+    expect(parseSignIn({ accessToken: signJwt({ iat: S, exp: S + 60 }) }, arrival, null)).not.toHaveProperty('lifeStartsAt');
+  });
+
   it('a JWT without iat lives from its receipt to its exp (so short ones refresh at half that life)', () => {
     const noIat = signJwt({ sid: 's1', exp: S + 20 });
     expect(parseSignIn({ accessToken: noIat }, arrival, null)).toMatchObject({
@@ -92,7 +98,9 @@ describe('parseSignIn: a token not necessarily minted just now', () => {
     const old = signJwt({ iat: S - 600, exp: S - 300 });
     expect(parseSignIn({ accessToken: old }, arrival, null)).toMatchObject({
       expiresAt: AT - 5 * MIN,
-      issuedAt: AT - 10 * MIN,
+      // Ordered as late as it can be (an expired token's issue time stays before its expiry); its life from iat.
+      issuedAt: AT - 5 * MIN - 1,
+      lifeStartsAt: AT - 10 * MIN,
     });
   });
 
@@ -104,7 +112,7 @@ describe('parseSignIn: a token not necessarily minted just now', () => {
   it('reads exp with the server offset this engine measured from its refreshes', () => {
     // The server's clock runs 2 min ahead of the local one: its exp means 2 min earlier here.
     const token = parseSignIn({ accessToken: signJwt({ iat: S + 100, exp: S + 400 }) }, arrival, 2 * MIN);
-    expect(token).toMatchObject({ expiresAt: AT + 280_000, issuedAt: AT - 20_000, serverOffsetMs: 2 * MIN });
+    expect(token).toMatchObject({ expiresAt: AT + 280_000, issuedAt: AT, lifeStartsAt: AT - 20_000, serverOffsetMs: 2 * MIN });
   });
 
   it('an iat in the future reveals a slow local clock, and that offset is used and recorded', () => {

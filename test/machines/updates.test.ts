@@ -88,6 +88,13 @@ describe('storeToken: a newer token of the same session', () => {
     const update = updates.storeToken({ context: context(), event: { type: 'user.signIn', token: again as never, now: 30_000 } });
     expect(update.token).toEqual({ ...again, issuedAt: 1_000, expiresAt: 61_000, serverOffsetMs: null });
   });
+
+  it("of a signed-in token string held keeps where its life starts, which a refresh answer's repeat does not carry", () => {
+    const held = context({ token: token({ issuedAt: 1_000, lifeStartsAt: 400, expiresAt: 61_000 }) });
+    const again = token({ issuedAt: 30_000, expiresAt: 90_000 });
+    const update = updates.storeToken({ context: held, event: { type: 'user.signIn', token: again as never, now: 30_000 } });
+    expect(update.token).toMatchObject({ issuedAt: 1_000, lifeStartsAt: 400, expiresAt: 61_000 });
+  });
 });
 
 describe("refreshTokenAfter: an answer's refresh token replaces the one its request sent, while that one is held", () => {

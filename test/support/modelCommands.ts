@@ -1,5 +1,5 @@
 import { fromTransition } from 'xstate';
-import { isFresh, isServable } from '../../machines/tokenMath.js';
+import { isFresh, isServable, lifeMs } from '../../machines/tokenMath.js';
 import type { SessionConfig } from '../../machines/types.js';
 import {
   initialModel,
@@ -126,7 +126,7 @@ function allCommandsFor(model: ModelState): ModelCommand[] {
 export function serializeModel(model: ModelState): string {
   const { machine, now, timer, request, stored } = model;
   const { session, token, online, endedAt, droppedToken, refreshToken } = machine.context;
-  const life = token ? token.expiresAt - token.issuedAt : null;
+  const life = token ? lifeMs(token) : null;
   return JSON.stringify({
     value: machine.value,
     online,

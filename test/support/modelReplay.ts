@@ -1,5 +1,6 @@
 import { isDeepStrictEqual } from 'node:util';
 import { vi } from 'vitest';
+import { lifeMs } from '../../machines/tokenMath.js';
 import { AuthError, NetworkError } from '../../src/errors.js';
 import { createMemoryStorage, flushPromises, type TokenRequest } from '../../src/testing/index.js';
 import { EngineWorld } from './invariantHarness.js';
@@ -68,8 +69,7 @@ function perform(
   switch (command.type) {
     case 'signIn': {
       if (effect.kind !== 'token') throw new Error('a sign-in without its token');
-      const { sessionKey, expiresAt, issuedAt } = effect.token;
-      return engine.signIn(world.signIn({ sid: sessionKey, lifeSeconds: (expiresAt - issuedAt) / 1000 }));
+      return engine.signIn(world.signIn({ sid: effect.token.sessionKey, lifeSeconds: lifeMs(effect.token) / 1000 }));
     }
     case 'signOut':
       return engine.signOut();
@@ -122,8 +122,8 @@ function perform(
 function answer(request: TokenRequest, model: ModelState, next: ModelState, world: EngineWorld): void {
   const { effect } = next;
   if (effect.kind === 'token') {
-    const { accessToken, sessionKey, expiresAt, issuedAt } = effect.token;
-    const lifeSeconds = (expiresAt - issuedAt) / 1000;
+    const { accessToken, sessionKey } = effect.token;
+    const lifeSeconds = lifeMs(effect.token) / 1000;
     const { token, droppedToken } = model.machine.context;
     if (accessToken === (token ?? droppedToken)?.accessToken) {
       const { context } = world.engine.actor.getSnapshot();

@@ -348,7 +348,11 @@ const handlers: Handlers = {
     // Minted now (iat in whole seconds), judged by its exp with the server offset measured from this engine's
     // refreshes (parseSignIn); an offset below zero would make the iat a future one, which sets it to zero.
     const offset = Math.max(step.machine.context.token?.serverOffsetMs ?? 0, 0);
-    const token = step.newToken(wholeSeconds(step.now) - offset, life === 'normal' ? LIFE_MS : SHORT_LIFE_MS, key, offset);
+    const lifeStartsAt = wholeSeconds(step.now) - offset;
+    const minted = step.newToken(lifeStartsAt, life === 'normal' ? LIFE_MS : SHORT_LIFE_MS, key, offset);
+    // Ordered by its receipt, its life counted from the iat.
+    const issuedAt = Math.max(lifeStartsAt, Math.min(step.now, minted.expiresAt - 1));
+    const token = issuedAt > lifeStartsAt ? { ...minted, issuedAt, lifeStartsAt } : minted;
     step.effect = { kind: 'token', token };
     step.send({ type: 'user.signIn', token, now: step.now });
   },
