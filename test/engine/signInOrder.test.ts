@@ -26,25 +26,16 @@ const tellTabToken = (h: Harness, token: SessionToken) => {
 };
 
 describe('a sign-in is newer than every token held before it', () => {
-  it('an older opaque token of the session, told again after a JWT sign-in in the same second, is refused', async () => {
+  it.each([
+    ['in the same second', T0 + 1, T0 + 503, {}],
+    ["when the server's clock is behind and no refresh has measured it", T0, T0 + 1_000, { skewMs: -600_000, lifeSeconds: 3_600 }],
+  ])('an older opaque token of the session, told again after a JWT sign-in, is refused: %s', async (_, heldAt, signInAt, jwtOptions) => {
     const h = createHarness();
-    vi.setSystemTime(T0 + 1);
-    h.engine.signIn(h.issueOpaque({ expiresIn: 60, sessionKey: 's1', refreshToken: 'rt-old' }));
-    const old = heldToken(h);
-    vi.setSystemTime(T0 + 503);
-    const jwt = h.signIn({ refreshToken: 'rt-new' });
-    tellTabToken(h, old);
-    await flush();
-    expect(h.peekToken()).toBe(jwt.accessToken);
-    expect(h.engine.actor.getSnapshot().context.refreshToken).toBe('rt-new');
-  });
-
-  it("likewise when the server's clock is behind and no refresh has measured it", async () => {
-    const h = createHarness();
+    vi.setSystemTime(heldAt);
     h.engine.signIn(h.issueOpaque({ expiresIn: 3_600, sessionKey: 's1', refreshToken: 'rt-old' }));
     const old = heldToken(h);
-    vi.setSystemTime(T0 + 1_000);
-    const jwt = h.signIn({ refreshToken: 'rt-new', skewMs: -600_000, lifeSeconds: 3_600 });
+    vi.setSystemTime(signInAt);
+    const jwt = h.signIn({ refreshToken: 'rt-new', ...jwtOptions });
     tellTabToken(h, old);
     await flush();
     expect(h.peekToken()).toBe(jwt.accessToken);
