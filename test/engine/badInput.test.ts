@@ -33,6 +33,9 @@ const malformed: Array<[string, () => unknown]> = [
   ['an opaque token without expiry', () => ({ accessToken: 'opaque-without-expiry' })],
   ['a negative expiresIn', () => ({ accessToken: 'opaque', expiresIn: -5 })],
   ['a refresh token that is not a string', () => ({ accessToken: 'opaque', expiresIn: 60, refreshToken: 42 })],
+  ['null', () => null],
+  ['undefined', () => undefined],
+  ['an empty refresh token alone', () => ({ refreshToken: '' })],
 ];
 
 describe('signIn with a token already expired', () => {
