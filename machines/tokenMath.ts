@@ -3,8 +3,11 @@ import type { HeldToken, RetryPolicy, SessionConfig } from './types.js';
 
 /** Pure time arithmetic over held tokens; every `now` is local-clock ms. */
 
+/** Where the token's life counts from: a signed-in JWT's `iat`, else its issue time. */
+export const lifeStartOf = (token: HeldToken): number => token.lifeStartsAt ?? token.issuedAt;
+
 export function lifeMs(token: HeldToken): number {
-  return token.expiresAt - (token.lifeStartsAt ?? token.issuedAt);
+  return token.expiresAt - lifeStartOf(token);
 }
 
 /** The contract's effective threshold: short-lived tokens refresh at half-life instead of looping. */

@@ -1,6 +1,6 @@
 import type { SnapshotFrom } from 'xstate';
 import type { sessionMachine } from '../../machines/sessionMachine.js';
-import { isFresh } from '../../machines/tokenMath.js';
+import { isFresh, lifeStartOf } from '../../machines/tokenMath.js';
 import type { SessionConfig } from '../../machines/types.js';
 import type { SessionSnapshot, SessionStatus } from '../types.js';
 import type { EngineClock } from './clock.js';
@@ -33,7 +33,7 @@ export function createSnapshotView(config: SessionConfig, clock: EngineClock) {
         sessionKey: session?.sessionKey ?? null,
         session,
         expiresAt: token === null ? null : clock.toWall(token.expiresAt),
-        issuedAt: token === null ? null : clock.toWall(token.lifeStartsAt ?? token.issuedAt),
+        issuedAt: token === null ? null : clock.toWall(lifeStartOf(token)),
         error,
         lastRefreshAt: lastRefreshAt === null ? null : clock.toWall(lastRefreshAt),
       };

@@ -1,7 +1,7 @@
 import { describe, expect, it, vi } from 'vitest';
 import type { SessionToken } from '../../machines/types.js';
 import { shiftToken } from '../../src/engine/vault.js';
-import { createSessionEngine } from '../../src/index.js';
+import { createSessionEngine, type SessionEngine } from '../../src/index.js';
 import { createMemoryStorage } from '../../src/testing/index.js';
 import { T0, createHarness, flush, useEngineClock, type Harness } from '../support/engineHarness.js';
 
@@ -15,8 +15,8 @@ useEngineClock();
  */
 
 /** The token the engine holds, as a tab message carries it. */
-const heldToken = (h: Harness): SessionToken => {
-  const { token, session } = h.engine.actor.getSnapshot().context;
+const heldToken = (engine: SessionEngine): SessionToken => {
+  const { token, session } = engine.actor.getSnapshot().context;
   return { ...token!, sessionKey: session!.sessionKey };
 };
 
@@ -33,7 +33,7 @@ describe('a sign-in is newer than every token held before it', () => {
     const h = createHarness();
     vi.setSystemTime(heldAt);
     h.engine.signIn(h.issueOpaque({ expiresIn: 3_600, sessionKey: 's1', refreshToken: 'rt-old' }));
-    const old = heldToken(h);
+    const old = heldToken(h.engine);
     vi.setSystemTime(signInAt);
     const jwt = h.signIn({ refreshToken: 'rt-new', ...jwtOptions });
     tellTabToken(h, old);
@@ -53,9 +53,9 @@ describe('a sign-in is newer than every token held before it', () => {
     vi.setSystemTime(T0 + 503);
     const jwt = here.issue({ refreshToken: 'rt-new' });
     there.signIn(jwt);
-    const { token, session } = there.actor.getSnapshot().context;
+    const told = heldToken(there);
     there.stop();
-    tellTabToken(here, { ...token!, sessionKey: session!.sessionKey });
+    tellTabToken(here, told);
     await flush();
     expect(here.peekToken()).toBe(jwt.accessToken);
     expect(here.engine.actor.getSnapshot().context.refreshToken).toBe('rt-new');
